@@ -1,0 +1,58 @@
+package schema
+
+import (
+	"entgo.io/ent"
+	"entgo.io/ent/dialect/entsql"
+	"entgo.io/ent/schema/edge"
+	"entgo.io/ent/schema/field"
+	"entgo.io/ent/schema/index"
+	"github.com/google/uuid"
+)
+
+// Conversation is one advisor chat thread.
+type Conversation struct {
+	ent.Schema
+}
+
+// Fields of the Conversation. Defaults live in the database, so rows written
+// by raw SQL (or by the plan's original code) get the same values.
+func (Conversation) Fields() []ent.Field {
+	return []ent.Field{
+		field.UUID("id", uuid.UUID{}).
+			Immutable().
+			Annotations(entsql.DefaultExpr("gen_random_uuid()")),
+		field.Time("started_at").
+			Immutable().
+			SchemaType(timestamptz).
+			Annotations(entsql.DefaultExpr("now()")),
+		field.Text("model").
+			Default(""),
+		// message_count is maintained by the append statement, so listing
+		// never aggregates the messages table.
+		field.Int64("message_count").
+			Default(0).
+			NonNegative(),
+	}
+}
+
+// Indexes of the Conversation: the listing and its keyset pagination walk
+// (started_at DESC, id DESC).
+func (Conversation) Indexes() []ent.Index {
+	return []ent.Index{
+		index.Fields("started_at", "id").
+			StorageKey("conversations_started_at_id_idx").
+			Annotations(entsql.DescColumns("started_at", "id")),
+	}
+}
+
+// Edges of the Conversation.
+func (Conversation) Edges() []ent.Edge {
+	return []ent.Edge{
+		// The cascade is declared on this side although the FK column lives in
+		// messages; the symbol is the name PostgreSQL gives the plan's DDL, so a
+		// database created by the plan equals migration version 1.
+		edge.To("messages", Message.Type).
+			StorageKey(edge.Symbol("messages_conversation_id_fkey")).
+			Annotations(entsql.OnDelete(entsql.Cascade)),
+	}
+}

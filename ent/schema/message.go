@@ -1,0 +1,77 @@
+package schema
+
+import (
+	"entgo.io/ent"
+	"entgo.io/ent/dialect"
+	"entgo.io/ent/dialect/entsql"
+	"entgo.io/ent/schema"
+	"entgo.io/ent/schema/edge"
+	"entgo.io/ent/schema/field"
+	"entgo.io/ent/schema/index"
+	"github.com/google/uuid"
+)
+
+// timestamptz pins the column type the plan names.
+var timestamptz = map[string]string{dialect.Postgres: "timestamptz"}
+
+// Message is one turn of a Conversation.
+type Message struct {
+	ent.Schema
+}
+
+// Annotations of the Message. The CHECK carries the name PostgreSQL gives the
+// plan's inline constraint.
+func (Message) Annotations() []schema.Annotation {
+	return []schema.Annotation{
+		entsql.Checks(map[string]string{
+			"messages_role_check": "role IN ('user','assistant','system')",
+		}),
+	}
+}
+
+// Fields of the Message.
+func (Message) Fields() []ent.Field {
+	return []ent.Field{
+		field.UUID("id", uuid.UUID{}).
+			Immutable().
+			Annotations(entsql.DefaultExpr("gen_random_uuid()")),
+		field.UUID("conversation_id", uuid.UUID{}).
+			Immutable(),
+		// seq is the message's 1-based position in its conversation and
+		// defines message order. It has no default: a raw INSERT that omits
+		// it fails instead of silently breaking order and counts.
+		field.Int64("seq").
+			Immutable().
+			Positive(),
+		field.Text("role").
+			Immutable(),
+		field.Text("content").
+			Immutable(),
+		field.Time("created_at").
+			Immutable().
+			SchemaType(timestamptz).
+			Annotations(entsql.DefaultExpr("now()")),
+	}
+}
+
+// Indexes of the Message. The unique key also serves reading a thread in
+// order and the foreign key's lookups.
+func (Message) Indexes() []ent.Index {
+	return []ent.Index{
+		index.Fields("conversation_id", "seq").
+			Unique().
+			StorageKey("messages_conversation_id_seq_key"),
+	}
+}
+
+// Edges of the Message.
+func (Message) Edges() []ent.Edge {
+	return []ent.Edge{
+		edge.From("conversation", Conversation.Type).
+			Ref("messages").
+			Field("conversation_id").
+			Unique().
+			Required().
+			Immutable(),
+	}
+}

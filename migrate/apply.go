@@ -1,0 +1,210 @@
+package migrate
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	atlasmigrate "ariga.io/atlas/sql/migrate"
+	"ariga.io/atlas/sql/postgres"
+	"ariga.io/atlas/sql/schema"
+)
+
+// lockName is the Atlas CLI's lock for `migrate apply`; the postgres driver
+// takes pg_try_advisory_lock(fnv32(lockName)) = 2686470616 on a dedicated
+// connection, so we and the CLI exclude each other.
+const lockName = "atlas_migrate_execute"
+
+// OperatorVersion is recorded in every revision row we write.
+const OperatorVersion = "hwlab-advisor"
+
+// Options tune Apply. The zero value applies the embedded directory.
+type Options struct {
+	// Dir is the migration directory; nil means EmbeddedDir.
+	Dir Dir
+	// Baseline marks a non-empty database without revision history as being
+	// at this version; only later files are applied.
+	Baseline string
+	// LockTimeout bounds the wait for another migrator; default 1 minute.
+	LockTimeout time.Duration
+	// Logf, when set, receives one line of progress per file.
+	Logf func(format string, args ...any)
+}
+
+// ErrNotClean is returned (wrapped) when the database already holds tables
+// but no revision history, and no Baseline was given.
+var ErrNotClean = errors.New("migrate: database is not empty and has no migration history")
+
+// FileError reports a migration file that failed. Its transaction was rolled
+// back, so none of its statements and no revision row remain.
+type FileError struct {
+	File string // file name, e.g. 20261127162457_message_seq_and_count.sql
+	Stmt string // the statement that failed, if any
+	Err  error  // the database's error
+}
+
+func (e *FileError) Error() string {
+	if e.Stmt == "" {
+		return fmt.Sprintf("migrate: %s: %v", e.File, e.Err)
+	}
+	return fmt.Sprintf("migrate: %s: statement %q: %v", e.File, e.Stmt, e.Err)
+}
+
+func (e *FileError) Unwrap() error { return e.Err }
+
+// Apply brings db up to the latest version of the directory and returns the
+// names of the files it applied. It is idempotent, and safe to run from
+// several processes at once: they serialise on the CLI's advisory lock, and
+// the ones that come later find nothing pending.
+func Apply(ctx context.Context, db *sql.DB, opts Options) ([]string, error) {
+	dir, err := opts.dir()
+	if err != nil {
+		return nil, err
+	}
+	if err := Validate(dir); err != nil {
+		return nil, err
+	}
+	drv, err := postgres.Open(db)
+	if err != nil {
+		return nil, fmt.Errorf("migrate: %w", err)
+	}
+	unlock, err := lock(ctx, drv, opts.lockTimeout())
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
+
+	if err := ensureRevisionsTable(ctx, db); err != nil {
+		return nil, err
+	}
+	ex, err := atlasmigrate.NewExecutor(drv, dir, &revisions{db}, opts.executorOptions()...)
+	if err != nil {
+		return nil, fmt.Errorf("migrate: %w", err)
+	}
+	pending, err := ex.Pending(ctx)
+	switch {
+	case errors.Is(err, atlasmigrate.ErrNoPendingFiles):
+		return nil, nil
+	case err != nil:
+		return nil, pendingError(dir, err)
+	}
+	var applied []string
+	for _, f := range pending {
+		opts.logf("applying %s", f.Name())
+		start := time.Now()
+		if err := applyFile(ctx, db, dir, f, opts); err != nil {
+			return applied, err
+		}
+		applied = append(applied, f.Name())
+		opts.logf("applied %s in %s", f.Name(), time.Since(start).Round(time.Millisecond))
+	}
+	return applied, nil
+}
+
+// applyFile runs one file and its revision row in one transaction, as the
+// CLI does, unless the file opts out with `-- atlas:txmode none`.
+func applyFile(ctx context.Context, db *sql.DB, dir Dir, f atlasmigrate.File, opts Options) error {
+	if lf, ok := f.(*atlasmigrate.LocalFile); ok && slices.Contains(lf.Directive("txmode"), "none") {
+		drv, err := postgres.Open(db)
+		if err != nil {
+			return &FileError{File: f.Name(), Err: err}
+		}
+		return execute(ctx, drv, &revisions{db}, dir, f, opts)
+	}
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return &FileError{File: f.Name(), Err: err}
+	}
+	defer tx.Rollback() //nolint:errcheck // a no-op after Commit
+	drv, err := postgres.Open(tx)
+	if err != nil {
+		return &FileError{File: f.Name(), Err: err}
+	}
+	if err := execute(ctx, drv, &revisions{tx}, dir, f, opts); err != nil {
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return &FileError{File: f.Name(), Err: err}
+	}
+	return nil
+}
+
+func execute(ctx context.Context, drv atlasmigrate.Driver, rrw atlasmigrate.RevisionReadWriter, dir Dir, f atlasmigrate.File, opts Options) error {
+	ex, err := atlasmigrate.NewExecutor(drv, dir, rrw, opts.executorOptions()...)
+	if err != nil {
+		return &FileError{File: f.Name(), Err: err}
+	}
+	err = ex.Execute(ctx, f)
+	if err == nil {
+		return nil
+	}
+	var stmtErr *atlasmigrate.StmtExecError
+	if errors.As(err, &stmtErr) {
+		// The executor's attempt to record the failure inside the aborted
+		// transaction fails too; the statement's own error is what matters.
+		return &FileError{File: f.Name(), Stmt: stmtErr.Stmt.Text, Err: stmtErr.Err}
+	}
+	return &FileError{File: f.Name(), Err: err}
+}
+
+func lock(ctx context.Context, drv atlasmigrate.Driver, timeout time.Duration) (schema.UnlockFunc, error) {
+	locker, ok := drv.(schema.Locker)
+	if !ok {
+		return nil, fmt.Errorf("migrate: driver %T cannot lock", drv)
+	}
+	if deadline, ok := ctx.Deadline(); ok && time.Until(deadline) < timeout {
+		timeout = time.Until(deadline)
+	}
+	unlock, err := locker.Lock(ctx, lockName, timeout)
+	if errors.Is(err, schema.ErrLocked) {
+		return nil, fmt.Errorf("migrate: another migration holds the lock (waited %s): %w", timeout, err)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("migrate: acquire lock: %w", err)
+	}
+	return unlock, nil
+}
+
+func pendingError(dir Dir, err error) error {
+	var notClean *atlasmigrate.NotCleanError
+	if errors.As(err, &notClean) {
+		first := "VERSION"
+		if files, ferr := dir.Files(); ferr == nil && len(files) > 0 {
+			first = files[0].Version()
+		}
+		return fmt.Errorf("%w (%s). If it was created by the plan's CREATE TABLE code, "+
+			"apply with --baseline %s", ErrNotClean, notClean.Reason, first)
+	}
+	return fmt.Errorf("migrate: %w", err)
+}
+
+func (o Options) dir() (Dir, error) {
+	if o.Dir != nil {
+		return o.Dir, nil
+	}
+	return EmbeddedDir()
+}
+
+func (o Options) lockTimeout() time.Duration {
+	if o.LockTimeout > 0 {
+		return o.LockTimeout
+	}
+	return time.Minute
+}
+
+func (o Options) executorOptions() []atlasmigrate.ExecutorOption {
+	ex := []atlasmigrate.ExecutorOption{atlasmigrate.WithOperatorVersion(OperatorVersion)}
+	if o.Baseline != "" {
+		ex = append(ex, atlasmigrate.WithBaselineVersion(o.Baseline))
+	}
+	return ex
+}
+
+func (o Options) logf(format string, args ...any) {
+	if o.Logf != nil {
+		o.Logf(format, args...)
+	}
+}

@@ -1,0 +1,89 @@
+// Package entdiff writes the next versioned migration from ent/schema. It
+// replays the committed migration directory on an empty dev database and
+// diffs the result against the generated ent schema, so the new file holds
+// exactly what the directory lacks.
+package entdiff
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+
+	atlasmigrate "ariga.io/atlas/sql/migrate"
+	atlasschema "ariga.io/atlas/sql/schema"
+	"entgo.io/ent/dialect"
+	entsql "entgo.io/ent/dialect/sql"
+	"entgo.io/ent/dialect/sql/schema"
+	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" database/sql driver
+
+	entmigrate "git.georgsen.dk/hwlab/ent/migrate"
+)
+
+// ErrDrift is returned by Check when ent/schema holds changes that no
+// migration file carries yet.
+var ErrDrift = errors.New("entdiff: migrations are out of sync with ent/schema; run `make migration name=...`")
+
+// Write diffs ent/schema against the migration directory at dirPath,
+// replayed on the empty database devURL, and writes the difference as a new
+// migration named name, re-hashing atlas.sum. It reports whether a file was
+// written: no file means the directory is already in sync.
+func Write(ctx context.Context, devURL, dirPath, name string) (bool, error) {
+	err := diff(ctx, devURL, dirPath, name, false)
+	if errors.Is(err, atlasmigrate.ErrNoPlan) {
+		return false, nil
+	}
+	return err == nil, err
+}
+
+// Check returns ErrDrift when ent/schema and the migration directory differ.
+// It writes nothing.
+func Check(ctx context.Context, devURL, dirPath string) error {
+	err := diff(ctx, devURL, dirPath, "drift_check", true)
+	switch {
+	case errors.Is(err, atlasmigrate.ErrNoPlan):
+		return nil
+	case err == nil:
+		return ErrDrift
+	default:
+		return err
+	}
+}
+
+func diff(ctx context.Context, devURL, dirPath, name string, check bool) error {
+	dir, err := atlasmigrate.NewLocalDir(dirPath)
+	if err != nil {
+		return fmt.Errorf("entdiff: open %s: %w", dirPath, err)
+	}
+	var target atlasmigrate.Dir = dir
+	if check {
+		// A check must never write, even when it finds a difference.
+		target = &readOnlyDir{dir}
+	}
+	db, err := sql.Open("pgx", devURL)
+	if err != nil {
+		return fmt.Errorf("entdiff: open dev database: %w", err)
+	}
+	defer db.Close()
+	// migrate.NamedDiff would open the URL with lib/pq's driver name; going
+	// through a Schema over our own pgx *sql.DB keeps us on one driver.
+	s := entmigrate.NewSchema(entsql.OpenDB(dialect.Postgres, db))
+	return s.NamedDiff(ctx, name,
+		schema.WithDir(target),
+		schema.WithMigrationMode(schema.ModeReplay),
+		schema.WithDialect(dialect.Postgres),
+		// Without it ent writes golang-migrate up/down pairs into a local dir.
+		schema.WithFormatter(atlasmigrate.DefaultFormatter),
+		// Without it a changed CHECK expression goes unnoticed.
+		schema.WithDiffOptions(atlasschema.DiffNormalized()),
+		schema.WithDropColumn(true),
+		schema.WithDropIndex(true),
+		schema.WithErrNoPlan(true),
+	)
+}
+
+// readOnlyDir turns every write into an error so a drift check cannot
+// modify the committed directory.
+type readOnlyDir struct{ *atlasmigrate.LocalDir }
+
+func (readOnlyDir) WriteFile(string, []byte) error { return ErrDrift }
