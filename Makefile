@@ -1,0 +1,33 @@
+# One target per workflow. Database tests start their own throwaway
+# PostgreSQL from the local binaries unless HWLAB_TEST_DATABASE_URL is set.
+GO   ?= go
+TAGS := integration
+
+.PHONY: generate migration test check build
+
+## generate: regenerate the ent client from ent/schema
+generate:
+	$(GO) generate ./ent
+
+## migration name=NAME: write the next migration from ent/schema (diffs on a throwaway dev database)
+migration:
+	@test -n "$(name)" || { echo "usage: make migration name=add_something" >&2; exit 2; }
+	$(GO) run ./cmd/advisor migrate diff $(name)
+
+## test: every test, database tests included, with the race detector
+test:
+	$(GO) test -race -tags $(TAGS) -count=1 ./...
+
+## check: vet, formatting, generated code current, migrations in sync with ent/schema, atlas.sum valid
+check:
+	$(GO) vet ./...
+	$(GO) vet -tags $(TAGS) ./...
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) generate ./ent
+	@if [ -n "$$(git status --porcelain -- ent)" ]; then \
+		echo "ent/ is not what 'make generate' produces from ent/schema:"; git status --porcelain -- ent; git diff --stat -- ent; exit 1; fi
+	$(GO) run ./cmd/advisor migrate check
+
+## build: the advisor binary in bin/
+build:
+	$(GO) build -o bin/advisor ./cmd/advisor

@@ -1,0 +1,13 @@
+// Package pgcluster starts private PostgreSQL clusters from the local
+// server binaries (initdb, pg_ctl, postgres).
+//
+// A cluster lives in its own directory: data/ (PGDATA), server.log, the
+// password file and the unix socket. The server listens on 127.0.0.1 with
+// scram-sha-256 password auth for the "postgres" superuser, so callers only
+// need URL. Tests use throwaway clusters (Options.Dir == ""), the CLI uses a
+// persistent one for development (Options.Dir set).
+//
+// PostgreSQL refuses to run as root, so when the process is root the
+// binaries run as the "postgres" system user (or "nobody") and the cluster
+// directory is chowned to that user.
+package pgcluster

@@ -1,0 +1,58 @@
+package pgcluster
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"os"
+	"strings"
+)
+
+// redact removes secret from err's message. The server log and pg_ctl output
+// quoted in errors echo settings and command lines, so anything that reaches
+// the caller goes through here. A redacted error deliberately does not wrap
+// the original, whose message still holds the secret.
+func redact(err error, secret string) error {
+	if err == nil || secret == "" || !strings.Contains(err.Error(), secret) {
+		return err
+	}
+	return errors.New(strings.ReplaceAll(err.Error(), secret, "[REDACTED]"))
+}
+
+// lastLines returns at most n trailing lines of b, indented for embedding in
+// an error message.
+func lastLines(b []byte, n int) string {
+	lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return "    " + strings.Join(lines, "\n    ")
+}
+
+// logSize returns the current size of the log, so that logSince can quote
+// only what one server start wrote.
+func logSize(path string) int64 {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return 0
+	}
+	return fi.Size()
+}
+
+// logSince returns the log written after offset, at most the last 16 KiB.
+func logSince(path string, offset int64) []byte {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil
+	}
+	defer f.Close()
+	const max = 16 << 10
+	if size := logSize(path); size-offset > max {
+		offset = size - max
+	}
+	if _, err := f.Seek(offset, io.SeekStart); err != nil {
+		return nil
+	}
+	b, _ := io.ReadAll(io.LimitReader(f, max))
+	return bytes.TrimSpace(b)
+}

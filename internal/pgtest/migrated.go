@@ -1,0 +1,51 @@
+package pgtest
+
+import (
+	"context"
+	"database/sql"
+	"testing"
+
+	"github.com/peterldowns/pgtestdb"
+
+	"git.georgsen.dk/hwlab/migrate"
+)
+
+// Migrated returns the URL of a fresh database of this test's own, migrated
+// with the embedded migration directory the way production migrates.
+func Migrated(t testing.TB) string {
+	t.Helper()
+	return NewDB(t, embeddedMigrator{})
+}
+
+// Empty returns the URL of a fresh database with no schema at all.
+func Empty(t testing.TB) string {
+	t.Helper()
+	return NewDB(t, emptyMigrator{})
+}
+
+// embeddedMigrator applies migrate.EmbeddedDir; its hash is atlas.sum's, so
+// the template database is rebuilt whenever the migrations change.
+type embeddedMigrator struct{}
+
+func (embeddedMigrator) Hash() (string, error) {
+	dir, err := migrate.EmbeddedDir()
+	if err != nil {
+		return "", err
+	}
+	sum, err := dir.Checksum()
+	if err != nil {
+		return "", err
+	}
+	return "embedded-" + sum.Sum(), nil
+}
+
+func (embeddedMigrator) Migrate(ctx context.Context, db *sql.DB, _ pgtestdb.Config) error {
+	_, err := migrate.Apply(ctx, db, migrate.Options{})
+	return err
+}
+
+type emptyMigrator struct{}
+
+func (emptyMigrator) Hash() (string, error) { return "empty-v1", nil }
+
+func (emptyMigrator) Migrate(context.Context, *sql.DB, pgtestdb.Config) error { return nil }

@@ -1,0 +1,44 @@
+//go:build integration
+
+package store_test
+
+import (
+	"context"
+	"sync"
+	"testing"
+
+	"git.georgsen.dk/hwlab/internal/store"
+)
+
+// TestRunMigrationsConcurrently: four callers at once on an empty database
+// all succeed, and each file is applied exactly once (the advisory lock
+// serialises them; the later ones find nothing pending).
+func TestRunMigrationsConcurrently(t *testing.T) {
+	t.Parallel()
+	s := newEmptyStore(t)
+	var wg sync.WaitGroup
+	errs := make([]error, 4)
+	for i := range errs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = store.RunMigrations(context.Background(), s.DB())
+		}()
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Errorf("RunMigrations #%d: %v", i, err)
+		}
+	}
+	if n := count(t, s.DB(), `SELECT count(*) FROM atlas_schema_revisions.atlas_schema_revisions WHERE type = 2 AND applied = total AND error IS NULL`); n != 2 {
+		t.Errorf("%d completed revision rows, want 2", n)
+	}
+	if n := count(t, s.DB(), `SELECT count(*) FROM atlas_schema_revisions.atlas_schema_revisions`); n != 2 {
+		t.Errorf("%d revision rows, want 2", n)
+	}
+	// The store works on the result.
+	id := mustCreate(t, s, "m")
+	mustAdd(t, s, id, "user", "hi")
+	assertSeqAndCount(t, s.DB(), id, 1)
+}

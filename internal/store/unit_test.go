@@ -1,0 +1,61 @@
+package store
+
+import (
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+)
+
+// Unit tests of the pure parts; they need no database.
+
+func TestParseID(t *testing.T) {
+	good := "6f1c1d7e-9c55-4c43-8a38-3f3a9e0b6a11"
+	for _, id := range []string{good, strings.ToUpper(good)} {
+		if _, err := parseID(id); err != nil {
+			t.Errorf("parseID(%q) = %v", id, err)
+		}
+	}
+	for _, id := range []string{"", "x", strings.ReplaceAll(good, "-", ""), "urn:uuid:" + good, "{" + good + "}", good[:35] + "g"} {
+		if _, err := parseID(id); !errors.Is(err, ErrNotFound) {
+			t.Errorf("parseID(%q) = %v, want ErrNotFound", id, err)
+		}
+	}
+}
+
+func TestCursorRoundTrip(t *testing.T) {
+	c := cursor{startedAt: time.Date(2026, 11, 27, 1, 2, 3, 456789000, time.UTC), id: uuid.MustParse("6f1c1d7e-9c55-4c43-8a38-3f3a9e0b6a11")}
+	got, err := decodeCursor(c.encode())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !got.startedAt.Equal(c.startedAt) || got.id != c.id {
+		t.Fatalf("round trip: %+v → %+v", c, got)
+	}
+}
+
+func TestValidText(t *testing.T) {
+	for s, ok := range map[string]bool{"": true, "héllo 🧪": true, "a\x00": false, "\xff": false, "\xed\xa0\x80": false} {
+		if err := validText(ErrInvalidContent, s); (err == nil) != ok {
+			t.Errorf("validText(%q) = %v, want ok=%v", s, err, ok)
+		}
+	}
+}
+
+func TestRedact(t *testing.T) {
+	cases := []struct{ dsn, secret string }{
+		{"postgres://u:s3cr%40t@h/db", "s3cr@t"},
+		{"postgres://u:s3cr%40t@h/db", "s3cr%40t"},
+		{"host=h password=s3cret dbname=x", "s3cret"},
+		{"host=h password='s3 cret' dbname=x", "s3 cret"},
+		{"postgres://u:s3cret@[::1/db", "s3cret"},
+	}
+	for _, c := range cases {
+		msg := "failed: " + c.dsn + " / " + c.secret
+		if got := redact(c.dsn, msg); strings.Contains(got, c.secret) {
+			t.Errorf("redact(%q) left the secret: %q", c.dsn, got)
+		}
+	}
+}
