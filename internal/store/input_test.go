@@ -76,15 +76,15 @@ func TestContentRoundTrip(t *testing.T) {
 	id := mustCreate(t, s, `model'"; DROP TABLE conversations; --`)
 	mib := strings.Repeat("0123456789abcdef", (1<<20)/16)
 	cases := map[string]string{
-		"empty":           "",
-		"unicode":         "Grüße, 日本語, עברית, emoji 🧪🔥, combining é, ZWJ 👩‍💻",
-		"quotes":          `single ' double " back ` + "`" + ` backslash \ \\ \' \0`,
-		"sql":             `'); DELETE FROM messages; --  $1 $$ E'\x00' %s %d`,
-		"control":         "tab\tnewline\ncr\r\x01\x1f\x7f",
-		"1 MiB":           mib,
+		"empty":            "",
+		"unicode":          "Grüße, 日本語, עברית, emoji 🧪🔥, combining é, ZWJ 👩‍💻",
+		"quotes":           `single ' double " back ` + "`" + ` backslash \ \\ \' \0`,
+		"sql":              `'); DELETE FROM messages; --  $1 $$ E'\x00' %s %d`,
+		"control":          "tab\tnewline\ncr\r\x01\x1f\x7f",
+		"1 MiB":            mib,
 		"just under limit": strings.Repeat("é", limit/2-1) + "a",
-		"at limit":        strings.Repeat("é", limit/2),
-		"bom and nbsp":    "\ufeff\u00a0\u2028\u2029",
+		"at limit":         strings.Repeat("é", limit/2),
+		"bom and nbsp":     "\ufeff\u00a0\u2028\u2029",
 	}
 	want := map[string]string{}
 	for name, content := range cases {
