@@ -75,7 +75,10 @@ func Validate(dir Dir) error {
 	switch {
 	case err == nil:
 		return nil
-	case errors.Is(err, atlasmigrate.ErrChecksumMismatch), errors.Is(err, atlasmigrate.ErrChecksumNotFound):
+	case errors.Is(err, atlasmigrate.ErrChecksumNotFound):
+		return fmt.Errorf("migrate: atlas.sum is missing from the migration directory "+
+			"(run `advisor migrate hash` to create it): %w", ErrChecksumMismatch)
+	case errors.Is(err, atlasmigrate.ErrChecksumMismatch):
 		return fmt.Errorf("migrate: the migration files do not match atlas.sum; "+
 			"a migration file or the sum was changed by hand (after an intended edit, run `advisor migrate hash`): %w", ErrChecksumMismatch)
 	default:

@@ -3,6 +3,7 @@ package store
 import (
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
 )
 
@@ -56,12 +57,6 @@ func passwords(dsn string) []string {
 	}
 	// Longest first, so a password that contains another candidate is
 	// masked whole.
-	for i := range out {
-		for j := i + 1; j < len(out); j++ {
-			if len(out[j]) > len(out[i]) {
-				out[i], out[j] = out[j], out[i]
-			}
-		}
-	}
+	slices.SortFunc(out, func(a, b string) int { return len(b) - len(a) })
 	return out
 }
