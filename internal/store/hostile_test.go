@@ -21,13 +21,13 @@ const hostileLimit = 1024
 type hostileCase struct {
 	name  string
 	legal bool
-	want  error  // for illegal cases
-	call  string // create | add | get | delete | page
-	model string // create
+	want  error   // for illegal cases
+	call  string  // create | add | get | delete | page
+	model string  // create
 	id    *string // add, get, delete; nil means the test's own conversation
-	role  string // add; "user" when empty and legal
-	text  string // add: content; page: cursor
-	limit int    // page
+	role  string  // add; "user" when empty and legal
+	text  string  // add: content; page: cursor
+	limit int     // page
 	ctx   func() (context.Context, context.CancelFunc)
 }
 
