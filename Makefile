@@ -3,7 +3,7 @@
 GO   ?= go
 TAGS := integration
 
-.PHONY: generate migration test check build
+.PHONY: generate migration test check build fuzz
 
 ## generate: regenerate the ent client from ent/schema
 generate:
@@ -17,6 +17,12 @@ migration:
 ## test: every test, database tests included, with the race detector
 test:
 	$(GO) test -race -tags $(TAGS) -count=1 ./...
+
+## fuzz: run each fuzz target for FUZZTIME (go test -fuzz takes one package and one target per run)
+FUZZTIME ?= 10s
+fuzz:
+	$(GO) test -run '^$$' -fuzz '^FuzzParseID$$' -fuzztime $(FUZZTIME) ./internal/store
+	$(GO) test -tags $(TAGS) -run '^$$' -fuzz '^FuzzContentRoundTrip$$' -fuzztime $(FUZZTIME) ./internal/store
 
 ## check: vet, formatting, generated code current, migrations in sync with ent/schema, atlas.sum valid
 check:

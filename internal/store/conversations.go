@@ -23,6 +23,8 @@ func (s *Store) CreateConversation(ctx context.Context, model string) (string, e
 	if err := validModel(model); err != nil {
 		return "", err
 	}
+	ctx, cancel := s.opCtx(ctx)
+	defer cancel()
 	c, err := s.client.Conversation.Create().SetModel(model).Save(ctx)
 	if err != nil {
 		return "", dbError(ctx, "create conversation", err)
@@ -48,6 +50,8 @@ func (s *Store) GetConversation(ctx context.Context, id string) (*Conversation, 
 	if err != nil {
 		return nil, err
 	}
+	ctx, cancel := s.opCtx(ctx)
+	defer cancel()
 	rows, err := s.db.QueryContext(ctx, getConversationSQL, uid)
 	if err != nil {
 		return nil, dbError(ctx, "get conversation", err)
@@ -125,6 +129,8 @@ func (s *Store) ListConversationsPage(ctx context.Context, cur string, limit int
 			}))
 		})
 	}
+	ctx, cancel := s.opCtx(ctx)
+	defer cancel()
 	cs, err := q.All(ctx)
 	if err != nil {
 		return Page{}, dbError(ctx, "list conversations", err)
@@ -146,6 +152,8 @@ func (s *Store) DeleteConversation(ctx context.Context, id string) error {
 	if err != nil {
 		return err
 	}
+	ctx, cancel := s.opCtx(ctx)
+	defer cancel()
 	n, err := s.client.Conversation.Delete().Where(conversation.ID(uid)).Exec(ctx)
 	if err != nil {
 		return dbError(ctx, "delete conversation", err)

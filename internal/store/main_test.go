@@ -11,7 +11,9 @@ import (
 	"git.georgsen.dk/hwlab/internal/store"
 )
 
-func TestMain(m *testing.M) { pgtest.Main(m) }
+// TestMain fails the run if any goroutine outlives the tests: every Store
+// is closed in its test's cleanup, and Close must stop all pool goroutines.
+func TestMain(m *testing.M) { pgtest.MainLeakChecked(m) }
 
 // newStore returns a Store on a fresh, migrated database of its own.
 func newStore(t testing.TB, opts ...store.Option) *store.Store {

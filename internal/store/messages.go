@@ -41,6 +41,8 @@ func (s *Store) AddMessage(ctx context.Context, conversationID, role, content st
 	if err := s.validContent(content); err != nil {
 		return "", err
 	}
+	ctx, cancel := s.opCtx(ctx)
+	defer cancel()
 	var id uuid.UUID
 	err = s.db.QueryRowContext(ctx, appendMessageSQL, uid, role, content).Scan(&id)
 	if errors.Is(err, sql.ErrNoRows) {

@@ -46,6 +46,7 @@ type config struct {
 	maxIdleConns    int
 	connMaxLifetime time.Duration
 	connMaxIdleTime time.Duration
+	timeout         time.Duration // per operation, when the caller sets no deadline; 0: none
 }
 
 // Option configures NewStore.
@@ -77,13 +78,14 @@ func WithPool(maxOpen, maxIdle int, maxLifetime, maxIdleTime time.Duration) Opti
 
 // NewStore opens a pool on dsn with the pgx stdlib driver and pings the
 // server. Errors never contain the DSN's password. It does not migrate; see
-// RunMigrations.
+// RunMigrations. The ping is bounded like every operation (WithTimeout).
 func NewStore(ctx context.Context, dsn string, opts ...Option) (*Store, error) {
 	cfg := config{
 		maxContentBytes: DefaultMaxContentBytes,
 		maxOpenConns:    DefaultMaxOpenConns,
 		connMaxLifetime: 30 * time.Minute,
 		connMaxIdleTime: 5 * time.Minute,
+		timeout:         DefaultTimeout,
 	}
 	for _, o := range opts {
 		o(&cfg)
@@ -102,6 +104,8 @@ func NewStore(ctx context.Context, dsn string, opts ...Option) (*Store, error) {
 	db.SetMaxIdleConns(cfg.maxIdleConns)
 	db.SetConnMaxLifetime(cfg.connMaxLifetime)
 	db.SetConnMaxIdleTime(cfg.connMaxIdleTime)
+	ctx, cancel := withTimeout(ctx, cfg.timeout)
+	defer cancel()
 	if err := db.PingContext(ctx); err != nil {
 		db.Close()
 		if ctx.Err() != nil {

@@ -1,0 +1,77 @@
+//go:build integration
+
+package store_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"git.georgsen.dk/hwlab/internal/store"
+)
+
+// TestHungServerYieldsErrors: with the server frozen (SIGSTOP on the
+// postmaster and every backend) and no deadline on the caller's context,
+// every store method returns an error wrapping context.DeadlineExceeded
+// from the store's own timeout instead of hanging; so does NewStore's ping.
+// Thawed, the same Store serves again. (No timing is asserted beyond
+// "returns": a hang would trip the go test timeout.)
+func TestHungServerYieldsErrors(t *testing.T) {
+	t.Parallel()
+	const timeout = 300 * time.Millisecond
+	cluster, s := newClusterStore(t, store.WithTimeout(timeout))
+	ctx := context.Background()
+	id := mustCreate(t, s, "m")
+	mustAdd(t, s, id, "user", "before the freeze")
+
+	if err := cluster.Freeze(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := cluster.Thaw(); err != nil {
+			t.Error(err)
+		}
+	})
+	calls := map[string]func() error{
+		"CreateConversation": func() error { _, err := s.CreateConversation(ctx, "m"); return err },
+		"AddMessage":         func() error { _, err := s.AddMessage(ctx, id, "user", "x"); return err },
+		"GetConversation":    func() error { _, err := s.GetConversation(ctx, id); return err },
+		"ListConversations":  func() error { _, err := s.ListConversations(ctx); return err },
+		"ListConversationsPage": func() error {
+			_, err := s.ListConversationsPage(ctx, "", 5)
+			return err
+		},
+		"DeleteConversation": func() error { return s.DeleteConversation(ctx, id) },
+		"NewStore": func() error {
+			s2, err := store.NewStore(ctx, cluster.URL("postgres"), store.WithTimeout(timeout))
+			if err == nil {
+				s2.Close()
+			}
+			return err
+		},
+	}
+	for name, call := range calls {
+		if err := call(); !errors.Is(err, context.DeadlineExceeded) {
+			t.Errorf("%s on a hung server = %v, want an error wrapping context.DeadlineExceeded", name, err)
+		}
+	}
+	// A caller's own deadline wins over the store's default.
+	short, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
+	defer cancel()
+	if _, err := s.GetConversation(short, id); !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("GetConversation with the caller's deadline = %v", err)
+	}
+
+	if err := cluster.Thaw(); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the store serves after the thaw", func() error {
+		_, err := s.GetConversation(ctx, id)
+		return err
+	})
+	c := mustGet(t, s, id)
+	if len(c.Messages) < 1 || c.Messages[0].Content != "before the freeze" {
+		t.Errorf("after the thaw: %+v", c.Messages)
+	}
+}
