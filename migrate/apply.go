@@ -85,7 +85,7 @@ func Apply(ctx context.Context, db *sql.DB, opts Options) ([]string, error) {
 // files still to apply. On success with files pending, the caller releases
 // the lock with unlock; otherwise it is already released. A dry run writes
 // nothing: it neither creates the revisions table nor records a baseline.
-func pendingFiles(ctx context.Context, db *sql.DB, opts Options, dry bool) (_ Dir, unlock func(), _ []atlasmigrate.File, err error) {
+func pendingFiles(ctx context.Context, db *sql.DB, opts Options, dry bool) (_ Dir, _ func(), _ []atlasmigrate.File, err error) {
 	dir, err := opts.dir()
 	if err != nil {
 		return nil, nil, nil, err
@@ -101,7 +101,7 @@ func pendingFiles(ctx context.Context, db *sql.DB, opts Options, dry bool) (_ Di
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	unlock = func() { _ = release() }
+	unlock := func() { _ = release() }
 	defer func() {
 		if err != nil {
 			unlock()

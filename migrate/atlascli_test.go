@@ -1,0 +1,559 @@
+//go:build integration
+
+package migrate_test
+
+// Atlas CLI interop. The Atlas CLI cannot be installed here, so these tests
+// pin, from its source, what the CLI writes and reads, and check that we
+// write and read the same. Sources (github.com/ariga/atlas; the library files
+// are those of the module version in go.mod,
+// ariga.io/atlas v0.32.1-0.20250325101103-175b25e1c1b9):
+//
+//   - cmd/atlas/internal/migrate/ent/schema/revision.go and the code ent
+//     generates from it, cmd/atlas/internal/migrate/ent/migrate/schema.go:
+//     the revisions table;
+//   - cmd/atlas/internal/migrate/ent/convert.go (template
+//     ent/template/convert.tmpl): SetRevision sets every field of a
+//     migrate.Revision, so an empty error is '' and nil partial hashes are
+//     the JSON null;
+//   - cmd/atlas/internal/migrate/migrate.go: EntRevisions, which skips the
+//     ".atlas_cloud_identifier" row and upserts with UpdateNewValues;
+//   - sql/migrate/migrate.go (library): Executor.Execute and Pending, which
+//     fill the revision fields (type, applied/total, hash, execution time);
+//   - sql/postgres/driver_oss.go (library): Driver.Lock, fnv.New32 of the
+//     lock name; cmd/atlas/internal/cmdapi/migrate.go: the name
+//     "atlas_migrate_execute" (applyLockValue).
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"hash/fnv"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	atlasmigrate "ariga.io/atlas/sql/migrate"
+	"ariga.io/atlas/sql/postgres"
+	"entgo.io/ent/dialect"
+	entsql "entgo.io/ent/dialect/sql"
+	entschema "entgo.io/ent/dialect/sql/schema"
+	"entgo.io/ent/schema/field"
+
+	"git.georgsen.dk/hwlab/internal/pgtest"
+	"git.georgsen.dk/hwlab/migrate"
+)
+
+// cliRevisionsTable is the table the CLI's ent code migrates, copied from
+// cmd/atlas/internal/migrate/ent/migrate/schema.go (generated from
+// ent/schema/revision.go: String → varchar, Uint/Int/Int64 → bigint,
+// Text → text, Strings → jsonb, Time → timestamptz).
+func cliRevisionsTable() *entschema.Table {
+	cols := []*entschema.Column{
+		{Name: "version", Type: field.TypeString},
+		{Name: "description", Type: field.TypeString},
+		{Name: "type", Type: field.TypeUint, Default: 2},
+		{Name: "applied", Type: field.TypeInt, Default: 0},
+		{Name: "total", Type: field.TypeInt, Default: 0},
+		{Name: "executed_at", Type: field.TypeTime},
+		{Name: "execution_time", Type: field.TypeInt64},
+		{Name: "error", Type: field.TypeString, Nullable: true, Size: 2147483647},
+		{Name: "error_stmt", Type: field.TypeString, Nullable: true, Size: 2147483647},
+		{Name: "hash", Type: field.TypeString},
+		{Name: "partial_hashes", Type: field.TypeJSON, Nullable: true},
+		{Name: "operator_version", Type: field.TypeString},
+	}
+	return &entschema.Table{Name: "atlas_schema_revisions", Columns: cols, PrimaryKey: cols[:1]}
+}
+
+// createCLIRevisionsTable creates the revisions table the way the CLI does:
+// the schema first, then ent's migration on a connection bound to it
+// (EntRevisions.Migrate opens one with the schema as search_path).
+func createCLIRevisionsTable(t *testing.T, url string) {
+	t.Helper()
+	ctx := context.Background()
+	db := openURL(t, url)
+	mustExec(t, db, `CREATE SCHEMA IF NOT EXISTS atlas_schema_revisions`)
+	bound := openURL(t, withParam(url, "search_path", "atlas_schema_revisions"))
+	m, err := entschema.NewMigrate(entsql.OpenDB(dialect.Postgres, bound), entschema.WithDropColumn(true))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Create(ctx, cliRevisionsTable()); err != nil {
+		t.Fatalf("ent migrate of the CLI's revisions table: %v", err)
+	}
+}
+
+func withParam(url, k, v string) string {
+	sep := "?"
+	if strings.Contains(url, "?") {
+		sep = "&"
+	}
+	return url + sep + k + "=" + v
+}
+
+func openURL(t *testing.T, url string) *sql.DB {
+	t.Helper()
+	db, err := sql.Open("pgx", url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+// describeRevisionsTable lists every column's type, default and nullability
+// and the primary key, as information_schema sees them.
+func describeRevisionsTable(t *testing.T, db *sql.DB) string {
+	t.Helper()
+	rows, err := db.Query(`
+SELECT column_name || ' ' || data_type || coalesce('(' || character_maximum_length || ')', '') ||
+       ' null=' || is_nullable || ' default=' || coalesce(column_default, '-')
+FROM information_schema.columns
+WHERE table_schema = 'atlas_schema_revisions' AND table_name = 'atlas_schema_revisions'
+ORDER BY column_name`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var s string
+		if err := rows.Scan(&s); err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, s)
+	}
+	var pk string
+	mustQueryRow(t, db, `
+SELECT string_agg(k.column_name, ',' ORDER BY k.ordinal_position)
+FROM information_schema.table_constraints c
+JOIN information_schema.key_column_usage k USING (constraint_schema, constraint_name)
+WHERE c.table_schema = 'atlas_schema_revisions' AND c.table_name = 'atlas_schema_revisions' AND c.constraint_type = 'PRIMARY KEY'`, &pk)
+	return strings.Join(out, "\n") + "\nPK(" + pk + ")"
+}
+
+// TestRevisionsTableMatchesCLI: the table Apply creates is column for column
+// (type, size, nullability, default) and key for key the table the CLI's
+// ent schema creates, so the CLI's re-sync on every run finds nothing to
+// change.
+func TestRevisionsTableMatchesCLI(t *testing.T) {
+	t.Parallel()
+	ours := openEmpty(t)
+	if _, err := migrate.Apply(context.Background(), ours, migrate.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	cliURL := pgtest.Empty(t)
+	createCLIRevisionsTable(t, cliURL)
+	got, want := describeRevisionsTable(t, ours), describeRevisionsTable(t, openURL(t, cliURL))
+	if got != want {
+		t.Errorf("revisions table differs from the CLI's\nours:\n%s\nCLI:\n%s", got, want)
+	}
+	if !strings.Contains(want, "type bigint null=NO default=2") || !strings.Contains(want, "PK(version)") {
+		t.Errorf("unexpected CLI table (did ent's mapping change?):\n%s", want)
+	}
+}
+
+// sums reads atlas.sum: file name → hash without "h1:".
+func sums(t *testing.T) map[string]string {
+	t.Helper()
+	b, err := os.ReadFile("migrations/atlas.sum")
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]string{}
+	for _, line := range strings.Split(strings.TrimSpace(string(b)), "\n")[1:] {
+		name, h, _ := strings.Cut(line, " h1:")
+		out[name] = h
+	}
+	return out
+}
+
+type rawRevision struct {
+	version, description                 string
+	typ, applied, total, execTime        int64
+	executedAt                           time.Time
+	errText, errStmt                     sql.NullString
+	hash, operator, partialType, partial string
+}
+
+func rawRevisions(t *testing.T, db *sql.DB) map[string]rawRevision {
+	t.Helper()
+	rows, err := db.Query(`SELECT version, description, type, applied, total, executed_at, execution_time,
+  error, error_stmt, hash, operator_version, coalesce(jsonb_typeof(partial_hashes), 'SQL NULL'), coalesce(partial_hashes::text, '')
+FROM atlas_schema_revisions.atlas_schema_revisions`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	out := map[string]rawRevision{}
+	for rows.Next() {
+		var r rawRevision
+		if err := rows.Scan(&r.version, &r.description, &r.typ, &r.applied, &r.total, &r.executedAt, &r.execTime,
+			&r.errText, &r.errStmt, &r.hash, &r.operator, &r.partialType, &r.partial); err != nil {
+			t.Fatal(err)
+		}
+		out[r.version] = r
+	}
+	return out
+}
+
+func stmtCount(t *testing.T, f atlasmigrate.File) int64 {
+	t.Helper()
+	stmts, err := f.Stmts()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return int64(len(stmts))
+}
+
+// TestExecuteRevisionRowsMatchCLI: each applied file's row holds what the
+// CLI's executor and ent code write: type 2 (execute), applied = total =
+// the file's statement count, the file's atlas.sum hash without "h1:", the
+// description from the file name, executed_at, execution_time in
+// nanoseconds, error and error_stmt ” (not NULL), partial_hashes JSON null.
+func TestExecuteRevisionRowsMatchCLI(t *testing.T) {
+	t.Parallel()
+	db := openEmpty(t)
+	start := time.Now()
+	if _, err := migrate.Apply(context.Background(), db, migrate.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	elapsed := time.Since(start)
+	dir, _ := migrate.EmbeddedDir()
+	files, _ := dir.Files()
+	revs, hashes := rawRevisions(t, db), sums(t)
+	if len(revs) != len(files) {
+		t.Fatalf("%d revision rows for %d files", len(revs), len(files))
+	}
+	for _, f := range files {
+		r := revs[f.Version()]
+		n := stmtCount(t, f)
+		if r.typ != 2 || r.applied != n || r.total != n {
+			t.Errorf("%s: type %d applied %d total %d, want 2 %d %d", f.Name(), r.typ, r.applied, r.total, n, n)
+		}
+		if r.hash != hashes[f.Name()] || strings.HasPrefix(r.hash, "h1:") || r.hash == "" {
+			t.Errorf("%s: hash %q, want %q (atlas.sum without h1:)", f.Name(), r.hash, hashes[f.Name()])
+		}
+		if r.description != f.Desc() {
+			t.Errorf("%s: description %q, want %q", f.Name(), r.description, f.Desc())
+		}
+		if r.operator != migrate.OperatorVersion {
+			t.Errorf("%s: operator_version %q", f.Name(), r.operator)
+		}
+		if r.executedAt.Before(start.Add(-time.Second)) || r.executedAt.After(time.Now().Add(time.Second)) {
+			t.Errorf("%s: executed_at %v not during the run", f.Name(), r.executedAt)
+		}
+		// Nanoseconds: positive and no longer than the whole run.
+		if r.execTime <= 0 || r.execTime > int64(elapsed) {
+			t.Errorf("%s: execution_time %d, want 0 < ns <= %d", f.Name(), r.execTime, int64(elapsed))
+		}
+		if !r.errText.Valid || r.errText.String != "" || !r.errStmt.Valid || r.errStmt.String != "" {
+			t.Errorf("%s: error %v error_stmt %v, want '' (the CLI's SetRevision sets them)", f.Name(), r.errText, r.errStmt)
+		}
+		if r.partialType != "null" {
+			t.Errorf("%s: partial_hashes is %s, want the JSON null", f.Name(), r.partialType)
+		}
+	}
+}
+
+// TestBaselineRevisionRowMatchesCLI: a baseline row is type 1 with
+// applied = total = 0, no hash and no execution time, as Pending writes it
+// (sql/migrate/migrate.go).
+func TestBaselineRevisionRowMatchesCLI(t *testing.T) {
+	t.Parallel()
+	db := openEmpty(t)
+	mustExec(t, db, planDDL)
+	if _, err := migrate.Apply(context.Background(), db, migrate.Options{Baseline: v1}); err != nil {
+		t.Fatal(err)
+	}
+	r := rawRevisions(t, db)[v1]
+	if r.typ != 1 || r.applied != 0 || r.total != 0 ||
+		r.hash != "" || r.execTime != 0 || r.description != "plan_schema" || r.errText.String != "" || r.partialType != "null" {
+		t.Errorf("baseline row = %+v", r)
+	}
+}
+
+// cliOperator is what the CLI records as operator_version ("Atlas CLI "
+// and its version); its exact text does not affect any logic.
+const cliOperator = "Atlas CLI v0.32.1"
+
+// insertCLIIdentifier adds the row EntRevisions.ID writes
+// (cmd/atlas/internal/migrate/migrate.go): version ".atlas_cloud_identifier",
+// a UUID as description, defaults for type/applied/total, hash ”, no error
+// and no partial hashes set (NULL).
+func insertCLIIdentifier(t *testing.T, db *sql.DB) {
+	t.Helper()
+	mustExec(t, db, `INSERT INTO atlas_schema_revisions.atlas_schema_revisions
+  (version, description, executed_at, execution_time, hash, operator_version)
+VALUES ('.atlas_cloud_identifier', gen_random_uuid()::text, now(), 0, '', $1)`, cliOperator)
+}
+
+// TestCloudIdentifierRowIsSkipped: the CLI's identifier row is not a
+// revision: status does not count it, apply neither trips over it nor
+// removes it.
+func TestCloudIdentifierRowIsSkipped(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := openEmpty(t)
+	if _, err := migrate.Apply(ctx, db, migrate.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	insertCLIIdentifier(t, db)
+	st, err := migrate.Status(ctx, db, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !st.UpToDate() || len(st.Applied) != 2 || st.Current != v2 {
+		t.Errorf("status = %+v, want up to date at %s with 2 revisions", st, v2)
+	}
+	for _, r := range st.Applied {
+		if strings.HasPrefix(r.Version, ".") {
+			t.Errorf("identifier row read as a revision: %+v", r)
+		}
+	}
+	if applied, err := migrate.Apply(ctx, db, migrate.Options{}); err != nil || len(applied) != 0 {
+		t.Errorf("Apply = %v, %v; want nothing to do", applied, err)
+	}
+	if _, ok := rawRevisions(t, db)[".atlas_cloud_identifier"]; !ok {
+		t.Error("identifier row removed")
+	}
+}
+
+// TestLockKeyMatchesCLI: the advisory lock is fnv.New32 (FNV-1, not 1a) of
+// "atlas_migrate_execute" = 2686470616, and Apply holds it in pg_locks, on a
+// connection of its own, for the whole run.
+func TestLockKeyMatchesCLI(t *testing.T) {
+	t.Parallel()
+	h := fnv.New32()
+	h.Write([]byte("atlas_migrate_execute"))
+	const cliKey = 2686470616
+	if h.Sum32() != cliKey {
+		t.Fatalf("fnv32(atlas_migrate_execute) = %d, want %d", h.Sum32(), cliKey)
+	}
+	ctx := context.Background()
+	// A third file that waits for a lock the test holds: Apply is then
+	// provably mid-run while the test looks at pg_locks.
+	path := scratchDir(t)
+	os.WriteFile(filepath.Join(path, "20991231000000_wait.sql"), []byte("SELECT pg_advisory_xact_lock(4242);\n"), 0o644)
+	rehash(t, path)
+	url := pgtest.Empty(t)
+	db, observer := openURL(t, url), openURL(t, url)
+	gate, err := observer.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer gate.Close()
+	if _, err := gate.ExecContext(ctx, `SELECT pg_advisory_lock(4242)`); err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	var applyErr error
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		_, applyErr = migrate.Apply(ctx, db, migrate.Options{Dir: mustOpen(t, path)})
+	}()
+	waitFor(t, observer, `SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND objid = 4242 AND NOT granted`)
+	var holders int
+	var samePID bool
+	mustQueryRow(t, observer, `SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND classid = 0 AND objid = $1 AND objsubid = 1 AND granted`, &holders, int64(cliKey))
+	mustQueryRow(t, observer, `SELECT EXISTS (SELECT 1 FROM pg_locks a JOIN pg_locks w USING (pid)
+  WHERE a.objid = $1 AND w.objid = 4242 AND NOT w.granted)`, &samePID, int64(cliKey))
+	if _, err := gate.ExecContext(ctx, `SELECT pg_advisory_unlock(4242)`); err != nil {
+		t.Fatal(err)
+	}
+	wg.Wait()
+	if applyErr != nil {
+		t.Fatal(applyErr)
+	}
+	if holders != 1 {
+		t.Errorf("%d sessions hold advisory lock %d during Apply, want 1", holders, cliKey)
+	}
+	if samePID {
+		t.Error("the lock is held by the connection running the migration; the CLI holds it on a dedicated one")
+	}
+	var after int
+	mustQueryRow(t, observer, `SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND objid = $1`, &after, int64(cliKey))
+	if after != 0 {
+		t.Error("lock still held after Apply returned")
+	}
+}
+
+// waitFor polls query until it returns a positive count: a wait on a
+// condition the test observes, bounded by a deadline, not a sleep.
+func waitFor(t *testing.T, db *sql.DB, query string) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		var n int
+		mustQueryRow(t, db, query, &n)
+		if n > 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("condition never held: %s", query)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// applyAsCLI migrates db the way `atlas migrate apply` would, from the
+// CLI's source: the revisions table from its ent schema, each file and its
+// revision row in one transaction, the row filled by SetRevision (error ”,
+// partial_hashes JSON null after success), plus the identifier row.
+func applyAsCLI(t *testing.T, url string) {
+	t.Helper()
+	createCLIRevisionsTable(t, url)
+	db := openURL(t, url)
+	dir, _ := migrate.EmbeddedDir()
+	files, _ := dir.Files()
+	hashes := sums(t)
+	for _, f := range files {
+		stmts, err := f.Stmts()
+		if err != nil {
+			t.Fatal(err)
+		}
+		tx, err := db.Begin()
+		if err != nil {
+			t.Fatal(err)
+		}
+		start := time.Now()
+		for _, s := range stmts {
+			if _, err := tx.Exec(s); err != nil {
+				t.Fatalf("%s: %v", f.Name(), err)
+			}
+		}
+		if _, err := tx.Exec(`INSERT INTO atlas_schema_revisions.atlas_schema_revisions
+  (version, description, type, applied, total, executed_at, execution_time, error, error_stmt, hash, partial_hashes, operator_version)
+VALUES ($1, $2, 2, $3, $3, $4, $5, '', '', $6, 'null', $7)`,
+			f.Version(), f.Desc(), len(stmts), start, int64(time.Since(start)), hashes[f.Name()], cliOperator); err != nil {
+			t.Fatal(err)
+		}
+		if err := tx.Commit(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	insertCLIIdentifier(t, db)
+}
+
+// TestCLIAppliedFirst: a database the CLI migrated is up to date for us.
+func TestCLIAppliedFirst(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	url := pgtest.Empty(t)
+	applyAsCLI(t, url)
+	db := openURL(t, url)
+	st, err := migrate.Status(ctx, db, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !st.UpToDate() || st.Current != v2 || len(st.Applied) != 2 {
+		t.Errorf("status after the CLI = %+v", st)
+	}
+	if applied, err := migrate.Apply(ctx, db, migrate.Options{}); err != nil || len(applied) != 0 {
+		t.Errorf("Apply after the CLI = %v, %v; want nothing to do", applied, err)
+	}
+}
+
+// cliRevisions reads the history the way the CLI's ent-generated code scans
+// it (cmd/atlas/internal/migrate/ent/revision.go: NullString/NullInt64/
+// NullTime, JSON fields unmarshalled only when non-empty) and skips the
+// identifier row (EntRevisions.ReadRevisions).
+type cliRevisions struct{ db *sql.DB }
+
+func (c cliRevisions) Ident() *atlasmigrate.TableIdent {
+	return &atlasmigrate.TableIdent{Name: "atlas_schema_revisions", Schema: "atlas_schema_revisions"}
+}
+
+func (c cliRevisions) ReadRevisions(ctx context.Context) ([]*atlasmigrate.Revision, error) {
+	rows, err := c.db.QueryContext(ctx, `SELECT version, description, type, applied, total, executed_at, execution_time,
+  error, error_stmt, hash, partial_hashes, operator_version
+FROM atlas_schema_revisions.atlas_schema_revisions WHERE version <> '.atlas_cloud_identifier' ORDER BY version`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []*atlasmigrate.Revision
+	for rows.Next() {
+		var (
+			version, desc, errText, errStmt, hash, op sql.NullString
+			typ, applied, total, execTime             sql.NullInt64
+			executedAt                                sql.NullTime
+			partial                                   []byte
+		)
+		if err := rows.Scan(&version, &desc, &typ, &applied, &total, &executedAt, &execTime, &errText, &errStmt, &hash, &partial, &op); err != nil {
+			return nil, err
+		}
+		r := &atlasmigrate.Revision{
+			Version: version.String, Description: desc.String, Type: atlasmigrate.RevisionType(typ.Int64),
+			Applied: int(applied.Int64), Total: int(total.Int64), ExecutedAt: executedAt.Time,
+			ExecutionTime: time.Duration(execTime.Int64), Error: errText.String, ErrorStmt: errStmt.String,
+			Hash: hash.String, OperatorVersion: op.String,
+		}
+		if len(partial) > 0 {
+			if err := json.Unmarshal(partial, &r.PartialHashes); err != nil {
+				return nil, err
+			}
+		}
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+func (c cliRevisions) ReadRevision(ctx context.Context, v string) (*atlasmigrate.Revision, error) {
+	revs, err := c.ReadRevisions(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for _, r := range revs {
+		if r.Version == v {
+			return r, nil
+		}
+	}
+	return nil, atlasmigrate.ErrRevisionNotExist
+}
+
+func (cliRevisions) WriteRevision(context.Context, *atlasmigrate.Revision) error {
+	return errors.New("read only")
+}
+
+func (cliRevisions) DeleteRevision(context.Context, string) error { return errors.New("read only") }
+
+// TestCLIReadsOurHistory: our rows, decoded as the CLI decodes them and fed
+// to the executor the CLI uses, leave nothing pending, with the hashes and
+// counts the CLI would have written itself.
+func TestCLIReadsOurHistory(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := openEmpty(t)
+	if _, err := migrate.Apply(ctx, db, migrate.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	dir, _ := migrate.EmbeddedDir()
+	drv, err := postgres.Open(db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ex, err := atlasmigrate.NewExecutor(drv, dir, cliRevisions{db})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ex.Pending(ctx); !errors.Is(err, atlasmigrate.ErrNoPendingFiles) {
+		t.Errorf("the CLI's executor over our history: Pending = %v, want ErrNoPendingFiles", err)
+	}
+	revs, err := cliRevisions{db}.ReadRevisions(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hashes := sums(t)
+	files, _ := dir.Files()
+	for i, r := range revs {
+		if r.Hash != hashes[files[i].Name()] || r.Applied != r.Total || r.PartialHashes != nil || r.Error != "" {
+			t.Errorf("revision %s as the CLI reads it: %+v", r.Version, r)
+		}
+	}
+}
