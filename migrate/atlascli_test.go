@@ -109,24 +109,12 @@ func openURL(t *testing.T, url string) *sql.DB {
 // and the primary key, as information_schema sees them.
 func describeRevisionsTable(t *testing.T, db *sql.DB) string {
 	t.Helper()
-	rows, err := db.Query(`
+	out := queryStrings(t, db, `
 SELECT column_name || ' ' || data_type || coalesce('(' || character_maximum_length || ')', '') ||
        ' null=' || is_nullable || ' default=' || coalesce(column_default, '-')
 FROM information_schema.columns
 WHERE table_schema = 'atlas_schema_revisions' AND table_name = 'atlas_schema_revisions'
 ORDER BY column_name`)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		var s string
-		if err := rows.Scan(&s); err != nil {
-			t.Fatal(err)
-		}
-		out = append(out, s)
-	}
 	var pk string
 	mustQueryRow(t, db, `
 SELECT string_agg(k.column_name, ',' ORDER BY k.ordinal_position)

@@ -72,7 +72,13 @@ func revisions(t *testing.T, db *sql.DB) []string {
 	if !tableExists(t, db, "atlas_schema_revisions.atlas_schema_revisions") {
 		return nil
 	}
-	rows, err := db.Query(`SELECT version || ':' || type || ':' || applied || '/' || total FROM atlas_schema_revisions.atlas_schema_revisions ORDER BY version`)
+	return queryStrings(t, db, `SELECT version || ':' || type || ':' || applied || '/' || total FROM atlas_schema_revisions.atlas_schema_revisions ORDER BY version`)
+}
+
+// queryStrings returns the single text column of every row of q.
+func queryStrings(t *testing.T, db *sql.DB, q string, args ...any) []string {
+	t.Helper()
+	rows, err := db.Query(q, args...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -84,6 +90,9 @@ func revisions(t *testing.T, db *sql.DB) []string {
 			t.Fatal(err)
 		}
 		out = append(out, s)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
 	}
 	return out
 }
