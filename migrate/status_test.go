@@ -35,7 +35,7 @@ func TestStatus(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	all := embeddedFiles(t)
-	latest := strings.SplitN(all[len(all)-1], "_", 2)[0]
+	latest := versionOf(all[len(all)-1])
 
 	t.Run("empty", func(t *testing.T) {
 		t.Parallel()
