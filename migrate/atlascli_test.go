@@ -38,72 +38,11 @@ import (
 
 	atlasmigrate "ariga.io/atlas/sql/migrate"
 	"ariga.io/atlas/sql/postgres"
-	"entgo.io/ent/dialect"
-	entsql "entgo.io/ent/dialect/sql"
-	entschema "entgo.io/ent/dialect/sql/schema"
-	"entgo.io/ent/schema/field"
 
+	"git.georgsen.dk/hwlab/internal/atlasclitest"
 	"git.georgsen.dk/hwlab/internal/pgtest"
 	"git.georgsen.dk/hwlab/migrate"
 )
-
-// cliRevisionsTable is the table the CLI's ent code migrates, copied from
-// cmd/atlas/internal/migrate/ent/migrate/schema.go (generated from
-// ent/schema/revision.go: String → varchar, Uint/Int/Int64 → bigint,
-// Text → text, Strings → jsonb, Time → timestamptz).
-func cliRevisionsTable() *entschema.Table {
-	cols := []*entschema.Column{
-		{Name: "version", Type: field.TypeString},
-		{Name: "description", Type: field.TypeString},
-		{Name: "type", Type: field.TypeUint, Default: 2},
-		{Name: "applied", Type: field.TypeInt, Default: 0},
-		{Name: "total", Type: field.TypeInt, Default: 0},
-		{Name: "executed_at", Type: field.TypeTime},
-		{Name: "execution_time", Type: field.TypeInt64},
-		{Name: "error", Type: field.TypeString, Nullable: true, Size: 2147483647},
-		{Name: "error_stmt", Type: field.TypeString, Nullable: true, Size: 2147483647},
-		{Name: "hash", Type: field.TypeString},
-		{Name: "partial_hashes", Type: field.TypeJSON, Nullable: true},
-		{Name: "operator_version", Type: field.TypeString},
-	}
-	return &entschema.Table{Name: "atlas_schema_revisions", Columns: cols, PrimaryKey: cols[:1]}
-}
-
-// createCLIRevisionsTable creates the revisions table the way the CLI does:
-// the schema first, then ent's migration on a connection bound to it
-// (EntRevisions.Migrate opens one with the schema as search_path).
-func createCLIRevisionsTable(t *testing.T, url string) {
-	t.Helper()
-	ctx := context.Background()
-	db := openURL(t, url)
-	mustExec(t, db, `CREATE SCHEMA IF NOT EXISTS atlas_schema_revisions`)
-	bound := openURL(t, withParam(url, "search_path", "atlas_schema_revisions"))
-	m, err := entschema.NewMigrate(entsql.OpenDB(dialect.Postgres, bound), entschema.WithDropColumn(true))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := m.Create(ctx, cliRevisionsTable()); err != nil {
-		t.Fatalf("ent migrate of the CLI's revisions table: %v", err)
-	}
-}
-
-func withParam(url, k, v string) string {
-	sep := "?"
-	if strings.Contains(url, "?") {
-		sep = "&"
-	}
-	return url + sep + k + "=" + v
-}
-
-func openURL(t *testing.T, url string) *sql.DB {
-	t.Helper()
-	db, err := sql.Open("pgx", url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	return db
-}
 
 // describeRevisionsTable lists every column's type, default and nullability
 // and the primary key, as information_schema sees them.
@@ -135,29 +74,14 @@ func TestRevisionsTableMatchesCLI(t *testing.T) {
 		t.Fatal(err)
 	}
 	cliURL := pgtest.Empty(t)
-	createCLIRevisionsTable(t, cliURL)
-	got, want := describeRevisionsTable(t, ours), describeRevisionsTable(t, openURL(t, cliURL))
+	atlasclitest.CreateRevisionsTable(t, cliURL)
+	got, want := describeRevisionsTable(t, ours), describeRevisionsTable(t, atlasclitest.Open(t, cliURL))
 	if got != want {
 		t.Errorf("revisions table differs from the CLI's\nours:\n%s\nCLI:\n%s", got, want)
 	}
 	if !strings.Contains(want, "type bigint null=NO default=2") || !strings.Contains(want, "PK(version)") {
 		t.Errorf("unexpected CLI table (did ent's mapping change?):\n%s", want)
 	}
-}
-
-// sums reads atlas.sum: file name → hash without "h1:".
-func sums(t *testing.T) map[string]string {
-	t.Helper()
-	b, err := os.ReadFile("migrations/atlas.sum")
-	if err != nil {
-		t.Fatal(err)
-	}
-	out := map[string]string{}
-	for _, line := range strings.Split(strings.TrimSpace(string(b)), "\n")[1:] {
-		name, h, _ := strings.Cut(line, " h1:")
-		out[name] = h
-	}
-	return out
 }
 
 type rawRevision struct {
@@ -202,7 +126,7 @@ func stmtCount(t *testing.T, f atlasmigrate.File) int64 {
 // CLI's executor and ent code write: type 2 (execute), applied = total =
 // the file's statement count, the file's atlas.sum hash without "h1:", the
 // description from the file name, executed_at, execution_time in
-// nanoseconds, error and error_stmt ” (not NULL), partial_hashes JSON null.
+// nanoseconds, error and error_stmt empty strings (not NULL), partial_hashes JSON null.
 func TestExecuteRevisionRowsMatchCLI(t *testing.T) {
 	t.Parallel()
 	// The revision types the rows carry (sql/migrate/migrate.go).
@@ -217,7 +141,7 @@ func TestExecuteRevisionRowsMatchCLI(t *testing.T) {
 	elapsed := time.Since(start)
 	dir, _ := migrate.EmbeddedDir()
 	files, _ := dir.Files()
-	revs, hashes := rawRevisions(t, db), sums(t)
+	revs, hashes := rawRevisions(t, db), atlasclitest.Sums(t, dir)
 	if len(revs) != len(files) {
 		t.Fatalf("%d revision rows for %d files", len(revs), len(files))
 	}
@@ -227,8 +151,8 @@ func TestExecuteRevisionRowsMatchCLI(t *testing.T) {
 		if r.typ != 2 || r.applied != n || r.total != n {
 			t.Errorf("%s: type %d applied %d total %d, want 2 %d %d", f.Name(), r.typ, r.applied, r.total, n, n)
 		}
-		if r.hash != hashes[f.Name()] || strings.HasPrefix(r.hash, "h1:") || r.hash == "" {
-			t.Errorf("%s: hash %q, want %q (atlas.sum without h1:)", f.Name(), r.hash, hashes[f.Name()])
+		if want, _ := hashes.SumByName(f.Name()); r.hash != want || strings.HasPrefix(r.hash, "h1:") || r.hash == "" {
+			t.Errorf("%s: hash %q, want %q (atlas.sum without h1:)", f.Name(), r.hash, want)
 		}
 		if r.description != f.Desc() {
 			t.Errorf("%s: description %q, want %q", f.Name(), r.description, f.Desc())
@@ -269,21 +193,6 @@ func TestBaselineRevisionRowMatchesCLI(t *testing.T) {
 	}
 }
 
-// cliOperator is what the CLI records as operator_version ("Atlas CLI "
-// and its version); its exact text does not affect any logic.
-const cliOperator = "Atlas CLI v0.32.1"
-
-// insertCLIIdentifier adds the row EntRevisions.ID writes
-// (cmd/atlas/internal/migrate/migrate.go): version ".atlas_cloud_identifier",
-// a UUID as description, defaults for type/applied/total, hash ”, no error
-// and no partial hashes set (NULL).
-func insertCLIIdentifier(t *testing.T, db *sql.DB) {
-	t.Helper()
-	mustExec(t, db, `INSERT INTO atlas_schema_revisions.atlas_schema_revisions
-  (version, description, executed_at, execution_time, hash, operator_version)
-VALUES ('.atlas_cloud_identifier', gen_random_uuid()::text, now(), 0, '', $1)`, cliOperator)
-}
-
 // TestCloudIdentifierRowIsSkipped: the CLI's identifier row is not a
 // revision: status does not count it, apply neither trips over it nor
 // removes it.
@@ -294,7 +203,7 @@ func TestCloudIdentifierRowIsSkipped(t *testing.T) {
 	if _, err := migrate.Apply(ctx, db, migrate.Options{}); err != nil {
 		t.Fatal(err)
 	}
-	insertCLIIdentifier(t, db)
+	atlasclitest.InsertIdentifier(t, db)
 	st, err := migrate.Status(ctx, db, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -334,7 +243,7 @@ func TestLockKeyMatchesCLI(t *testing.T) {
 	os.WriteFile(filepath.Join(path, "20991231000000_wait.sql"), []byte("SELECT pg_advisory_xact_lock(4242);\n"), 0o644)
 	rehash(t, path)
 	url := pgtest.Empty(t)
-	db, observer := openURL(t, url), openURL(t, url)
+	db, observer := atlasclitest.Open(t, url), atlasclitest.Open(t, url)
 	gate, err := observer.Conn(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -396,52 +305,13 @@ func waitFor(t *testing.T, db *sql.DB, query string) {
 	}
 }
 
-// applyAsCLI migrates db the way `atlas migrate apply` would, from the
-// CLI's source: the revisions table from its ent schema, each file and its
-// revision row in one transaction, the row filled by SetRevision (error ”,
-// partial_hashes JSON null after success), plus the identifier row.
-func applyAsCLI(t *testing.T, url string) {
-	t.Helper()
-	createCLIRevisionsTable(t, url)
-	db := openURL(t, url)
-	dir, _ := migrate.EmbeddedDir()
-	files, _ := dir.Files()
-	hashes := sums(t)
-	for _, f := range files {
-		stmts, err := f.Stmts()
-		if err != nil {
-			t.Fatal(err)
-		}
-		tx, err := db.Begin()
-		if err != nil {
-			t.Fatal(err)
-		}
-		start := time.Now()
-		for _, s := range stmts {
-			if _, err := tx.Exec(s); err != nil {
-				t.Fatalf("%s: %v", f.Name(), err)
-			}
-		}
-		if _, err := tx.Exec(`INSERT INTO atlas_schema_revisions.atlas_schema_revisions
-  (version, description, type, applied, total, executed_at, execution_time, error, error_stmt, hash, partial_hashes, operator_version)
-VALUES ($1, $2, 2, $3, $3, $4, $5, '', '', $6, 'null', $7)`,
-			f.Version(), f.Desc(), len(stmts), start, int64(time.Since(start)), hashes[f.Name()], cliOperator); err != nil {
-			t.Fatal(err)
-		}
-		if err := tx.Commit(); err != nil {
-			t.Fatal(err)
-		}
-	}
-	insertCLIIdentifier(t, db)
-}
-
 // TestCLIAppliedFirst: a database the CLI migrated is up to date for us.
 func TestCLIAppliedFirst(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	url := pgtest.Empty(t)
-	applyAsCLI(t, url)
-	db := openURL(t, url)
+	atlasclitest.Apply(t, url)
+	db := atlasclitest.Open(t, url)
 	st, err := migrate.Status(ctx, db, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -545,10 +415,10 @@ func TestCLIReadsOurHistory(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	hashes := sums(t)
+	hashes := atlasclitest.Sums(t, dir)
 	files, _ := dir.Files()
 	for i, r := range revs {
-		if r.Hash != hashes[files[i].Name()] || r.Applied != r.Total || r.PartialHashes != nil || r.Error != "" {
+		if want, _ := hashes.SumByName(files[i].Name()); r.Hash != want || r.Applied != r.Total || r.PartialHashes != nil || r.Error != "" {
 			t.Errorf("revision %s as the CLI reads it: %+v", r.Version, r)
 		}
 	}

@@ -126,7 +126,7 @@ func (r *revisions) ReadRevision(ctx context.Context, version string) (*atlasmig
 // WriteRevision upserts rev the way the CLI's ent code does
 // (cmd/atlas/internal/migrate/ent/convert.go, SetRevision, then
 // OnConflict(version).UpdateNewValues()): every field is set, so an empty
-// error is ” rather than NULL and nil partial hashes are the JSON null; the
+// error is the empty string rather than NULL and nil partial hashes are the JSON null; the
 // immutable columns (description, executed_at) keep their first value.
 func (r *revisions) WriteRevision(ctx context.Context, rev *atlasmigrate.Revision) error {
 	if rev.Version == cloudIdentifier {

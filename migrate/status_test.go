@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"git.georgsen.dk/hwlab/internal/atlasclitest"
 	"git.georgsen.dk/hwlab/internal/pgtest"
 	"git.georgsen.dk/hwlab/migrate"
 )
@@ -163,7 +164,7 @@ func TestCheckBaseline(t *testing.T) {
 			if tc.setup != "" {
 				mustExec(t, live, tc.setup)
 			}
-			dev := openURL(t, pgtest.Empty(t))
+			dev := atlasclitest.Open(t, pgtest.Empty(t))
 			err := migrate.CheckBaseline(context.Background(), live, dev, nil, v1)
 			if tc.want == "" {
 				if err != nil {
@@ -182,7 +183,7 @@ func TestCheckBaseline(t *testing.T) {
 	}
 	t.Run("unknown version", func(t *testing.T) {
 		t.Parallel()
-		err := migrate.CheckBaseline(context.Background(), openEmpty(t), openURL(t, pgtest.Empty(t)), nil, "123")
+		err := migrate.CheckBaseline(context.Background(), openEmpty(t), atlasclitest.Open(t, pgtest.Empty(t)), nil, "123")
 		if err == nil || !strings.Contains(err.Error(), "not in the migration directory") {
 			t.Errorf("CheckBaseline(123) = %v", err)
 		}

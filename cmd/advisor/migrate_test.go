@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"git.georgsen.dk/hwlab/internal/atlasclitest"
 	"git.georgsen.dk/hwlab/internal/pgtest"
 	"git.georgsen.dk/hwlab/internal/store"
 )
@@ -253,4 +254,21 @@ func TestFailingFileCLI(t *testing.T) {
 	if !tableExists(t, db, "half_done") {
 		t.Error("fixed file not applied")
 	}
+}
+
+// TestAfterAtlasCLI: a database the Atlas CLI migrated (its revisions
+// table, rows and identifier row, reproduced from its source by
+// atlasclitest) is up to date for `advisor migrate status` and `apply`.
+func TestAfterAtlasCLI(t *testing.T) {
+	t.Parallel()
+	url := pgtest.Empty(t)
+	atlasclitest.Apply(t, url)
+	env := dbEnv(url)
+	r := advisor(t, env, "migrate", "status")
+	mustSucceed(t, r, "status")
+	contains(t, r.stdout, "Next Version:    Already at latest version", "status")
+	contains(t, r.stdout, fmt.Sprintf("Executed Files:  %d", len(versions(t))), "status")
+	r = advisor(t, env, "migrate", "apply")
+	mustSucceed(t, r, "apply")
+	contains(t, r.stdout, "No migration files to execute", "apply")
 }
