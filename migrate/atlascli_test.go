@@ -75,7 +75,7 @@ func TestRevisionsTableMatchesCLI(t *testing.T) {
 	}
 	cliURL := pgtest.Empty(t)
 	atlasclitest.CreateRevisionsTable(t, cliURL)
-	got, want := describeRevisionsTable(t, ours), describeRevisionsTable(t, atlasclitest.Open(t, cliURL))
+	got, want := describeRevisionsTable(t, ours), describeRevisionsTable(t, pgtest.Open(t, cliURL))
 	if got != want {
 		t.Errorf("revisions table differs from the CLI's\nours:\n%s\nCLI:\n%s", got, want)
 	}
@@ -243,7 +243,7 @@ func TestLockKeyMatchesCLI(t *testing.T) {
 	os.WriteFile(filepath.Join(path, "20991231000000_wait.sql"), []byte("SELECT pg_advisory_xact_lock(4242);\n"), 0o644)
 	rehash(t, path)
 	url := pgtest.Empty(t)
-	db, observer := atlasclitest.Open(t, url), atlasclitest.Open(t, url)
+	db, observer := pgtest.Open(t, url), pgtest.Open(t, url)
 	gate, err := observer.Conn(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -311,7 +311,7 @@ func TestCLIAppliedFirst(t *testing.T) {
 	ctx := context.Background()
 	url := pgtest.Empty(t)
 	atlasclitest.Apply(t, url)
-	db := atlasclitest.Open(t, url)
+	db := pgtest.Open(t, url)
 	st, err := migrate.Status(ctx, db, nil)
 	if err != nil {
 		t.Fatal(err)

@@ -8,7 +8,6 @@ import (
 	"strings"
 	"testing"
 
-	"git.georgsen.dk/hwlab/internal/atlasclitest"
 	"git.georgsen.dk/hwlab/internal/pgtest"
 	"git.georgsen.dk/hwlab/migrate"
 )
@@ -164,7 +163,7 @@ func TestCheckBaseline(t *testing.T) {
 			if tc.setup != "" {
 				mustExec(t, live, tc.setup)
 			}
-			dev := atlasclitest.Open(t, pgtest.Empty(t))
+			dev := pgtest.Open(t, pgtest.Empty(t))
 			err := migrate.CheckBaseline(context.Background(), live, dev, nil, v1)
 			if tc.want == "" {
 				if err != nil {
@@ -183,7 +182,7 @@ func TestCheckBaseline(t *testing.T) {
 	}
 	t.Run("unknown version", func(t *testing.T) {
 		t.Parallel()
-		err := migrate.CheckBaseline(context.Background(), openEmpty(t), atlasclitest.Open(t, pgtest.Empty(t)), nil, "123")
+		err := migrate.CheckBaseline(context.Background(), openEmpty(t), pgtest.Open(t, pgtest.Empty(t)), nil, "123")
 		if err == nil || !strings.Contains(err.Error(), "not in the migration directory") {
 			t.Errorf("CheckBaseline(123) = %v", err)
 		}

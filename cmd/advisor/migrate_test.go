@@ -83,7 +83,7 @@ func TestApplyThenStatus(t *testing.T) {
 func planDatabase(t *testing.T) (url string, ids [3]string) {
 	t.Helper()
 	url = pgtest.Empty(t)
-	db := sqlOpen(t, url)
+	db := pgtest.Open(t, url)
 	mustExec(t, db, planDDL)
 	base := time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)
 	for i, model := range []string{"a", "b", "empty"} {
@@ -169,7 +169,7 @@ func TestBaselineRefusedWhenSchemaDiffers(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			url, _ := planDatabase(t)
-			db := sqlOpen(t, url)
+			db := pgtest.Open(t, url)
 			mustExec(t, db, tc.alter)
 			r := advisor(t, dbEnv(url), "migrate", "apply", "--baseline", v1, "--dev-url", pgtest.Empty(t))
 			if r.code != 1 {
@@ -204,7 +204,7 @@ func TestDryRunCLI(t *testing.T) {
 	contains(t, r.stdout, "-- file: "+versions(t)[0], "dry run")
 	contains(t, r.stdout, `CREATE TABLE "conversations"`, "dry run")
 	contains(t, r.stdout, "nothing was changed", "dry run")
-	db := sqlOpen(t, url)
+	db := pgtest.Open(t, url)
 	if tableExists(t, db, "conversations") || tableExists(t, db, "atlas_schema_revisions.atlas_schema_revisions") {
 		t.Error("dry run changed the database")
 	}
@@ -216,7 +216,7 @@ func TestDryRunCLI(t *testing.T) {
 	if strings.Contains(r.stdout, "-- file: "+v[0]) || !strings.Contains(r.stdout, "-- file: "+v[1]) {
 		t.Errorf("dry run with baseline %s lists the wrong files:\n%s", v[0], r.stdout)
 	}
-	if tableExists(t, sqlOpen(t, planURL), "atlas_schema_revisions.atlas_schema_revisions") {
+	if tableExists(t, pgtest.Open(t, planURL), "atlas_schema_revisions.atlas_schema_revisions") {
 		t.Error("dry run recorded the baseline")
 	}
 }
@@ -239,7 +239,7 @@ func TestFailingFileCLI(t *testing.T) {
 	contains(t, r.stderr, name, "error")
 	contains(t, r.stderr, "ALTER TABLE no_such_table ADD COLUMN x int", "error")
 	contains(t, r.stderr, `relation "no_such_table" does not exist`, "error")
-	db := sqlOpen(t, url)
+	db := pgtest.Open(t, url)
 	if tableExists(t, db, "half_done") {
 		t.Error("the failed file's first statement was kept")
 	}

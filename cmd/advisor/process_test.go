@@ -60,7 +60,7 @@ func TestConcurrentApplyProcesses(t *testing.T) {
 	if appliers != 1 {
 		t.Errorf("%d processes applied files, want exactly 1", appliers)
 	}
-	db := sqlOpen(t, url)
+	db := pgtest.Open(t, url)
 	vs := versions(t)
 	var rows, executes int
 	if err := db.QueryRow(`SELECT count(*), count(*) FILTER (WHERE type = 2 AND applied = total)

@@ -21,7 +21,7 @@ const secretPassword = "Zq9-s3cr3t:pw@x"
 // and returns a URL that logs in with the password.
 func secretDatabase(t *testing.T) string {
 	t.Helper()
-	admin := sqlOpen(t, pgtest.AdminURL())
+	admin := pgtest.Open(t, pgtest.AdminURL())
 	name := fmt.Sprintf("secret_%d", time.Now().UnixNano())
 	mustExec(t, admin, fmt.Sprintf(`CREATE ROLE %s LOGIN PASSWORD '%s'`, name, secretPassword))
 	mustExec(t, admin, fmt.Sprintf(`CREATE DATABASE %s OWNER %s`, name, name))

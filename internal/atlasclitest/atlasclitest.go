@@ -19,8 +19,8 @@ import (
 	entsql "entgo.io/ent/dialect/sql"
 	entschema "entgo.io/ent/dialect/sql/schema"
 	"entgo.io/ent/schema/field"
-	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" database/sql driver
 
+	"git.georgsen.dk/hwlab/internal/pgtest"
 	"git.georgsen.dk/hwlab/migrate"
 )
 
@@ -50,24 +50,13 @@ func RevisionsTable() *entschema.Table {
 	return &entschema.Table{Name: "atlas_schema_revisions", Columns: cols, PrimaryKey: cols[:1]}
 }
 
-// Open opens url and closes it when the test ends.
-func Open(t testing.TB, url string) *sql.DB {
-	t.Helper()
-	db, err := sql.Open("pgx", url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	return db
-}
-
 // CreateRevisionsTable creates the revisions table the way the CLI does:
 // the schema first (NewEntRevisions), then ent's migration on a connection
 // bound to it by search_path (EntRevisions.Migrate), both in
 // cmd/atlas/internal/migrate/migrate.go.
 func CreateRevisionsTable(t testing.TB, url string) {
 	t.Helper()
-	db := Open(t, url)
+	db := pgtest.Open(t, url)
 	if _, err := db.Exec(`CREATE SCHEMA IF NOT EXISTS atlas_schema_revisions`); err != nil {
 		t.Fatal(err)
 	}
@@ -75,7 +64,7 @@ func CreateRevisionsTable(t testing.TB, url string) {
 	if strings.Contains(url, "?") {
 		sep = "&"
 	}
-	bound := Open(t, url+sep+"search_path=atlas_schema_revisions")
+	bound := pgtest.Open(t, url+sep+"search_path=atlas_schema_revisions")
 	m, err := entschema.NewMigrate(entsql.OpenDB(dialect.Postgres, bound), entschema.WithDropColumn(true))
 	if err != nil {
 		t.Fatal(err)
@@ -128,7 +117,7 @@ func Sums(t testing.TB, dir migrate.Dir) atlasmigrate.HashFile {
 func Apply(t testing.TB, url string) {
 	t.Helper()
 	CreateRevisionsTable(t, url)
-	db := Open(t, url)
+	db := pgtest.Open(t, url)
 	dir, err := migrate.EmbeddedDir()
 	if err != nil {
 		t.Fatal(err)
