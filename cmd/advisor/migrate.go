@@ -24,7 +24,7 @@ const defaultMigrationsDir = "migrate/migrations"
 
 const migrateUsage = `usage: advisor migrate <subcommand>
 
-  apply [--url U] [--baseline VERSION] [--dev-url U] [--dry-run] [--dir D]
+  apply [--url U] [--baseline VERSION] [--dev-url U] [--dry-run] [--dir D] [--lock-timeout 1m]
                                                    apply pending migrations
   status [--url U] [--dir D]                       show the current version, pending files and failures
   diff NAME [--dev-url U] [--dir D]                write the next migration from ent/schema
