@@ -259,12 +259,15 @@ func TestLockKeyMatchesCLI(t *testing.T) {
 		defer wg.Done()
 		_, applyErr = migrate.Apply(ctx, db, migrate.Options{Dir: mustOpen(t, path)})
 	}()
-	waitFor(t, observer, `SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND objid = 4242 AND NOT granted`)
+	const thisDB = ` AND database = (SELECT oid FROM pg_database WHERE datname = current_database())`
+	waitFor(t, observer, `SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND objid = 4242 AND NOT granted`+thisDB)
 	var holders int
 	var samePID bool
-	mustQueryRow(t, observer, `SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND classid = 0 AND objid = $1 AND objsubid = 1 AND granted`, &holders, int64(cliKey))
+	// Advisory locks are per database, and other tests migrate other
+	// databases of the same server meanwhile: look at this one only.
+	mustQueryRow(t, observer, `SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND classid = 0 AND objid = $1 AND objsubid = 1 AND granted`+thisDB, &holders, int64(cliKey))
 	mustQueryRow(t, observer, `SELECT EXISTS (SELECT 1 FROM pg_locks a JOIN pg_locks w USING (pid)
-  WHERE a.objid = $1 AND w.objid = 4242 AND NOT w.granted)`, &samePID, int64(cliKey))
+  WHERE a.objid = $1 AND a.database = w.database AND w.objid = 4242 AND NOT w.granted)`, &samePID, int64(cliKey))
 	if _, err := gate.ExecContext(ctx, `SELECT pg_advisory_unlock(4242)`); err != nil {
 		t.Fatal(err)
 	}
@@ -279,7 +282,7 @@ func TestLockKeyMatchesCLI(t *testing.T) {
 		t.Error("the lock is held by the connection running the migration; the CLI holds it on a dedicated one")
 	}
 	var after int
-	mustQueryRow(t, observer, `SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND objid = $1`, &after, int64(cliKey))
+	mustQueryRow(t, observer, `SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND objid = $1`+thisDB, &after, int64(cliKey))
 	if after != 0 {
 		t.Error("lock still held after Apply returned")
 	}
