@@ -1,8 +1,14 @@
 # Atlas CLI project file (https://atlasgo.io/atlas-schema/projects).
-# The database URL is read from the environment, never written here:
+# The database URL is read from the environment, never written here (keep
+# its password in ~/.pgpass, see README "Operating the database"):
 #
-#   HWLAB_DATABASE_URL=postgres://… atlas migrate apply --env local
 #   HWLAB_DATABASE_URL=postgres://… atlas migrate status --env local
+#   HWLAB_DATABASE_URL=postgres://… atlas migrate apply --env local
+#
+# A database made by the plan's original code: check it with
+# `advisor migrate apply --dry-run --baseline 20261127162448` first (the CLI
+# does not compare schemas), then `atlas migrate apply --env local
+# --baseline 20261127162448`.
 #
 # The open-source CLI cannot read ent:// schemas; write new migrations with
 # `make migration name=…` instead of `atlas migrate diff`.

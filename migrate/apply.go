@@ -58,39 +58,16 @@ func (e *FileError) Unwrap() error { return e.Err }
 // Apply brings db up to the latest version of the directory and returns the
 // names of the files it applied. It is idempotent, and safe to run from
 // several processes at once: they serialise on the CLI's advisory lock, and
-// the ones that come later find nothing pending.
+// the ones that come later find nothing pending. A database that holds
+// tables but no history is refused with an error wrapping ErrNotClean, unless
+// Options.Baseline names the version it is at; see CheckBaseline. A file
+// that fails is reported as a *FileError.
 func Apply(ctx context.Context, db *sql.DB, opts Options) ([]string, error) {
-	dir, err := opts.dir()
-	if err != nil {
-		return nil, err
-	}
-	if err := Validate(dir); err != nil {
-		return nil, err
-	}
-	drv, err := postgres.Open(db)
-	if err != nil {
-		return nil, fmt.Errorf("migrate: %w", err)
-	}
-	unlock, err := lock(ctx, drv, opts.lockTimeout())
-	if err != nil {
+	dir, unlock, pending, err := pendingFiles(ctx, db, opts, false)
+	if err != nil || len(pending) == 0 {
 		return nil, err
 	}
 	defer unlock()
-
-	if err := ensureRevisionsTable(ctx, db); err != nil {
-		return nil, err
-	}
-	ex, err := atlasmigrate.NewExecutor(drv, dir, &revisions{db}, opts.executorOptions()...)
-	if err != nil {
-		return nil, fmt.Errorf("migrate: %w", err)
-	}
-	pending, err := ex.Pending(ctx)
-	switch {
-	case errors.Is(err, atlasmigrate.ErrNoPendingFiles):
-		return nil, nil
-	case err != nil:
-		return nil, pendingError(dir, err)
-	}
 	var applied []string
 	for _, f := range pending {
 		opts.logf("applying %s", f.Name())
@@ -102,6 +79,57 @@ func Apply(ctx context.Context, db *sql.DB, opts Options) ([]string, error) {
 		opts.logf("applied %s in %s", f.Name(), time.Since(start).Round(time.Millisecond))
 	}
 	return applied, nil
+}
+
+// pendingFiles validates the directory, takes the CLI's lock and returns the
+// files still to apply. On success with files pending, the caller releases
+// the lock with unlock; otherwise it is already released. A dry run writes
+// nothing: it neither creates the revisions table nor records a baseline.
+func pendingFiles(ctx context.Context, db *sql.DB, opts Options, dry bool) (_ Dir, _ func(), _ []atlasmigrate.File, err error) {
+	dir, err := opts.dir()
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	if err := Validate(dir); err != nil {
+		return nil, nil, nil, err
+	}
+	drv, err := postgres.Open(db)
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("migrate: %w", err)
+	}
+	release, err := lock(ctx, drv, opts.lockTimeout())
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	unlock := func() { _ = release() }
+	defer func() {
+		if err != nil {
+			unlock()
+		}
+	}()
+	var rrw atlasmigrate.RevisionReadWriter = &revisions{db}
+	if dry {
+		exists, err := revisionsTableExists(ctx, db)
+		if err != nil {
+			return nil, nil, nil, fmt.Errorf("migrate: %w", err)
+		}
+		rrw = dryRevisions{rrw, exists}
+	} else if err := ensureRevisionsTable(ctx, db); err != nil {
+		return nil, nil, nil, err
+	}
+	ex, err := atlasmigrate.NewExecutor(drv, dir, rrw, opts.executorOptions()...)
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("migrate: %w", err)
+	}
+	pending, err := ex.Pending(ctx)
+	switch {
+	case errors.Is(err, atlasmigrate.ErrNoPendingFiles):
+		unlock()
+		return dir, nil, nil, nil
+	case err != nil:
+		return nil, nil, nil, pendingError(dir, err)
+	}
+	return dir, unlock, pending, nil
 }
 
 // applyFile runs one file and its revision row in one transaction, as the

@@ -123,29 +123,28 @@ func (r *revisions) ReadRevision(ctx context.Context, version string) (*atlasmig
 	return scanRevision(rows)
 }
 
-// WriteRevision upserts rev. Like the CLI's ent upsert, the immutable columns
-// (description, executed_at) keep their first value.
+// WriteRevision upserts rev the way the CLI's ent code does
+// (cmd/atlas/internal/migrate/ent/convert.go, SetRevision, then
+// OnConflict(version).UpdateNewValues()): every field is set, so an empty
+// error is the empty string rather than NULL and nil partial hashes are the JSON null; the
+// immutable columns (description, executed_at) keep their first value.
 func (r *revisions) WriteRevision(ctx context.Context, rev *atlasmigrate.Revision) error {
 	if rev.Version == cloudIdentifier {
 		return errors.New("migrate: writing the revision-table identifier is not allowed")
 	}
-	var partial any
-	if len(rev.PartialHashes) > 0 {
-		b, err := json.Marshal(rev.PartialHashes)
-		if err != nil {
-			return err
-		}
-		partial = string(b)
+	partial, err := json.Marshal(rev.PartialHashes)
+	if err != nil {
+		return err
 	}
-	_, err := r.db.ExecContext(ctx, `INSERT INTO `+qualifiedRevisions+` (`+revisionColumns+`)
+	_, err = r.db.ExecContext(ctx, `INSERT INTO `+qualifiedRevisions+` (`+revisionColumns+`)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
 ON CONFLICT (version) DO UPDATE SET
   type = EXCLUDED.type, applied = EXCLUDED.applied, total = EXCLUDED.total,
   execution_time = EXCLUDED.execution_time, error = EXCLUDED.error, error_stmt = EXCLUDED.error_stmt,
   hash = EXCLUDED.hash, partial_hashes = EXCLUDED.partial_hashes, operator_version = EXCLUDED.operator_version`,
 		rev.Version, rev.Description, int64(rev.Type), rev.Applied, rev.Total,
-		rev.ExecutedAt, int64(rev.ExecutionTime), nullString(rev.Error), nullString(rev.ErrorStmt),
-		rev.Hash, partial, rev.OperatorVersion)
+		rev.ExecutedAt, int64(rev.ExecutionTime), rev.Error, rev.ErrorStmt,
+		rev.Hash, string(partial), rev.OperatorVersion)
 	return err
 }
 
@@ -176,8 +175,4 @@ func scanRevision(rows *sql.Rows) (*atlasmigrate.Revision, error) {
 		}
 	}
 	return &rev, nil
-}
-
-func nullString(s string) sql.NullString {
-	return sql.NullString{String: s, Valid: s != ""}
 }

@@ -39,16 +39,24 @@ func exitCode(err error, stderr io.Writer) int {
 type env struct {
 	getenv         func(string) string
 	stdout, stderr io.Writer
+	secrets        *secrets // every URL seen; output is masked with it
+	rawStderr      io.Writer
 }
 
-func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	e := env{getenv: getenv, stdout: stdout, stderr: stderr}
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) (err error) {
+	sec := &secrets{}
+	sec.add(getenv("HWLAB_DATABASE_URL"))
+	sec.addArgs(args)
+	e := env{getenv: getenv, stdout: redactWriter{stdout, sec}, stderr: redactWriter{stderr, sec}, secrets: sec, rawStderr: stderr}
+	defer func() { err = sec.redactErr(err) }()
 	if len(args) == 0 {
 		return usagef("missing command\n\n%s", topUsage)
 	}
 	switch args[0] {
 	case "migrate":
 		return runMigrate(ctx, e, args[1:])
+	case "conversations":
+		return runConversations(ctx, e, args[1:])
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, topUsage)
 		return nil
@@ -61,6 +69,7 @@ const topUsage = `usage: advisor <command> [arguments]
 
 commands:
   migrate apply|status|diff|hash|check   operate the database schema
+  conversations ls|show|rm|export|import  inspect, back up and restore stored conversations
 `
 
 func usagef(format string, args ...any) error {

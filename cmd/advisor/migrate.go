@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" database/sql driver
 
@@ -23,13 +24,17 @@ const defaultMigrationsDir = "migrate/migrations"
 
 const migrateUsage = `usage: advisor migrate <subcommand>
 
-  apply [--url U] [--baseline VERSION] [--dir D]   apply pending migrations
+  apply [--url U] [--baseline VERSION] [--dev-url U] [--dry-run] [--dir D] [--lock-timeout 1m]
+                                                   apply pending migrations
+  status [--url U] [--dir D]                       show the current version, pending files and failures
   diff NAME [--dev-url U] [--dir D]                write the next migration from ent/schema
   check [--dev-url U] [--dir D]                    fail if ent/schema has changes no migration carries, or atlas.sum is invalid
   hash [--dir D]                                   rewrite atlas.sum after a hand edit
 
 The database URL comes from --url or HWLAB_DATABASE_URL; prefer the
 environment (or a passfile) since command lines are visible to other users.
+--baseline VERSION first replays the files up to VERSION on a dev database
+(--dev-url, or a throwaway cluster) and refuses if the live schema differs.
 Without --dev-url, diff and check start a throwaway PostgreSQL cluster.
 `
 
@@ -40,12 +45,17 @@ func runMigrate(ctx context.Context, e env, args []string) error {
 	switch args[0] {
 	case "apply":
 		return migrateApply(ctx, e, args[1:])
+	case "status":
+		return migrateStatus(ctx, e, args[1:])
 	case "diff":
 		return migrateDiff(ctx, e, args[1:])
 	case "check":
 		return migrateCheck(ctx, e, args[1:])
 	case "hash":
 		return migrateHash(e, args[1:])
+	case "help", "-h", "--help":
+		fmt.Fprint(e.stdout, migrateUsage)
+		return nil
 	default:
 		return usagef("unknown migrate subcommand %q\n\n%s", args[0], migrateUsage)
 	}
@@ -72,11 +82,22 @@ func parse(fs *flag.FlagSet, args []string) ([]string, error) {
 	}
 }
 
+// openDir opens --dir, or returns nil for the directory built into the binary.
+func openDir(path string) (migrate.Dir, error) {
+	if path == "" {
+		return nil, nil
+	}
+	return migrate.OpenDir(path)
+}
+
 func migrateApply(ctx context.Context, e env, args []string) error {
 	fs := newFlags("migrate apply", e)
 	url := fs.String("url", "", "database URL (default $HWLAB_DATABASE_URL)")
 	baseline := fs.String("baseline", "", "version a non-empty database without history is at")
+	devURL := fs.String("dev-url", "", "empty database for the --baseline check (default: a throwaway cluster)")
+	dryRun := fs.Bool("dry-run", false, "print the SQL that would run; change nothing")
 	dirPath := fs.String("dir", "", "migration directory (default: the one built in)")
+	lockTimeout := fs.Duration("lock-timeout", time.Minute, "how long to wait for another migrator")
 	pos, err := parse(fs, args)
 	if err != nil {
 		return err
@@ -84,28 +105,37 @@ func migrateApply(ctx context.Context, e env, args []string) error {
 	if len(pos) > 0 {
 		return usagef("migrate apply takes no arguments, got %q", pos)
 	}
+	e.secrets.add(*devURL)
 	dsn, err := databaseURL(*url, e)
 	if err != nil {
 		return err
 	}
-	var dir migrate.Dir
-	if *dirPath != "" {
-		if dir, err = migrate.OpenDir(*dirPath); err != nil {
-			return err
-		}
+	dir, err := openDir(*dirPath)
+	if err != nil {
+		return err
 	}
 	db, err := openDB(ctx, dsn)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	applied, err := migrate.Apply(ctx, db, migrate.Options{
-		Dir:      dir,
-		Baseline: *baseline,
-		Logf:     func(f string, a ...any) { fmt.Fprintf(e.stderr, f+"\n", a...) },
-	})
+	if *baseline != "" {
+		if err := checkBaseline(ctx, e, db, dir, *baseline, *devURL); err != nil {
+			return err
+		}
+	}
+	opts := migrate.Options{
+		Dir:         dir,
+		Baseline:    *baseline,
+		LockTimeout: *lockTimeout,
+		Logf:        func(f string, a ...any) { fmt.Fprintf(e.stderr, f+"\n", a...) },
+	}
+	if *dryRun {
+		return printDryRun(ctx, e, db, opts)
+	}
+	applied, err := migrate.Apply(ctx, db, opts)
 	if err != nil {
-		return errors.New(store.Redact(dsn, err.Error()))
+		return err
 	}
 	if len(applied) == 0 {
 		fmt.Fprintln(e.stdout, "No migration files to execute")
@@ -113,6 +143,126 @@ func migrateApply(ctx context.Context, e env, args []string) error {
 	}
 	fmt.Fprintf(e.stdout, "Applied %d migration file(s): %s\n", len(applied), strings.Join(applied, ", "))
 	return nil
+}
+
+// checkBaseline refuses a baseline the live schema does not match. It only
+// matters for a database without history: with one, Atlas ignores the
+// baseline, and so do we.
+func checkBaseline(ctx context.Context, e env, db *sql.DB, dir migrate.Dir, version, devURL string) error {
+	st, err := migrate.Status(ctx, db, dir)
+	if err != nil {
+		return err
+	}
+	if len(st.Applied) > 0 {
+		fmt.Fprintf(e.stderr, "the database has a migration history (at %s); --baseline %s is ignored\n", st.Current, version)
+		return nil
+	}
+	fmt.Fprintf(e.stderr, "checking that the live schema equals version %s…\n", version)
+	return withDevURL(ctx, e, devURL, func(dev string) error {
+		devDB, err := openDB(ctx, dev)
+		if err != nil {
+			return fmt.Errorf("dev database: %w", err)
+		}
+		defer devDB.Close()
+		err = migrate.CheckBaseline(ctx, db, devDB, dir, version)
+		var mm *migrate.BaselineMismatchError
+		if errors.As(err, &mm) {
+			fmt.Fprintf(e.stdout, "The live schema is not version %s. Differences (what it would take to make it so):\n", version)
+			for _, c := range mm.Changes {
+				fmt.Fprintf(e.stdout, "  %s;\n", c)
+			}
+			return fmt.Errorf("refusing --baseline %s: the live schema differs from it (see above); nothing was changed", version)
+		}
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(e.stderr, "the live schema equals version %s\n", version)
+		return nil
+	})
+}
+
+func printDryRun(ctx context.Context, e env, db *sql.DB, opts migrate.Options) error {
+	planned, err := migrate.DryRun(ctx, db, opts)
+	if err != nil {
+		return err
+	}
+	if len(planned) == 0 {
+		fmt.Fprintln(e.stdout, "No migration files to execute")
+		return nil
+	}
+	if opts.Baseline != "" {
+		fmt.Fprintf(e.stdout, "-- would record baseline version %s (if the database has no history)\n", opts.Baseline)
+	}
+	for _, p := range planned {
+		fmt.Fprintf(e.stdout, "-- file: %s (%d statements)\n", p.Name, len(p.Stmts))
+		for _, s := range p.Stmts {
+			fmt.Fprintf(e.stdout, "%s\n", strings.TrimSpace(s))
+		}
+	}
+	fmt.Fprintf(e.stdout, "-- dry run: %d file(s) would be applied; nothing was changed\n", len(planned))
+	return nil
+}
+
+func migrateStatus(ctx context.Context, e env, args []string) error {
+	fs := newFlags("migrate status", e)
+	url := fs.String("url", "", "database URL (default $HWLAB_DATABASE_URL)")
+	dirPath := fs.String("dir", "", "migration directory (default: the one built in)")
+	pos, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) > 0 {
+		return usagef("migrate status takes no arguments, got %q", pos)
+	}
+	dsn, err := databaseURL(*url, e)
+	if err != nil {
+		return err
+	}
+	dir, err := openDir(*dirPath)
+	if err != nil {
+		return err
+	}
+	db, err := openDB(ctx, dsn)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	st, err := migrate.Status(ctx, db, dir)
+	if err != nil {
+		return err
+	}
+	printStatus(e.stdout, st)
+	return nil
+}
+
+// printStatus follows the layout of `atlas migrate status`
+// (cmd/atlas/internal/cmdlog/cmdlog.go, MigrateStatusTemplate), so that
+// operators and scripts see the same words from either tool.
+func printStatus(w io.Writer, st *migrate.StatusReport) {
+	status, next, current := "OK", "Already at latest version", st.Current
+	if len(st.Pending) > 0 {
+		status, next = "PENDING", strings.SplitN(st.Pending[0], "_", 2)[0]
+	}
+	if current == "" {
+		current = "No migration applied yet"
+	}
+	fmt.Fprintf(w, "Migration Status: %s\n", status)
+	fmt.Fprintf(w, "  -- Current Version: %s\n", current)
+	fmt.Fprintf(w, "  -- Next Version:    %s\n", next)
+	fmt.Fprintf(w, "  -- Executed Files:  %d\n", len(st.Applied))
+	fmt.Fprintf(w, "  -- Pending Files:   %d\n", len(st.Pending))
+	for _, p := range st.Pending {
+		fmt.Fprintf(w, "     pending: %s\n", p)
+	}
+	for _, f := range st.Failed {
+		fmt.Fprintf(w, "\nMigration %s failed after %d of %d statements:\n", f.Version, f.Applied, f.Total)
+		fmt.Fprintf(w, "  -- SQL:   %s\n", strings.ReplaceAll(f.ErrorStmt, "\n", " "))
+		fmt.Fprintf(w, "  -- ERROR: %s\n", strings.ReplaceAll(f.Error, "\n", " "))
+	}
+	if st.NotClean != "" {
+		fmt.Fprintf(w, "\nThe database holds tables but no migration history (%s).\n"+
+			"If the plan's code created it, run: advisor migrate apply --baseline %s\n", st.NotClean, st.BaselineHint)
+	}
 }
 
 func migrateDiff(ctx context.Context, e env, args []string) error {
@@ -182,6 +332,7 @@ func migrateHash(e env, args []string) error {
 
 // withDevURL runs fn on devURL, or on a throwaway cluster's empty database.
 func withDevURL(ctx context.Context, e env, devURL string, fn func(string) error) error {
+	e.secrets.add(devURL)
 	if devURL != "" {
 		return fn(devURL)
 	}
@@ -191,14 +342,17 @@ func withDevURL(ctx context.Context, e env, devURL string, fn func(string) error
 		return err
 	}
 	defer c.Close()
+	e.secrets.add(c.URL("postgres"))
 	return fn(c.URL("postgres"))
 }
 
 func databaseURL(flagURL string, e env) (string, error) {
 	if flagURL != "" {
+		e.secrets.add(flagURL)
 		return flagURL, nil
 	}
 	if u := e.getenv("HWLAB_DATABASE_URL"); u != "" {
+		e.secrets.add(u)
 		return u, nil
 	}
 	return "", usagef("no database URL: set HWLAB_DATABASE_URL or pass --url")

@@ -31,7 +31,7 @@ func TestRunMigrationsConcurrently(t *testing.T) {
 			t.Errorf("RunMigrations #%d: %v", i, err)
 		}
 	}
-	if n := count(t, s.DB(), `SELECT count(*) FROM atlas_schema_revisions.atlas_schema_revisions WHERE type = 2 AND applied = total AND error IS NULL`); n != 2 {
+	if n := count(t, s.DB(), `SELECT count(*) FROM atlas_schema_revisions.atlas_schema_revisions WHERE type = 2 AND applied = total AND coalesce(error, '') = ''`); n != 2 {
 		t.Errorf("%d completed revision rows, want 2", n)
 	}
 	if n := count(t, s.DB(), `SELECT count(*) FROM atlas_schema_revisions.atlas_schema_revisions`); n != 2 {

@@ -1,0 +1,84 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"git.georgsen.dk/hwlab/internal/store"
+)
+
+// jsonConversation is the JSON form of a conversation: one line of
+// `conversations export` (JSON Lines) and `import`, and the output of
+// `show --json`. Field names are snake_case and stable; a new store field
+// (a title, say) is one more field here plus its line in each converter.
+type jsonConversation struct {
+	ID           string        `json:"id"`
+	Model        string        `json:"model"`
+	StartedAt    time.Time     `json:"started_at"`
+	MessageCount *int          `json:"message_count,omitempty"` // redundant on import; checked when present
+	Messages     []jsonMessage `json:"messages"`
+}
+
+type jsonMessage struct {
+	ID             string    `json:"id"`
+	ConversationID string    `json:"conversation_id,omitempty"`
+	Role           string    `json:"role"`
+	Content        string    `json:"content"`
+	CreatedAt      time.Time `json:"created_at"`
+}
+
+// jsonSummary is one entry of `ls --json`.
+type jsonSummary struct {
+	ID           string    `json:"id"`
+	Model        string    `json:"model"`
+	StartedAt    time.Time `json:"started_at"`
+	MessageCount int       `json:"message_count"`
+}
+
+func toJSONConversation(c *store.Conversation) jsonConversation {
+	n := len(c.Messages)
+	out := jsonConversation{
+		ID:           c.ID,
+		Model:        c.Model,
+		StartedAt:    c.StartedAt,
+		MessageCount: &n,
+		Messages:     make([]jsonMessage, n),
+	}
+	for i, m := range c.Messages {
+		out.Messages[i] = jsonMessage{ID: m.ID, ConversationID: m.ConversationID, Role: m.Role, Content: m.Content, CreatedAt: m.CreatedAt}
+	}
+	return out
+}
+
+func (j jsonConversation) toStore() store.Conversation {
+	c := store.Conversation{ID: j.ID, Model: j.Model, StartedAt: j.StartedAt, Messages: make([]store.Message, len(j.Messages))}
+	for i, m := range j.Messages {
+		c.Messages[i] = store.Message{ID: m.ID, ConversationID: m.ConversationID, Role: m.Role, Content: m.Content, CreatedAt: m.CreatedAt}
+	}
+	return c
+}
+
+func toJSONSummary(s store.ConversationSummary) jsonSummary {
+	return jsonSummary{ID: s.ID, Model: s.Model, StartedAt: s.StartedAt, MessageCount: s.MessageCount}
+}
+
+// decodeLine parses one JSON Lines record strictly: unknown fields are an
+// error (rather than data silently dropped), and so is trailing content.
+func decodeLine(line []byte) (store.Conversation, error) {
+	dec := json.NewDecoder(bytes.NewReader(line))
+	dec.DisallowUnknownFields()
+	var j jsonConversation
+	if err := dec.Decode(&j); err != nil {
+		return store.Conversation{}, fmt.Errorf("not a conversation record: %v", err)
+	}
+	if dec.More() {
+		return store.Conversation{}, errors.New("more than one JSON value on the line")
+	}
+	if j.MessageCount != nil && *j.MessageCount != len(j.Messages) {
+		return store.Conversation{}, fmt.Errorf("message_count is %d but %d messages follow", *j.MessageCount, len(j.Messages))
+	}
+	return j.toStore(), nil
+}

@@ -1,0 +1,133 @@
+//go:build integration
+
+package main
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"git.georgsen.dk/hwlab/internal/pgtest"
+	"git.georgsen.dk/hwlab/migrate"
+)
+
+func TestMain(m *testing.M) { pgtest.Main(m) }
+
+// result is what one advisor invocation printed and its exit code.
+type result struct {
+	stdout, stderr string
+	code           int
+}
+
+func (r result) all() string { return r.stdout + r.stderr }
+
+// advisor runs the command in-process, as main would, with env as its
+// whole environment.
+func advisor(t *testing.T, env map[string]string, args ...string) result {
+	t.Helper()
+	var out, errb bytes.Buffer
+	err := run(context.Background(), args, func(k string) string { return env[k] }, &out, &errb)
+	code := exitCode(err, &errb)
+	return result{out.String(), errb.String(), code}
+}
+
+func dbEnv(url string) map[string]string { return map[string]string{"HWLAB_DATABASE_URL": url} }
+
+func mustSucceed(t *testing.T, r result, what string) {
+	t.Helper()
+	if r.code != 0 {
+		t.Fatalf("%s: exit %d\nstdout:\n%s\nstderr:\n%s", what, r.code, r.stdout, r.stderr)
+	}
+}
+
+func mustExec(t *testing.T, db *sql.DB, q string, args ...any) {
+	t.Helper()
+	if _, err := db.Exec(q, args...); err != nil {
+		t.Fatalf("%s: %v", q, err)
+	}
+}
+
+func tableExists(t *testing.T, db *sql.DB, name string) bool {
+	t.Helper()
+	var ok bool
+	if err := db.QueryRow(`SELECT to_regclass($1) IS NOT NULL`, name).Scan(&ok); err != nil {
+		t.Fatal(err)
+	}
+	return ok
+}
+
+// versions returns the versions of the committed migration files, so the
+// tests follow the directory when files are added.
+func versions(t *testing.T) []string {
+	t.Helper()
+	dir, err := migrate.EmbeddedDir()
+	if err != nil {
+		t.Fatal(err)
+	}
+	files, err := dir.Files()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := make([]string, len(files))
+	for i, f := range files {
+		out[i] = f.Version()
+	}
+	return out
+}
+
+// scratchDir copies the committed migration directory for a test to edit.
+func scratchDir(t *testing.T) string {
+	t.Helper()
+	src := filepath.Join("..", "..", "migrate", "migrations")
+	dst := t.TempDir()
+	entries, err := os.ReadDir(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		b, err := os.ReadFile(filepath.Join(src, e.Name()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dst, e.Name()), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dst
+}
+
+// writeMigration adds (or replaces) a file in a scratch directory and
+// re-hashes it through the command, as an operator would.
+func writeMigration(t *testing.T, dir, name, body string) {
+	t.Helper()
+	if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	mustSucceed(t, advisor(t, nil, "migrate", "hash", "--dir", dir), "migrate hash")
+}
+
+func contains(t *testing.T, s, want, what string) {
+	t.Helper()
+	if !strings.Contains(s, want) {
+		t.Errorf("%s does not contain %q:\n%s", what, want, s)
+	}
+}
+
+// planDDL is the plan's original CREATE TABLE IF NOT EXISTS code.
+const planDDL = `
+CREATE TABLE IF NOT EXISTS conversations (
+	id UUID PRIMARY KEY DEFAULT gen_random_uuid(),
+	started_at TIMESTAMPTZ NOT NULL DEFAULT now(),
+	model TEXT NOT NULL DEFAULT ''
+);
+CREATE TABLE IF NOT EXISTS messages (
+	id UUID PRIMARY KEY DEFAULT gen_random_uuid(),
+	conversation_id UUID NOT NULL REFERENCES conversations(id) ON DELETE CASCADE,
+	role TEXT NOT NULL CHECK (role IN ('user','assistant','system')),
+	content TEXT NOT NULL,
+	created_at TIMESTAMPTZ NOT NULL DEFAULT now()
+);`

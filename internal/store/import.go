@@ -1,0 +1,138 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5/pgconn"
+)
+
+// Errors of ImportConversation besides the validation sentinels it shares
+// with CreateConversation and AddMessage.
+var (
+	// ErrInvalidRecord: an imported conversation or message lacks an id or
+	// a time, has a malformed id, repeats a message id, or holds a message
+	// that names another conversation.
+	ErrInvalidRecord = errors.New("store: invalid record")
+	// ErrIDConflict: an imported message id is already used by a message of
+	// another conversation.
+	ErrIDConflict = errors.New("store: id already in use")
+)
+
+const codeUniqueViolation = "23505"
+
+// insertImportedConversationSQL keeps an existing conversation as it is, so
+// importing the same file twice changes nothing.
+const insertImportedConversationSQL = `
+INSERT INTO conversations (id, started_at, model, message_count)
+VALUES ($1, $2, $3, $4)
+ON CONFLICT (id) DO NOTHING`
+
+// insertImportedMessagesSQL inserts a whole thread in one statement, seq
+// numbered in the order given.
+const insertImportedMessagesSQL = `
+INSERT INTO messages (id, conversation_id, seq, role, content, created_at)
+SELECT u.id, $1, u.seq, u.role, u.content, u.created_at
+FROM unnest($2::uuid[], $3::bigint[], $4::text[], $5::text[], $6::timestamptz[]) AS u(id, seq, role, content, created_at)`
+
+// CheckImport validates c as ImportConversation would, without touching the
+// database, so a tool can reject a bad file before importing any of it.
+// Errors wrap ErrInvalidRecord, ErrInvalidModel, ErrInvalidRole,
+// ErrInvalidContent or ErrContentTooLarge.
+func (s *Store) CheckImport(c Conversation) error {
+	_, err := s.checkImport(c)
+	return err
+}
+
+func (s *Store) checkImport(c Conversation) (uuid.UUID, error) {
+	id, err := parseID(c.ID)
+	if err != nil {
+		return uuid.UUID{}, fmt.Errorf("%w: conversation id %q is not a UUID", ErrInvalidRecord, truncate(c.ID, 40))
+	}
+	if c.StartedAt.IsZero() {
+		return id, fmt.Errorf("%w: conversation %s has no started_at", ErrInvalidRecord, id)
+	}
+	if err := validModel(c.Model); err != nil {
+		return id, err
+	}
+	seen := make(map[uuid.UUID]bool, len(c.Messages))
+	for i, m := range c.Messages {
+		mid, err := parseID(m.ID)
+		if err != nil {
+			return id, fmt.Errorf("%w: message %d: id %q is not a UUID", ErrInvalidRecord, i+1, truncate(m.ID, 40))
+		}
+		if seen[mid] {
+			return id, fmt.Errorf("%w: message %d: id %s appears twice", ErrInvalidRecord, i+1, mid)
+		}
+		seen[mid] = true
+		if m.ConversationID != "" {
+			if cid, err := parseID(m.ConversationID); err != nil || cid != id {
+				return id, fmt.Errorf("%w: message %d belongs to conversation %q, not %s", ErrInvalidRecord, i+1, truncate(m.ConversationID, 40), id)
+			}
+		}
+		if m.CreatedAt.IsZero() {
+			return id, fmt.Errorf("%w: message %d has no created_at", ErrInvalidRecord, i+1)
+		}
+		if err := validRole(m.Role); err != nil {
+			return id, fmt.Errorf("message %d: %w", i+1, err)
+		}
+		if err := s.validContent(m.Content); err != nil {
+			return id, fmt.Errorf("message %d: %w", i+1, err)
+		}
+	}
+	return id, nil
+}
+
+// ImportConversation stores c as it is — its id, started_at, model and its
+// messages' ids, roles, contents and created_at — in one transaction, with
+// seq numbered in the order of c.Messages and message_count set to their
+// number. It reports false, and changes nothing, if a conversation with c's
+// id already exists, so importing twice is harmless. A rejected import
+// stores nothing. Errors: see CheckImport, plus ErrIDConflict.
+func (s *Store) ImportConversation(ctx context.Context, c Conversation) (bool, error) {
+	id, err := s.checkImport(c)
+	if err != nil {
+		return false, err
+	}
+	n := len(c.Messages)
+	var (
+		ids      = make([]uuid.UUID, n)
+		seqs     = make([]int64, n)
+		roles    = make([]string, n)
+		contents = make([]string, n)
+		created  = make([]time.Time, n)
+	)
+	for i, m := range c.Messages {
+		ids[i] = uuid.MustParse(m.ID)
+		seqs[i] = int64(i + 1)
+		roles[i], contents[i], created[i] = m.Role, m.Content, m.CreatedAt
+	}
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return false, dbError(ctx, "import conversation", err)
+	}
+	defer tx.Rollback() //nolint:errcheck // a no-op after Commit
+	res, err := tx.ExecContext(ctx, insertImportedConversationSQL, id, c.StartedAt, c.Model, int64(n))
+	if err != nil {
+		return false, dbError(ctx, "import conversation", err)
+	}
+	if added, err := res.RowsAffected(); err != nil || added == 0 {
+		return false, dbError(ctx, "import conversation", err)
+	}
+	if n > 0 {
+		if _, err := tx.ExecContext(ctx, insertImportedMessagesSQL, id, ids, seqs, roles, contents, created); err != nil {
+			var pgErr *pgconn.PgError
+			if errors.As(err, &pgErr) && pgErr.Code == codeUniqueViolation {
+				return false, fmt.Errorf("store: import conversation %s: a message id: %w", id, ErrIDConflict)
+			}
+			return false, dbError(ctx, "import conversation", err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return false, dbError(ctx, "import conversation", err)
+	}
+	return true, nil
+}
