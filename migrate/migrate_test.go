@@ -6,6 +6,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -97,9 +98,38 @@ func TestEmbeddedDirIsValid(t *testing.T) {
 		t.Fatal(err)
 	}
 	files, err := dir.Files()
-	if err != nil || len(files) != 2 || files[0].Version() != v1 || files[1].Version() != v2 {
+	if err != nil || len(files) < 2 || files[0].Version() != v1 || files[1].Version() != v2 {
 		t.Fatalf("embedded files = %v, %v", files, err)
 	}
+	// Every committed file is embedded, whatever later issues add.
+	onDisk, err := filepath.Glob("migrations/*.sql")
+	if err != nil || len(files) != len(onDisk) {
+		t.Fatalf("embedded %d files, %d on disk (%v)", len(files), len(onDisk), err)
+	}
+}
+
+// laterFiles returns the embedded files after version 1 and, for each, the
+// revision row an execute leaves ("version:2:n/n"), derived from the
+// directory so that adding a migration needs no test edit.
+func laterFiles(t *testing.T) (versions, revs []string) {
+	t.Helper()
+	dir, err := migrate.EmbeddedDir()
+	if err != nil {
+		t.Fatal(err)
+	}
+	files, err := dir.Files()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range files[1:] {
+		stmts, err := f.Stmts()
+		if err != nil {
+			t.Fatal(err)
+		}
+		versions = append(versions, f.Version())
+		revs = append(revs, fmt.Sprintf("%s:2:%d/%d", f.Version(), len(stmts), len(stmts)))
+	}
+	return versions, revs
 }
 
 // TestTamperedDirectoryIsRefused: an edited file, an edited sum, an added
@@ -207,11 +237,21 @@ func TestPlanDatabaseNeedsBaselineThenUpgrades(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Apply with baseline: %v", err)
 	}
-	if len(applied) != 1 || !strings.HasPrefix(applied[0], v2) {
-		t.Fatalf("applied %v, want only version 2", applied)
+	later, laterRevs := laterFiles(t)
+	if len(applied) != len(later) || !strings.HasPrefix(applied[0], v2) {
+		t.Fatalf("applied %v, want every version after 1: %v", applied, later)
 	}
-	if got, want := strings.Join(revisions(t, db), " "), v1+":1:0/0 "+v2+":2:7/7"; got != want {
+	if got, want := strings.Join(revisions(t, db), " "), strings.Join(append([]string{v1 + ":1:0/0"}, laterRevs...), " "); got != want {
 		t.Errorf("revisions = %s, want %s", got, want)
+	}
+	// The title backfill: a's first user message by seq is y; the empty
+	// conversation keeps ''.
+	for id, want := range map[string]string{a: "y", b: "p", empty: ""} {
+		var title string
+		mustQueryRow(t, db, `SELECT title FROM conversations WHERE id = $1`, &title, id)
+		if title != want {
+			t.Errorf("title of %s = %q, want %q", id, title, want)
+		}
 	}
 	// a's messages in time order: y (0s), z (1s), x (2s).
 	if got := contentsBySeq(t, db, a); got != "y z x" {
@@ -263,14 +303,16 @@ func TestFailingFileLeavesNothing(t *testing.T) {
 	if ferr.File != "20991231000000_broken.sql" || !strings.Contains(ferr.Stmt, "no_such_table") || !strings.Contains(err.Error(), "no_such_table") {
 		t.Errorf("FileError = %+v", ferr)
 	}
-	if len(applied) != 2 {
-		t.Errorf("applied before the failure: %v, want the 2 good files", applied)
+	later, _ := laterFiles(t)
+	good := len(later) + 1
+	if len(applied) != good {
+		t.Errorf("applied before the failure: %v, want the %d good files", applied, good)
 	}
 	if tableExists(t, db, "half_done") {
 		t.Error("the failed file's first statement was kept")
 	}
-	if got := revisions(t, db); len(got) != 2 {
-		t.Errorf("revisions = %v, want only the 2 good files", got)
+	if got := revisions(t, db); len(got) != good {
+		t.Errorf("revisions = %v, want only the %d good files", got, good)
 	}
 
 	os.WriteFile(bad, []byte("CREATE TABLE half_done (id int);\nALTER TABLE half_done ADD COLUMN x int;\n"), 0o644)

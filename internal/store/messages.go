@@ -16,9 +16,16 @@ import (
 // Appends to one conversation serialise on its row lock, so seq has no gaps
 // or duplicates, and an unknown conversation updates no row, inserts
 // nothing and returns no row: ErrNotFound, without a foreign-key race.
+// The same UPDATE gives an untitled conversation its default title from a
+// user message (see SetTitle), so naming costs no extra round trip and
+// cannot race another append; the conversation_title migration backfills
+// older rows with the same expression.
 const appendMessageSQL = `
 WITH c AS (
-	UPDATE conversations SET message_count = message_count + 1
+	UPDATE conversations SET message_count = message_count + 1,
+		title = CASE WHEN title = '' AND $2 = 'user'
+			THEN left(btrim(regexp_replace(left($3, 240), '\s+', ' ', 'g')), 60)
+			ELSE title END
 	WHERE id = $1
 	RETURNING message_count
 )
