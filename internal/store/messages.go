@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/google/uuid"
 )
@@ -31,30 +32,40 @@ WITH c AS (
 )
 INSERT INTO messages (conversation_id, seq, role, content)
 SELECT $1, c.message_count, $2, $3 FROM c
-RETURNING id`
+RETURNING id, created_at`
 
 // AddMessage appends a message to the conversation and returns its id.
 // Errors: ErrNotFound for an unknown or malformed conversation id,
 // ErrInvalidRole, ErrInvalidContent (NUL byte, invalid UTF-8) and
 // ErrContentTooLarge. A rejected message stores nothing.
 func (s *Store) AddMessage(ctx context.Context, conversationID, role, content string) (string, error) {
+	m, err := s.AppendMessage(ctx, conversationID, role, content)
+	return m.ID, err
+}
+
+// AppendMessage is AddMessage returning the stored message, created_at
+// included, from the same statement. Errors as AddMessage.
+func (s *Store) AppendMessage(ctx context.Context, conversationID, role, content string) (Message, error) {
 	uid, err := parseID(conversationID)
 	if err != nil {
-		return "", err
+		return Message{}, err
 	}
 	if err := validRole(role); err != nil {
-		return "", err
+		return Message{}, err
 	}
 	if err := s.validContent(content); err != nil {
-		return "", err
+		return Message{}, err
 	}
-	var id uuid.UUID
-	err = s.db.QueryRowContext(ctx, appendMessageSQL, uid, role, content).Scan(&id)
+	var (
+		id      uuid.UUID
+		created time.Time
+	)
+	err = s.db.QueryRowContext(ctx, appendMessageSQL, uid, role, content).Scan(&id, &created)
 	if errors.Is(err, sql.ErrNoRows) {
-		return "", fmt.Errorf("store: add message to %s: %w", conversationID, ErrNotFound)
+		return Message{}, fmt.Errorf("store: add message to %s: %w", conversationID, ErrNotFound)
 	}
 	if err != nil {
-		return "", dbError(ctx, "add message", err)
+		return Message{}, dbError(ctx, "add message", err)
 	}
-	return id.String(), nil
+	return Message{ID: id.String(), ConversationID: uid.String(), Role: role, Content: content, CreatedAt: created.UTC()}, nil
 }
