@@ -3,7 +3,7 @@
 GO   ?= go
 TAGS := integration
 
-.PHONY: generate migration test check build
+.PHONY: generate migration test check build run
 
 ## generate: regenerate the ent client from ent/schema
 generate:
@@ -31,3 +31,7 @@ check:
 ## build: the advisor binary in bin/
 build:
 	$(GO) build -o bin/advisor ./cmd/advisor
+
+## run: build and serve the advisor at http://127.0.0.1:8080; without HWLAB_DATABASE_URL it starts (or reuses) a dev PostgreSQL cluster in .dev/pg
+run: build
+	./bin/advisor serve --dev-db $(ARGS)

@@ -49,6 +49,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	switch args[0] {
 	case "migrate":
 		return runMigrate(ctx, e, args[1:])
+	case "serve":
+		return runServe(ctx, e, args[1:])
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, topUsage)
 		return nil
@@ -60,6 +62,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 const topUsage = `usage: advisor <command> [arguments]
 
 commands:
+  serve [--addr A] [--no-migrate] [--dev-db]   serve the advisor (API and web page)
   migrate apply|status|diff|hash|check   operate the database schema
 `
 
