@@ -25,17 +25,7 @@ func New(cfg Config) (http.Handler, error) {
 		return nil, err
 	}
 	h := &handler{cfg: cfg, log: cfg.Logger}
-	host, port, _ := net.SplitHostPort(cfg.Addr)
-	h.port = port
-	if host == "localhost" {
-		h.listenIP = net.IPv4(127, 0, 0, 1)
-	} else if ip := net.ParseIP(host); ip != nil && !ip.IsUnspecified() {
-		h.listenIP = ip
-	}
-	if cfg.Token != "" {
-		sum := sha256.Sum256([]byte(cfg.Token))
-		h.tokenHash = sum[:]
-	}
+	h.init()
 
 	api := http.NewServeMux()
 	api.HandleFunc("GET /api/conversations", h.listConversations)
@@ -59,6 +49,21 @@ func New(cfg Config) (http.Handler, error) {
 	}
 	mux.Handle("/", h.guard(page, false))
 	return securityHeaders(mux), nil
+}
+
+// init derives what the guards compare against from the config.
+func (h *handler) init() {
+	host, port, _ := net.SplitHostPort(h.cfg.Addr)
+	h.port = port
+	if host == "localhost" {
+		h.listenIP = net.IPv4(127, 0, 0, 1)
+	} else if ip := net.ParseIP(host); ip != nil && !ip.IsUnspecified() {
+		h.listenIP = ip
+	}
+	if h.cfg.Token != "" {
+		sum := sha256.Sum256([]byte(h.cfg.Token))
+		h.tokenHash = sum[:]
+	}
 }
 
 // healthz: 200 when the database answers a ping within 5 s, else 503.

@@ -25,7 +25,7 @@ const appendMessageSQL = `
 WITH c AS (
 	UPDATE conversations SET message_count = message_count + 1,
 		title = CASE WHEN title = '' AND $2 = 'user'
-			THEN left(btrim(regexp_replace(left($3, 240), '\s+', ' ', 'g')), 60)
+			THEN rtrim(left(btrim(regexp_replace(left($3, 240), '\s+', ' ', 'g')), 60))
 			ELSE title END
 	WHERE id = $1
 	RETURNING message_count

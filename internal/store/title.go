@@ -11,8 +11,8 @@ const (
 	// MaxTitleBytes is the longest title SetTitle accepts, in bytes.
 	MaxTitleBytes = 1024
 	// DefaultTitleChars is how many characters of the first user message
-	// (whitespace runs folded to one space, trimmed) become the default
-	// title. The append statement and the conversation_title migration
+	// (whitespace runs folded to one space, trimmed before and after the
+	// cut) become the default title. The append statement and the conversation_title migration
 	// both use this number.
 	DefaultTitleChars = 60
 )

@@ -29,6 +29,7 @@ func TestDefaultTitle(t *testing.T) {
 		{"assistant and system only", [][2]string{{"system", "be brief"}, {"assistant", "hi"}}, ""},
 		{"first user after system", [][2]string{{"system", "be brief"}, {"user", "How do I wire VLANs?"}, {"user", "second"}}, "How do I wire VLANs?"},
 		{"folded and cut on a rune boundary", [][2]string{{"user", long}}, want},
+		{"no trailing space after the cut", [][2]string{{"user", strings.Repeat("a", store.DefaultTitleChars-1) + " bcd"}}, strings.Repeat("a", store.DefaultTitleChars-1)},
 		{"whitespace only stays untitled until a real one", [][2]string{{"user", " \n "}, {"user", "real"}}, "real"},
 	}
 	for _, tt := range tests {

@@ -2,8 +2,8 @@
 -- to backfill existing conversations with the default title the append
 -- statement gives new ones (internal/store/messages.go; keep the two
 -- expressions alike): the first user message, whitespace runs folded to one
--- space, trimmed, at most 60 characters.
+-- space, trimmed, cut to at most 60 characters and trimmed again.
 -- Modify "conversations" table
 ALTER TABLE "conversations" ADD COLUMN "title" text NOT NULL DEFAULT '';
 -- Backfill "title" from each conversation's first user message
-UPDATE "conversations" AS c SET "title" = left(btrim(regexp_replace(left(m."content", 240), '\s+', ' ', 'g')), 60) FROM (SELECT DISTINCT ON ("conversation_id") "conversation_id", "content" FROM "messages" WHERE "role" = 'user' ORDER BY "conversation_id", "seq") AS m WHERE c."id" = m."conversation_id";
+UPDATE "conversations" AS c SET "title" = rtrim(left(btrim(regexp_replace(left(m."content", 240), '\s+', ' ', 'g')), 60)) FROM (SELECT DISTINCT ON ("conversation_id") "conversation_id", "content" FROM "messages" WHERE "role" = 'user' ORDER BY "conversation_id", "seq") AS m WHERE c."id" = m."conversation_id";
