@@ -1,0 +1,312 @@
+//go:build integration
+
+package webtest
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"image/png"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"git.georgsen.dk/hwlab/internal/modelstub"
+	"git.georgsen.dk/hwlab/internal/pgtest"
+)
+
+// The conversation the test holds, worded like a real one because the
+// screenshot of it is the README's picture of the page.
+var (
+	question1 = []string{
+		"I have three mini PCs running Proxmox and a 4-bay NAS.",
+		"What should I use for shared VM storage?",
+	}
+	answer1 = "With three nodes and one NAS, NFS from the NAS is the simplest choice that works:\n\n" +
+		"1. Export one dataset per purpose: vm-disks, iso, backups.\n" +
+		"2. Add it under Datacenter → Storage as NFS, content \"Disk image\".\n" +
+		"3. Give storage its own VLAN or a 2.5 GbE switch.\n\n" +
+		"Ceph starts to pay off with several OSD disks per node; with one SSD each it would be slower than NFS."
+	question2 = []string{"And backups?"}
+	answer2   = "Run Proxmox Backup Server on a machine that is not one of the three nodes, with its datastore on a separate NAS share. " +
+		"Schedule a nightly job keeping 7 daily and 4 weekly copies, and test a restore once a month."
+	question3 = []string{"Is ZFS replication between the nodes worth it?"}
+	answer3   = "Only for the VMs that must come back within minutes: replication every 15 minutes to a second node gives fast failover without shared storage."
+	newTitle  = "Proxmox shared storage"
+)
+
+// replies answers each question with its scripted answer.
+func replies(msgs []modelstub.Message) string {
+	last := msgs[len(msgs)-1].Content
+	switch last {
+	case joinLines(question1...):
+		return answer1
+	case joinLines(question2...):
+		return answer2
+	case joinLines(question3...):
+		return answer3
+	}
+	return modelstub.Echo(msgs)
+}
+
+// TestBrowser drives the page in headless chromium: it creates a
+// conversation, watches a reply stream in, renames it, survives a model
+// failure through Retry, then closes the browser and checks from a brand-new
+// profile that everything is still there (so the history lives in
+// PostgreSQL, not in the browser), and deletes it through the UI.
+func TestBrowser(t *testing.T) {
+	execPath := chromiumPath(t)
+
+	model := modelstub.New()
+	t.Cleanup(model.Close)
+	model.SetReply(replies)
+	base := startServer(t, pgtest.Migrated(t), model)
+	// Runs before the server's cleanup: a test that fails while the stub
+	// holds a reply must not leave the server waiting for it.
+	t.Cleanup(model.Release)
+
+	// ---- first browser ----
+	b1 := newBrowser(t, execPath)
+	ctx := b1.ctx
+	must(t, "open the page", chromedp.Do(ctx,
+		chromedp.EmulateViewport(1280, 800),
+		chromedp.Navigate(base),
+		chromedp.WaitVisible(chromedp.CSS("#new-conversation")),
+	))
+	must(t, "empty list", waitText(ctx, "#list-status", "No conversations yet."))
+
+	must(t, "new conversation", chromedp.Do(ctx,
+		chromedp.Click(chromedp.CSS("#new-conversation")),
+		chromedp.WaitVisible(chromedp.CSS("#thread-view")),
+	))
+	must(t, "one conversation listed", waitCount(ctx, "#conversation-list li.conversation", 1))
+	id, err := chromedp.Run(ctx, chromedp.Evaluate[string](`location.hash.slice(3)`))
+	must(t, "read the conversation id", err)
+	if len(id) != 36 {
+		t.Fatalf("location.hash does not name the conversation: id %q", id)
+	}
+
+	// The reply streams: the stub sends its first chunk and then holds, and
+	// that chunk must already be on the page while the reply is unfinished.
+	model.SetMode(modelstub.HoldMidStream)
+	must(t, "send the first question", typeMessage(ctx, question1...))
+	select {
+	case <-model.Held():
+	case <-ctx.Done():
+		t.Fatal("the model was never asked: the chat request did not reach it")
+	}
+	must(t, "part of the reply shown while it streams",
+		waitPartial(ctx, `#thread li.role-assistant[data-state="streaming"] .message-content`, answer1))
+	model.Release()
+	must(t, "reply complete", waitCount(ctx, `#thread li.role-assistant[data-state="done"]`, 1))
+	want := []shownMessage{
+		{Role: "user", Content: joinLines(question1...), State: "done"},
+		{Role: "assistant", Content: answer1, State: "done"},
+	}
+	checkThread(t, ctx, "after the first reply", want)
+	if v, err := chromedp.Run(ctx, chromedp.Value(chromedp.CSS("#composer-input"))); err != nil || v != "" {
+		t.Errorf("composer after sending = %q, %v; want it empty", v, err)
+	}
+
+	model.SetMode(modelstub.Normal)
+	must(t, "send the second question", typeMessage(ctx, question2...))
+	must(t, "second reply complete", waitCount(ctx, `#thread li.role-assistant[data-state="done"]`, 2))
+	want = append(want,
+		shownMessage{Role: "user", Content: joinLines(question2...), State: "done"},
+		shownMessage{Role: "assistant", Content: answer2, State: "done"})
+	checkThread(t, ctx, "after the second reply", want)
+
+	must(t, "rename", chromedp.Do(ctx,
+		chromedp.Click(chromedp.CSS("#rename")),
+		chromedp.WaitVisible(chromedp.CSS("#title-input")),
+		chromedp.Clear(chromedp.CSS("#title-input")),
+		chromedp.SendKeys(chromedp.CSS("#title-input"), newTitle),
+		chromedp.Click(chromedp.CSS(`#title-form button[type="submit"]`)),
+	))
+	must(t, "new title shown", waitText(ctx, "#thread-title", newTitle))
+	must(t, "new title listed", waitText(ctx, "#conversation-list .conversation-title", newTitle))
+	must(t, "count listed", waitPrefix(ctx, "#conversation-list .conversation-meta", "4 messages · "))
+
+	saveScreenshot(t, ctx)
+
+	// A model failure mid-reply: the question stays, the partial reply goes,
+	// and Retry asks again through /reply.
+	model.SetMode(modelstub.FailMidStream)
+	must(t, "send the third question", typeMessage(ctx, question3...))
+	must(t, "retry offered", chromedp.Do(ctx, chromedp.WaitVisible(chromedp.CSS("#retry"))))
+	want = append(want, shownMessage{Role: "user", Content: joinLines(question3...), State: "done"})
+	checkThread(t, ctx, "after the model failed", want)
+	model.SetMode(modelstub.Normal)
+	must(t, "retry", chromedp.Do(ctx,
+		chromedp.Click(chromedp.CSS("#retry")),
+		chromedp.WaitNotVisible(chromedp.CSS("#problem")),
+	))
+	must(t, "retried reply complete", waitCount(ctx, `#thread li.role-assistant[data-state="done"]`, 3))
+	want = append(want, shownMessage{Role: "assistant", Content: answer3, State: "done"})
+	checkThread(t, ctx, "after the retry", want)
+	must(t, "count after retry", waitCount(ctx, "#conversation-list li.conversation", 1))
+
+	b1.close()
+	<-b1.errors.done
+	if errs := b1.errors.take(); len(errs) > 0 {
+		t.Errorf("the first browser's page reported errors:\n%s", strings.Join(errs, "\n"))
+	}
+
+	// ---- a new browser, fresh profile: nothing comes from the old one ----
+	b2 := newBrowser(t, execPath)
+	ctx = b2.ctx
+	must(t, "open the page again", chromedp.Do(ctx,
+		chromedp.EmulateViewport(1280, 800),
+		chromedp.Navigate(base),
+		chromedp.WaitVisible(chromedp.CSS("#new-conversation")),
+	))
+	if h, err := chromedp.Run(ctx, chromedp.Evaluate[string](`location.hash + localStorage.length`)); err != nil || h != "0" {
+		t.Fatalf("the new browser is not fresh: hash+localStorage.length = %q, %v", h, err)
+	}
+	item := fmt.Sprintf(`#conversation-list li.conversation[data-id=%q]`, id)
+	must(t, "conversation listed in the new browser", waitText(ctx, item+" .conversation-title", newTitle))
+	must(t, "its count", waitPrefix(ctx, item+" .conversation-meta", "6 messages · "))
+	must(t, "open it", chromedp.Do(ctx, chromedp.Click(chromedp.CSS(item+" .conversation-open"))))
+	must(t, "its thread", waitCount(ctx, "#thread li.message", len(want)))
+	must(t, "its title", waitText(ctx, "#thread-title", newTitle))
+	checkThread(t, ctx, "in the new browser", want)
+
+	checkMarkupIsText(t, ctx, base, id)
+	checkPhoneLayout(t, ctx)
+
+	// Delete from the UI, through the confirmation dialog.
+	must(t, "delete", chromedp.Do(ctx,
+		chromedp.Click(chromedp.CSS(item+" .conversation-delete")),
+		chromedp.WaitVisible(chromedp.CSS("#confirm-dialog")),
+		chromedp.Click(chromedp.CSS("#confirm-delete")),
+		chromedp.WaitNotPresent(chromedp.CSS(item)),
+	))
+	must(t, "empty view after delete", chromedp.Do(ctx, chromedp.WaitVisible(chromedp.CSS("#empty-state"))))
+	must(t, "reload", chromedp.Do(ctx,
+		chromedp.Reload(),
+		chromedp.WaitVisible(chromedp.CSS("#new-conversation")),
+	))
+	must(t, "still gone after reload", waitText(ctx, "#list-status", "No conversations yet."))
+	if n, err := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelectorAll("#conversation-list li").length`)); err != nil || n != 0 {
+		t.Errorf("after reload the list has %d items (%v); want 0", n, err)
+	}
+	if code := apiStatus(t, http.MethodGet, base+"api/conversations/"+id, ""); code != http.StatusNotFound {
+		t.Errorf("GET the deleted conversation: status %d, want 404", code)
+	}
+
+	b2.close()
+	<-b2.errors.done
+	if errs := b2.errors.take(); len(errs) > 0 {
+		t.Errorf("the second browser's page reported errors:\n%s", strings.Join(errs, "\n"))
+	}
+}
+
+// checkMarkupIsText appends a message full of markup through the API and
+// checks that the page shows it as text and runs none of it.
+func checkMarkupIsText(t *testing.T, ctx context.Context, base, id string) {
+	t.Helper()
+	evil := `<img src=x onerror="window.__xss=1"><script>window.__xss=2</script><b>bold</b>`
+	body, _ := json.Marshal(map[string]string{"role": "assistant", "content": evil})
+	if code := apiStatus(t, http.MethodPost, base+"api/conversations/"+id+"/messages", string(body)); code != http.StatusCreated {
+		t.Fatalf("raw append: status %d, want 201", code)
+	}
+	must(t, "reload with the markup message", chromedp.Do(ctx,
+		chromedp.Reload(),
+		chromedp.WaitVisible(chromedp.CSS("#thread-view")),
+	))
+	must(t, "markup shown as text", waitText(ctx, "#thread li.message:last-child .message-content", evil))
+	got, err := chromedp.Run(ctx, chromedp.Evaluate[string](
+		`String(window.__xss) + "/" + document.querySelectorAll("#thread .message-content *").length`))
+	must(t, "read the markup check", err)
+	if got != "undefined/0" {
+		t.Errorf("model output became markup: window.__xss/elements = %s, want undefined/0", got)
+	}
+	// Leave the thread as it was for the checks that follow.
+	must(t, "reload", chromedp.Do(ctx, chromedp.Reload(), chromedp.WaitVisible(chromedp.CSS("#thread-view"))))
+}
+
+// checkPhoneLayout narrows the window to a phone's width: the list folds away
+// behind a button and opens over the thread.
+func checkPhoneLayout(t *testing.T, ctx context.Context) {
+	t.Helper()
+	must(t, "phone width", chromedp.Do(ctx,
+		chromedp.EmulateViewport(390, 844, chromedp.EmulateMobile),
+		chromedp.WaitVisible(chromedp.CSS("#sidebar-toggle")),
+		chromedp.WaitNotVisible(chromedp.CSS("#sidebar")),
+		chromedp.WaitVisible(chromedp.CSS("#composer-input")),
+		chromedp.Click(chromedp.CSS("#sidebar-toggle")),
+		chromedp.WaitVisible(chromedp.CSS("#sidebar")),
+	))
+	if exp, err := chromedp.Run(ctx, chromedp.AttributeValue(chromedp.CSS("#sidebar-toggle"), "aria-expanded")); err != nil || exp.Value != "true" {
+		t.Errorf("sidebar toggle aria-expanded = %+v, %v; want true", exp, err)
+	}
+	wide, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`document.documentElement.scrollWidth > window.innerWidth`))
+	must(t, "measure the width", err)
+	if wide {
+		t.Error("at 390 px the page scrolls sideways")
+	}
+	must(t, "desktop width", chromedp.Do(ctx,
+		chromedp.Click(chromedp.CSS("#sidebar-toggle")),
+		chromedp.EmulateViewport(1280, 800),
+		chromedp.WaitVisible(chromedp.CSS("#sidebar")),
+		chromedp.WaitNotVisible(chromedp.CSS("#sidebar-toggle")),
+	))
+}
+
+func checkThread(t *testing.T, ctx context.Context, when string, want []shownMessage) {
+	t.Helper()
+	got, err := thread(ctx)
+	must(t, "read the thread "+when, err)
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("thread %s:\n got %q\nwant %q", when, got, want)
+	}
+}
+
+func must(t *testing.T, step string, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatalf("%s: %v", step, err)
+	}
+}
+
+// apiStatus makes one API request from Go (not the browser) and returns its
+// status: the server's own view, independent of the page.
+func apiStatus(t *testing.T, method, url, body string) int {
+	t.Helper()
+	req, err := http.NewRequest(method, url, strings.NewReader(body))
+	must(t, "build request", err)
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	res, err := http.DefaultClient.Do(req)
+	must(t, method+" "+url, err)
+	res.Body.Close()
+	return res.StatusCode
+}
+
+// saveScreenshot captures the page as it shows a conversation. It goes to
+// the file named by HWLAB_SCREENSHOT (make screenshot sets docs/advisor.png),
+// else to the test's temporary directory, so a plain test run does not
+// rewrite a committed file whose pixels change with every timestamp.
+func saveScreenshot(t *testing.T, ctx context.Context) {
+	t.Helper()
+	buf, err := chromedp.Run(ctx, chromedp.CaptureScreenshot())
+	must(t, "screenshot", err)
+	img, err := png.Decode(bytes.NewReader(buf))
+	must(t, "decode the screenshot", err)
+	if b := img.Bounds(); b.Dx() < 1000 || b.Dy() < 600 {
+		t.Errorf("screenshot is %v; want the 1280×800 window", b)
+	}
+	path := os.Getenv("HWLAB_SCREENSHOT")
+	if path == "" {
+		path = filepath.Join(t.TempDir(), "advisor.png")
+	}
+	must(t, "save the screenshot", os.WriteFile(path, buf, 0o644))
+	t.Logf("screenshot: %s (%d bytes, taken %s)", path, len(buf), time.Now().UTC().Format(time.RFC3339))
+}
