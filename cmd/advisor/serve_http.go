@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"time"
 
 	"git.georgsen.dk/hwlab/internal/advisor"
@@ -53,7 +54,7 @@ func serve(ctx context.Context, log *slog.Logger, ln net.Listener, o serveOption
 	if model == nil {
 		log.Warn("no model configured: chat answers 503 until ADVISOR_MODEL_URL and ADVISOR_MODEL are set")
 	} else {
-		log.Info("model configured", "model_url", o.modelURL, "model", o.model, "api_key_set", o.apiKey != "")
+		log.Info("model configured", "model_url", withoutUserinfo(o.modelURL), "model", o.model, "api_key_set", o.apiKey != "")
 	}
 	log.Info("serving", "url", "http://"+ln.Addr().String()+"/", "token_required", o.token != "")
 
@@ -74,4 +75,14 @@ func serve(ctx context.Context, log *slog.Logger, ln net.Listener, o serveOption
 	<-errc
 	log.Info("stopped")
 	return nil
+}
+
+// withoutUserinfo drops credentials a base URL may carry before it is logged.
+func withoutUserinfo(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "(unparsable URL)"
+	}
+	u.User = nil
+	return u.String()
 }

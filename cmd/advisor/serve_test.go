@@ -78,6 +78,14 @@ type running struct {
 // returns once it is accepting requests (it logged "serving").
 func startServe(t *testing.T, o serveOptions) *running {
 	t.Helper()
+	r := launchServe(t, o)
+	r.logs.waitFor(t, "msg=serving", r.done)
+	return r
+}
+
+// launchServe starts serve and returns at once.
+func launchServe(t *testing.T, o serveOptions) *running {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -97,7 +105,6 @@ func startServe(t *testing.T, o serveOptions) *running {
 		<-r.done
 		r.client.CloseIdleConnections()
 	})
-	r.logs.waitFor(t, "msg=serving", r.done)
 	return r
 }
 
@@ -249,6 +256,27 @@ func TestServeMigrationRole(t *testing.T) {
 	}
 	if strings.Contains(r.logs.String(), "app-pw") || strings.Contains(r.logs.String(), "pgtdbpass") {
 		t.Errorf("a password in the log:\n%s", r.logs.String())
+	}
+}
+
+// TestServeConcurrentStarts: two services starting at once on an empty
+// database both come up; the migration lock lets one migrate while the
+// other waits and then finds nothing to do.
+func TestServeConcurrentStarts(t *testing.T) {
+	t.Parallel()
+	dsn := pgtest.Empty(t)
+	a := launchServe(t, serveOptions{dsn: dsn})
+	b := launchServe(t, serveOptions{dsn: dsn})
+	a.logs.waitFor(t, "msg=serving", a.done)
+	b.logs.waitFor(t, "msg=serving", b.done)
+	applied := a.logs.String() + b.logs.String()
+	if strings.Count(applied, "msg=\"applied 20261127162448_plan_schema.sql") != 1 {
+		t.Errorf("version 1 applied other than once:\n%s", applied)
+	}
+	for _, r := range []*running{a, b} {
+		if status, body := r.post(t, "/api/conversations", `{}`); status != http.StatusCreated {
+			t.Errorf("create: %d %s", status, body)
+		}
 	}
 }
 

@@ -29,6 +29,11 @@ func TestConversationLifecycle(t *testing.T) {
 	if loc := r.header.Get("Location"); loc != "/api/conversations/"+c.ID {
 		t.Errorf("Location = %q", loc)
 	}
+	var blank conversation
+	f.do("POST", "/api/conversations", `{"model":""}`).json(t, &blank)
+	if blank.Model != "stub-model" {
+		t.Errorf(`{"model":""} got model %q, want the default`, blank.Model)
+	}
 	r = f.do("POST", "/api/conversations", `{"model":"llama3.1:8b"}`)
 	var named conversation
 	r.json(t, &named)
@@ -51,18 +56,18 @@ func TestConversationLifecycle(t *testing.T) {
 		t.Fatalf("get: %d %s", r.status, r.body)
 	}
 
-	// Paging: two conversations, one per page.
+	// Paging: three conversations, two pages of two at most.
 	var page struct {
 		Conversations []conversation `json:"conversations"`
 		NextCursor    string         `json:"next_cursor"`
 	}
-	f.do("GET", "/api/conversations?limit=1", "").json(t, &page)
-	if len(page.Conversations) != 1 || page.NextCursor == "" {
+	f.do("GET", "/api/conversations?limit=2", "").json(t, &page)
+	if len(page.Conversations) != 2 || page.NextCursor == "" {
 		t.Fatalf("page 1: %+v", page)
 	}
-	first := page.Conversations[0].ID
-	f.do("GET", "/api/conversations?limit=1&cursor="+page.NextCursor, "").json(t, &page)
-	if len(page.Conversations) != 1 || page.Conversations[0].ID == first || page.NextCursor != "" {
+	seen := map[string]bool{page.Conversations[0].ID: true, page.Conversations[1].ID: true}
+	f.do("GET", "/api/conversations?limit=2&cursor="+page.NextCursor, "").json(t, &page)
+	if len(page.Conversations) != 1 || seen[page.Conversations[0].ID] || page.NextCursor != "" {
 		t.Fatalf("page 2: %+v", page)
 	}
 

@@ -41,7 +41,7 @@ func (h *handler) createConversation(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	model := h.cfg.DefaultModel
-	if req.Model != nil {
+	if req.Model != nil && *req.Model != "" {
 		model = *req.Model
 	}
 	id, err := h.cfg.Store.CreateConversation(r.Context(), model)
