@@ -59,7 +59,7 @@ func startDevDB(ctx context.Context, log *slog.Logger) (*devDB, error) {
 	if fallback {
 		log.Info("dev cluster: the checkout is not reachable for the PostgreSQL user (or too deep for a socket path); using a directory under /var/tmp", "dir", dir)
 	}
-	log.Info("dev cluster: starting (the first run initialises it)", "dir", dir)
+	log.Info("dev cluster: starting (a new one is initialised first)", "dir", dir)
 	start := time.Now()
 	c, err := pgcluster.Start(ctx, pgcluster.Options{
 		Dir:  dir,
