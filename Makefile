@@ -35,3 +35,9 @@ build:
 ## run: build and serve the advisor at http://127.0.0.1:8080; without HWLAB_DATABASE_URL it starts (or reuses) a dev PostgreSQL cluster in .dev/pg
 run: build
 	./bin/advisor serve --dev-db $(ARGS)
+
+.PHONY: screenshot
+## screenshot: run the browser test and keep its picture of the page as docs/advisor.png (the README's)
+screenshot:
+	@mkdir -p docs
+	HWLAB_SCREENSHOT=$(CURDIR)/docs/advisor.png $(GO) test -tags $(TAGS) -count=1 -run 'TestBrowser$$' ./internal/advisor/webtest

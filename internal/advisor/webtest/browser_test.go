@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"image/png"
+	"io"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -61,15 +62,25 @@ func replies(msgs []modelstub.Message) string {
 // profile that everything is still there (so the history lives in
 // PostgreSQL, not in the browser), and deletes it through the UI.
 func TestBrowser(t *testing.T) {
+	t.Parallel()
 	execPath := chromiumPath(t)
 
 	model := modelstub.New()
 	t.Cleanup(model.Close)
 	model.SetReply(replies)
-	base := startServer(t, pgtest.Migrated(t), model)
+	base := startServer(t, pgtest.Migrated(t), model, "")
 	// Runs before the server's cleanup: a test that fails while the stub
 	// holds a reply must not leave the server waiting for it.
 	t.Cleanup(model.Release)
+
+	// Two older conversations, written by "other writers" through the raw
+	// append, so the list has something besides the new one.
+	seeded := []string{
+		seedConversation(t, base, "How should I lay out a ZFS pool with four 8 TB disks?",
+			"Two mirrored pairs, striped: you lose half the space but resilver fast and can grow two disks at a time."),
+		seedConversation(t, base, "Which fans keep a 2U server quiet?",
+			"80 mm fans rated under 20 dBA, on a PWM curve from the BMC; swap the PSU fan only if the vendor allows it."),
+	}
 
 	// ---- first browser ----
 	b1 := newBrowser(t, execPath)
@@ -79,13 +90,15 @@ func TestBrowser(t *testing.T) {
 		chromedp.Navigate(base),
 		chromedp.WaitVisible(chromedp.CSS("#new-conversation")),
 	))
-	must(t, "empty list", waitText(ctx, "#list-status", "No conversations yet."))
+	must(t, "earlier conversations listed", waitCount(ctx, "#conversation-list li.conversation", len(seeded)))
 
 	must(t, "new conversation", chromedp.Do(ctx,
 		chromedp.Click(chromedp.CSS("#new-conversation")),
 		chromedp.WaitVisible(chromedp.CSS("#thread-view")),
 	))
-	must(t, "one conversation listed", waitCount(ctx, "#conversation-list li.conversation", 1))
+	must(t, "new conversation listed first", waitCount(ctx, "#conversation-list li.conversation", len(seeded)+1))
+	must(t, "new conversation selected", chromedp.Do(ctx, chromedp.WaitVisible(chromedp.CSS(
+		`#conversation-list li.conversation:first-child a[aria-current="page"]`))))
 	id, err := chromedp.Run(ctx, chromedp.Evaluate[string](`location.hash.slice(3)`))
 	must(t, "read the conversation id", err)
 	if len(id) != 36 {
@@ -110,6 +123,8 @@ func TestBrowser(t *testing.T) {
 		{Role: "assistant", Content: answer1, State: "done"},
 	}
 	checkThread(t, ctx, "after the first reply", want)
+	// The server names a conversation after its first message.
+	must(t, "default title", waitPrefix(ctx, "#thread-title", question1[0][:20]))
 	if v, err := chromedp.Run(ctx, chromedp.Value(chromedp.CSS("#composer-input"))); err != nil || v != "" {
 		t.Errorf("composer after sending = %q, %v; want it empty", v, err)
 	}
@@ -150,12 +165,19 @@ func TestBrowser(t *testing.T) {
 	must(t, "retried reply complete", waitCount(ctx, `#thread li.role-assistant[data-state="done"]`, 3))
 	want = append(want, shownMessage{Role: "assistant", Content: answer3, State: "done"})
 	checkThread(t, ctx, "after the retry", want)
-	must(t, "count after retry", waitCount(ctx, "#conversation-list li.conversation", 1))
+	must(t, "count after retry", waitPrefix(ctx, "#conversation-list li.conversation:first-child .conversation-meta", "6 messages · "))
 
 	b1.close()
 	<-b1.errors.done
 	if errs := b1.errors.take(); len(errs) > 0 {
 		t.Errorf("the first browser's page reported errors:\n%s", strings.Join(errs, "\n"))
+	}
+
+	// A full first page of newer conversations pushes this one to the
+	// second page: the new browser must find it through "Load more".
+	const pageSize = 50
+	for range pageSize {
+		apiJSON(t, http.MethodPost, base+"api/conversations", map[string]any{}, http.StatusCreated, nil)
 	}
 
 	// ---- a new browser, fresh profile: nothing comes from the old one ----
@@ -170,6 +192,17 @@ func TestBrowser(t *testing.T) {
 		t.Fatalf("the new browser is not fresh: hash+localStorage.length = %q, %v", h, err)
 	}
 	item := fmt.Sprintf(`#conversation-list li.conversation[data-id=%q]`, id)
+	must(t, "first page", waitCount(ctx, "#conversation-list li.conversation", pageSize))
+	must(t, "not on the first page", waitCount(ctx, item, 0))
+	must(t, "load more", chromedp.Do(ctx, chromedp.Click(chromedp.CSS("#load-more"))))
+	must(t, "second page", waitCount(ctx, "#conversation-list li.conversation", pageSize+1+len(seeded)))
+	must(t, "no third page", chromedp.Do(ctx, chromedp.WaitNotVisible(chromedp.CSS("#load-more"))))
+	order, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](
+		`[...document.querySelectorAll("#conversation-list li.conversation")].slice(-3).map(li => li.dataset.id)`))
+	must(t, "read the order", err)
+	if wantOrder := []string{id, seeded[1], seeded[0]}; fmt.Sprint(order) != fmt.Sprint(wantOrder) {
+		t.Errorf("second page order = %v, want newest first %v", order, wantOrder)
+	}
 	must(t, "conversation listed in the new browser", waitText(ctx, item+" .conversation-title", newTitle))
 	must(t, "its count", waitPrefix(ctx, item+" .conversation-meta", "6 messages · "))
 	must(t, "open it", chromedp.Do(ctx, chromedp.Click(chromedp.CSS(item+" .conversation-open"))))
@@ -179,6 +212,9 @@ func TestBrowser(t *testing.T) {
 
 	checkMarkupIsText(t, ctx, base, id)
 	checkPhoneLayout(t, ctx)
+	// The reloads above started the list again from its first page.
+	must(t, "load more again", chromedp.Do(ctx, chromedp.Click(chromedp.CSS("#load-more"))))
+	must(t, "listed again", waitCount(ctx, item, 1))
 
 	// Delete from the UI, through the confirmation dialog.
 	must(t, "delete", chromedp.Do(ctx,
@@ -192,13 +228,11 @@ func TestBrowser(t *testing.T) {
 		chromedp.Reload(),
 		chromedp.WaitVisible(chromedp.CSS("#new-conversation")),
 	))
-	must(t, "still gone after reload", waitText(ctx, "#list-status", "No conversations yet."))
-	if n, err := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelectorAll("#conversation-list li").length`)); err != nil || n != 0 {
-		t.Errorf("after reload the list has %d items (%v); want 0", n, err)
-	}
-	if code := apiStatus(t, http.MethodGet, base+"api/conversations/"+id, ""); code != http.StatusNotFound {
-		t.Errorf("GET the deleted conversation: status %d, want 404", code)
-	}
+	must(t, "first page after reload", waitCount(ctx, "#conversation-list li.conversation", pageSize))
+	must(t, "load more after reload", chromedp.Do(ctx, chromedp.Click(chromedp.CSS("#load-more"))))
+	must(t, "all but the deleted one", waitCount(ctx, "#conversation-list li.conversation", pageSize+len(seeded)))
+	must(t, "still gone after reload", waitCount(ctx, item, 0))
+	apiJSON(t, http.MethodGet, base+"api/conversations/"+id, nil, http.StatusNotFound, nil)
 
 	b2.close()
 	<-b2.errors.done
@@ -212,10 +246,8 @@ func TestBrowser(t *testing.T) {
 func checkMarkupIsText(t *testing.T, ctx context.Context, base, id string) {
 	t.Helper()
 	evil := `<img src=x onerror="window.__xss=1"><script>window.__xss=2</script><b>bold</b>`
-	body, _ := json.Marshal(map[string]string{"role": "assistant", "content": evil})
-	if code := apiStatus(t, http.MethodPost, base+"api/conversations/"+id+"/messages", string(body)); code != http.StatusCreated {
-		t.Fatalf("raw append: status %d, want 201", code)
-	}
+	apiJSON(t, http.MethodPost, base+"api/conversations/"+id+"/messages",
+		map[string]string{"role": "assistant", "content": evil}, http.StatusCreated, nil)
 	must(t, "reload with the markup message", chromedp.Do(ctx,
 		chromedp.Reload(),
 		chromedp.WaitVisible(chromedp.CSS("#thread-view")),
@@ -275,19 +307,44 @@ func must(t *testing.T, step string, err error) {
 	}
 }
 
-// apiStatus makes one API request from Go (not the browser) and returns its
-// status: the server's own view, independent of the page.
-func apiStatus(t *testing.T, method, url, body string) int {
+// apiJSON makes one API request from Go, not from the browser: the
+// server's own view, independent of the page. It fails the test unless the
+// status is want, and decodes the response into out when out is not nil.
+func apiJSON(t *testing.T, method, url string, body any, want int, out any) {
 	t.Helper()
-	req, err := http.NewRequest(method, url, strings.NewReader(body))
-	must(t, "build request", err)
-	if body != "" {
-		req.Header.Set("Content-Type", "application/json")
+	var r io.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		must(t, "encode the request", err)
+		r = bytes.NewReader(b)
 	}
+	req, err := http.NewRequest(method, url, r)
+	must(t, "build the request", err)
+	req.Header.Set("Content-Type", "application/json")
 	res, err := http.DefaultClient.Do(req)
 	must(t, method+" "+url, err)
-	res.Body.Close()
-	return res.StatusCode
+	defer res.Body.Close()
+	if res.StatusCode != want {
+		msg, _ := io.ReadAll(res.Body)
+		t.Fatalf("%s %s: status %d (%s), want %d", method, url, res.StatusCode, bytes.TrimSpace(msg), want)
+	}
+	if out != nil {
+		must(t, "decode "+url, json.NewDecoder(res.Body).Decode(out))
+	}
+}
+
+// seedConversation stores a question and its answer through the API's
+// raw append and returns the conversation's id.
+func seedConversation(t *testing.T, base, question, answer string) string {
+	t.Helper()
+	var c struct {
+		ID string `json:"id"`
+	}
+	apiJSON(t, http.MethodPost, base+"api/conversations", map[string]any{}, http.StatusCreated, &c)
+	for _, m := range []map[string]string{{"role": "user", "content": question}, {"role": "assistant", "content": answer}} {
+		apiJSON(t, http.MethodPost, base+"api/conversations/"+c.ID+"/messages", m, http.StatusCreated, nil)
+	}
+	return c.ID
 }
 
 // saveScreenshot captures the page as it shows a conversation. It goes to
@@ -309,4 +366,67 @@ func saveScreenshot(t *testing.T, ctx context.Context) {
 	}
 	must(t, "save the screenshot", os.WriteFile(path, buf, 0o644))
 	t.Logf("screenshot: %s (%d bytes, taken %s)", path, len(buf), time.Now().UTC().Format(time.RFC3339))
+}
+
+// TestBrowserToken serves with a bearer token: the page asks for it once,
+// says so when it is wrong, keeps the right one, and does not ask again
+// after a reload.
+func TestBrowserToken(t *testing.T) {
+	t.Parallel()
+	execPath := chromiumPath(t)
+	model := modelstub.New()
+	t.Cleanup(model.Close)
+	const token = "correct horse battery staple"
+	base := startServer(t, pgtest.Migrated(t), model, token)
+
+	b := newBrowser(t, execPath)
+	ctx := b.ctx
+	must(t, "open the page", chromedp.Do(ctx,
+		chromedp.EmulateViewport(1280, 800),
+		chromedp.Navigate(base),
+		chromedp.WaitVisible(chromedp.CSS("#token-input")),
+	))
+	if v, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`document.getElementById("token-error").hidden`)); err != nil || !v {
+		t.Errorf("first ask shows the wrong-token message (hidden=%v, %v)", v, err)
+	}
+	must(t, "a wrong token", chromedp.Do(ctx,
+		chromedp.SendKeys(chromedp.CSS("#token-input"), "wrong"),
+		chromedp.Click(chromedp.CSS(`#token-form button[type="submit"]`)),
+		chromedp.WaitVisible(chromedp.CSS("#token-error")),
+		chromedp.WaitVisible(chromedp.CSS("#token-input")),
+	))
+	must(t, "the right token", chromedp.Do(ctx,
+		chromedp.SendKeys(chromedp.CSS("#token-input"), token),
+		chromedp.Click(chromedp.CSS(`#token-form button[type="submit"]`)),
+		chromedp.WaitNotVisible(chromedp.CSS("#token-dialog")),
+	))
+	must(t, "list loaded with the token", waitText(ctx, "#list-status", "No conversations yet."))
+	must(t, "create with the token", chromedp.Do(ctx,
+		chromedp.Click(chromedp.CSS("#new-conversation")),
+		chromedp.WaitVisible(chromedp.CSS("#thread-view")),
+	))
+	must(t, "send with the token", typeMessage(ctx, "ping"))
+	must(t, "reply with the token", waitText(ctx, `#thread li.role-assistant[data-state="done"] .message-content`, "echo: ping"))
+
+	must(t, "reload", chromedp.Do(ctx,
+		chromedp.Reload(),
+		chromedp.WaitVisible(chromedp.CSS("#thread-view")),
+	))
+	must(t, "the thread, without asking again", waitCount(ctx, "#thread li.message", 2))
+	if open, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`document.getElementById("token-dialog").open`)); err != nil || open {
+		t.Errorf("token dialog open after reload = %v, %v; want it kept from the first ask", open, err)
+	}
+	b.close()
+	<-b.errors.done
+	// The two 401s are expected: they are how the page learns it needs a
+	// token. Anything else is a fault.
+	var unexpected []string
+	for _, e := range b.errors.take() {
+		if !strings.Contains(e, "401") {
+			unexpected = append(unexpected, e)
+		}
+	}
+	if len(unexpected) > 0 {
+		t.Errorf("the page reported errors:\n%s", strings.Join(unexpected, "\n"))
+	}
 }

@@ -84,42 +84,33 @@ func waitCount(ctx context.Context, css string, n int) error {
 
 // waitText waits until the first element matching css has exactly text want.
 func waitText(ctx context.Context, css, want string) error {
-	_, err := chromedp.Run(ctx, chromedp.PollFunction[bool](
-		`(sel, want) => { const e = document.querySelector(sel); return !!e && e.textContent === want; }`,
-		chromedp.WithPollingArgs(css, want)))
-	if err != nil {
-		got, _ := chromedp.Run(ctx, chromedp.Evaluate[string](
-			fmt.Sprintf(`document.querySelector(%q)?.textContent ?? "(no element)"`, css)))
-		return fmt.Errorf("waiting for %s to read %q (it reads %q): %w", css, want, got, err)
-	}
-	return nil
+	return waitTextMatch(ctx, css, `(s, want) => s === want`, want, "to read")
 }
 
 // waitPrefix waits until the first element matching css has text starting
 // with prefix.
 func waitPrefix(ctx context.Context, css, prefix string) error {
-	_, err := chromedp.Run(ctx, chromedp.PollFunction[bool](
-		`(sel, p) => { const e = document.querySelector(sel); return !!e && e.textContent.startsWith(p); }`,
-		chromedp.WithPollingArgs(css, prefix)))
-	if err != nil {
-		got, _ := chromedp.Run(ctx, chromedp.Evaluate[string](
-			fmt.Sprintf(`document.querySelector(%q)?.textContent ?? "(no element)"`, css)))
-		return fmt.Errorf("waiting for %s to start with %q (it reads %q): %w", css, prefix, got, err)
-	}
-	return nil
+	return waitTextMatch(ctx, css, `(s, p) => s.startsWith(p)`, prefix, "to start with")
 }
 
 // waitPartial waits until the first element matching css shows a non-empty
 // proper prefix of whole: part of a reply that is still streaming.
 func waitPartial(ctx context.Context, css, whole string) error {
+	return waitTextMatch(ctx, css,
+		`(s, whole) => s.length > 0 && s.length < whole.length && whole.startsWith(s)`, whole, "to show part of")
+}
+
+// waitTextMatch waits until the first element matching css has a
+// textContent s for which the JavaScript function test(s, arg) is true.
+// On failure it says what the element read instead.
+func waitTextMatch(ctx context.Context, css, test, arg, what string) error {
 	_, err := chromedp.Run(ctx, chromedp.PollFunction[bool](
-		`(sel, whole) => { const e = document.querySelector(sel); if (!e) return false;
-			const s = e.textContent; return s.length > 0 && s.length < whole.length && whole.startsWith(s); }`,
-		chromedp.WithPollingArgs(css, whole)))
+		`(sel, arg) => { const e = document.querySelector(sel); return !!e && (`+test+`)(e.textContent, arg); }`,
+		chromedp.WithPollingArgs(css, arg)))
 	if err != nil {
 		got, _ := chromedp.Run(ctx, chromedp.Evaluate[string](
 			fmt.Sprintf(`document.querySelector(%q)?.textContent ?? "(no element)"`, css)))
-		return fmt.Errorf("waiting for %s to show part of %q (it reads %q): %w", css, whole, got, err)
+		return fmt.Errorf("waiting for %s %s %q (it reads %q): %w", css, what, arg, got, err)
 	}
 	return nil
 }

@@ -19,9 +19,10 @@ import (
 
 // startServer serves the advisor on a loopback port over the database at
 // dsn, with model as its model, and returns the page's URL (ending in /).
+// A non-empty token is required as the API's bearer token.
 // It is the real handler, the one advisor serve runs, on a real listener:
 // the browser talks HTTP to it like to a deployed server.
-func startServer(t *testing.T, dsn string, model *modelstub.Server) string {
+func startServer(t *testing.T, dsn string, model *modelstub.Server, token string) string {
 	t.Helper()
 	ctx := context.Background()
 	logs := &testLog{t: t}
@@ -45,6 +46,7 @@ func startServer(t *testing.T, dsn string, model *modelstub.Server) string {
 		Model:        m,
 		DefaultModel: "llama3.1:8b",
 		Addr:         ln.Addr().String(),
+		Token:        token,
 		Logger:       slog.New(slog.NewTextHandler(logs, nil)),
 	})
 	if err != nil {

@@ -49,11 +49,12 @@ const state = {
   busy: false, // a reply is streaming
 };
 
-const dateFormat = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "short" });
+const dateTimeFormat = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "short" });
+const dateFormat = new Intl.DateTimeFormat(undefined, { dateStyle: "medium" });
 
-function formatDate(iso) {
+function formatDate(iso, format = dateTimeFormat) {
   const d = new Date(iso);
-  return Number.isNaN(d.getTime()) ? "" : dateFormat.format(d);
+  return Number.isNaN(d.getTime()) ? "" : format.format(d);
 }
 
 function titleOf(c) {
@@ -115,7 +116,7 @@ function renderList() {
     name.textContent = titleOf(s);
     const meta = document.createElement("span");
     meta.className = "conversation-meta";
-    meta.textContent = `${countText(s.message_count)} · ${formatDate(s.started_at)}`;
+    meta.textContent = `${countText(s.message_count)} · ${formatDate(s.started_at, dateFormat)}`;
     open.append(name, meta);
 
     const del = document.createElement("button");
