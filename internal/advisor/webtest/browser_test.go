@@ -85,11 +85,7 @@ func TestBrowser(t *testing.T) {
 	// ---- first browser ----
 	b1 := newBrowser(t, execPath)
 	ctx := b1.ctx
-	must(t, "open the page", chromedp.Do(ctx,
-		chromedp.EmulateViewport(1280, 800),
-		chromedp.Navigate(base),
-		chromedp.WaitVisible(chromedp.CSS("#new-conversation")),
-	))
+	openPage(t, ctx, base, "#new-conversation")
 	must(t, "earlier conversations listed", waitCount(ctx, "#conversation-list li.conversation", len(seeded)))
 
 	must(t, "new conversation", chromedp.Do(ctx,
@@ -167,11 +163,7 @@ func TestBrowser(t *testing.T) {
 	checkThread(t, ctx, "after the retry", want)
 	must(t, "count after retry", waitPrefix(ctx, "#conversation-list li.conversation:first-child .conversation-meta", "6 messages · "))
 
-	b1.close()
-	<-b1.errors.done
-	if errs := b1.errors.take(); len(errs) > 0 {
-		t.Errorf("the first browser's page reported errors:\n%s", strings.Join(errs, "\n"))
-	}
+	closeClean(t, b1, nil)
 
 	// A full first page of newer conversations pushes this one to the
 	// second page: the new browser must find it through "Load more".
@@ -183,11 +175,7 @@ func TestBrowser(t *testing.T) {
 	// ---- a new browser, fresh profile: nothing comes from the old one ----
 	b2 := newBrowser(t, execPath)
 	ctx = b2.ctx
-	must(t, "open the page again", chromedp.Do(ctx,
-		chromedp.EmulateViewport(1280, 800),
-		chromedp.Navigate(base),
-		chromedp.WaitVisible(chromedp.CSS("#new-conversation")),
-	))
+	openPage(t, ctx, base, "#new-conversation")
 	if h, err := chromedp.Run(ctx, chromedp.Evaluate[string](`location.hash + localStorage.length`)); err != nil || h != "0" {
 		t.Fatalf("the new browser is not fresh: hash+localStorage.length = %q, %v", h, err)
 	}
@@ -234,11 +222,7 @@ func TestBrowser(t *testing.T) {
 	must(t, "still gone after reload", waitCount(ctx, item, 0))
 	apiJSON(t, http.MethodGet, base+"api/conversations/"+id, nil, http.StatusNotFound, nil)
 
-	b2.close()
-	<-b2.errors.done
-	if errs := b2.errors.take(); len(errs) > 0 {
-		t.Errorf("the second browser's page reported errors:\n%s", strings.Join(errs, "\n"))
-	}
+	closeClean(t, b2, nil)
 }
 
 // checkMarkupIsText appends a message full of markup through the API and
@@ -289,6 +273,33 @@ func checkPhoneLayout(t *testing.T, ctx context.Context) {
 		chromedp.WaitVisible(chromedp.CSS("#sidebar")),
 		chromedp.WaitNotVisible(chromedp.CSS("#sidebar-toggle")),
 	))
+}
+
+// openPage loads the page at a desktop size and waits for css to show.
+func openPage(t *testing.T, ctx context.Context, base, css string) {
+	t.Helper()
+	must(t, "open the page", chromedp.Do(ctx,
+		chromedp.EmulateViewport(1280, 800),
+		chromedp.Navigate(base),
+		chromedp.WaitVisible(chromedp.CSS(css)),
+	))
+}
+
+// closeClean closes the browser and fails the test if its page reported
+// an error that expected (which may be nil) does not accept.
+func closeClean(t *testing.T, b *browser, expected func(string) bool) {
+	t.Helper()
+	b.close()
+	<-b.errors.done
+	var bad []string
+	for _, e := range b.errors.take() {
+		if expected == nil || !expected(e) {
+			bad = append(bad, e)
+		}
+	}
+	if len(bad) > 0 {
+		t.Errorf("the page reported errors:\n%s", strings.Join(bad, "\n"))
+	}
 }
 
 func checkThread(t *testing.T, ctx context.Context, when string, want []shownMessage) {
@@ -381,11 +392,7 @@ func TestBrowserToken(t *testing.T) {
 
 	b := newBrowser(t, execPath)
 	ctx := b.ctx
-	must(t, "open the page", chromedp.Do(ctx,
-		chromedp.EmulateViewport(1280, 800),
-		chromedp.Navigate(base),
-		chromedp.WaitVisible(chromedp.CSS("#token-input")),
-	))
+	openPage(t, ctx, base, "#token-input")
 	if v, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`document.getElementById("token-error").hidden`)); err != nil || !v {
 		t.Errorf("first ask shows the wrong-token message (hidden=%v, %v)", v, err)
 	}
@@ -416,17 +423,7 @@ func TestBrowserToken(t *testing.T) {
 	if open, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`document.getElementById("token-dialog").open`)); err != nil || open {
 		t.Errorf("token dialog open after reload = %v, %v; want it kept from the first ask", open, err)
 	}
-	b.close()
-	<-b.errors.done
 	// The two 401s are expected: they are how the page learns it needs a
 	// token. Anything else is a fault.
-	var unexpected []string
-	for _, e := range b.errors.take() {
-		if !strings.Contains(e, "401") {
-			unexpected = append(unexpected, e)
-		}
-	}
-	if len(unexpected) > 0 {
-		t.Errorf("the page reported errors:\n%s", strings.Join(unexpected, "\n"))
-	}
+	closeClean(t, b, func(msg string) bool { return strings.Contains(msg, "401") })
 }
