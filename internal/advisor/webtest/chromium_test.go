@@ -31,8 +31,15 @@ func chromiumPath(t *testing.T) string {
 	if os.Getenv("CI") != "" {
 		t.Fatal(msg + "; CI is set, so this test must run and may not skip")
 	}
-	// Loud even without -v: a skipped browser test should not go unnoticed.
-	fmt.Fprintf(os.Stderr, "\n*** SKIPPING THE BROWSER TEST: %s ***\n\n", msg)
+	// A skipped browser test should not go unnoticed, but go test keeps a
+	// passing package's output to itself unless -v is given; so the
+	// warning also goes to the terminal, when there is one.
+	banner := fmt.Sprintf("\n*** SKIPPING THE BROWSER TEST: %s ***\n\n", msg)
+	fmt.Fprint(os.Stderr, banner)
+	if tty, err := os.OpenFile("/dev/tty", os.O_WRONLY, 0); err == nil {
+		fmt.Fprint(tty, banner)
+		tty.Close()
+	}
 	t.Skip(msg)
 	return ""
 }
