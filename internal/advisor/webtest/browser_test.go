@@ -427,3 +427,42 @@ func TestBrowserToken(t *testing.T) {
 	// token. Anything else is a fault.
 	closeClean(t, b, func(msg string) bool { return strings.Contains(msg, "401") })
 }
+
+// TestBrowserNoModel serves without a model: the page still browses and
+// creates, and a message it cannot send is not lost: the server's 503 says
+// what to configure, and the text is back in the composer.
+func TestBrowserNoModel(t *testing.T) {
+	t.Parallel()
+	execPath := chromiumPath(t)
+	base := startServer(t, pgtest.Migrated(t), nil, "")
+
+	b := newBrowser(t, execPath)
+	ctx := b.ctx
+	openPage(t, ctx, base, "#new-conversation")
+	must(t, "new conversation", chromedp.Do(ctx,
+		chromedp.Click(chromedp.CSS("#new-conversation")),
+		chromedp.WaitVisible(chromedp.CSS("#thread-view")),
+	))
+	must(t, "send", typeMessage(ctx, "hello"))
+	must(t, "the server's explanation", chromedp.Do(ctx, chromedp.WaitVisible(chromedp.CSS("#problem"))))
+	must(t, "it names the setting", waitTextMatch(ctx, "#problem-text", `(s, w) => s.includes(w)`, "ADVISOR_MODEL_URL", "to mention"))
+	text, err := chromedp.Run(ctx, chromedp.Value(chromedp.CSS("#composer-input")))
+	must(t, "read the composer", err)
+	shown, err := thread(ctx)
+	must(t, "read the thread", err)
+	var c struct {
+		Messages []shownMessage `json:"messages"`
+	}
+	id, err := chromedp.Run(ctx, chromedp.Evaluate[string](`location.hash.slice(3)`))
+	must(t, "read the id", err)
+	apiJSON(t, http.MethodGet, base+"api/conversations/"+id, nil, http.StatusOK, &c)
+	// The server refuses before storing anything, so the page gives the
+	// text back instead of showing a message that is not there.
+	if len(c.Messages) != 0 {
+		t.Errorf("the server stored %d messages without a model; want none", len(c.Messages))
+	}
+	if text != "hello" || len(shown) != 0 {
+		t.Errorf("composer = %q, thread = %q; want the text back and an empty thread", text, shown)
+	}
+	closeClean(t, b, func(msg string) bool { return strings.Contains(msg, "503") })
+}

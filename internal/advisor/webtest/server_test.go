@@ -19,7 +19,8 @@ import (
 
 // startServer serves the advisor on a loopback port over the database at
 // dsn, with model as its model, and returns the page's URL (ending in /).
-// A non-empty token is required as the API's bearer token.
+// A non-empty token is required as the API's bearer token; a nil model
+// serves with no model configured.
 // It is the real handler, the one advisor serve runs, on a real listener:
 // the browser talks HTTP to it like to a deployed server.
 func startServer(t *testing.T, dsn string, model *modelstub.Server, token string) string {
@@ -33,9 +34,12 @@ func startServer(t *testing.T, dsn string, model *modelstub.Server, token string
 		t.Fatalf("open the store: %v", err)
 	}
 	t.Cleanup(func() { st.Close() })
-	m, err := advisor.NewOpenAIModel(advisor.OpenAIConfig{BaseURL: model.BaseURL()})
-	if err != nil {
-		t.Fatalf("model: %v", err)
+	var m advisor.Model // nil: no model configured
+	if model != nil {
+		m, err = advisor.NewOpenAIModel(advisor.OpenAIConfig{BaseURL: model.BaseURL()})
+		if err != nil {
+			t.Fatalf("model: %v", err)
+		}
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

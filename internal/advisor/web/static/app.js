@@ -12,6 +12,7 @@ const ROLE_NAMES = { user: "You", assistant: "Advisor", system: "System" };
 const $ = (id) => document.getElementById(id);
 const el = {
   sidebar: $("sidebar"),
+  main: $("main"),
   sidebarToggle: $("sidebar-toggle"),
   newConversation: $("new-conversation"),
   list: $("conversation-list"),
@@ -80,6 +81,7 @@ function apiPath(id, suffix = "") {
 // ---- sidebar -------------------------------------------------------------
 
 async function loadList({ more = false } = {}) {
+  const before = state.summaries.length;
   const params = new URLSearchParams({ limit: String(PAGE_SIZE) });
   if (more && state.nextCursor) params.set("cursor", state.nextCursor);
   el.loadMore.disabled = true;
@@ -94,6 +96,10 @@ async function loadList({ more = false } = {}) {
     }
     state.nextCursor = page.next_cursor || "";
     renderList();
+    if (more) {
+      // The button may have just disappeared: put focus on the first new item.
+      el.list.children[before]?.querySelector("a")?.focus();
+    }
   } catch (err) {
     el.listStatus.textContent = `Could not load conversations: ${err.message}`;
   } finally {
@@ -148,10 +154,16 @@ function upsertSummary(c) {
   renderList();
 }
 
+// Only on a narrow screen does the list cover the thread; then the thread
+// is inert, so keyboard focus cannot wander behind the list.
+const narrow = window.matchMedia("(max-width: 48rem)");
+
 function setSidebarOpen(open) {
-  document.body.classList.toggle("sidebar-open", open);
-  el.sidebarToggle.setAttribute("aria-expanded", String(open));
-  if (open) el.newConversation.focus();
+  const covering = open && narrow.matches;
+  document.body.classList.toggle("sidebar-open", covering);
+  el.sidebarToggle.setAttribute("aria-expanded", String(covering));
+  el.main.inert = covering;
+  if (covering) el.newConversation.focus();
 }
 
 // ---- thread --------------------------------------------------------------
@@ -524,6 +536,7 @@ function conversationFromHash() {
 function wire() {
   setTokenPrompt(promptForToken);
 
+  narrow.addEventListener("change", () => setSidebarOpen(false));
   el.sidebarToggle.addEventListener("click", () => {
     setSidebarOpen(!document.body.classList.contains("sidebar-open"));
   });
