@@ -112,6 +112,8 @@ func TestBrowser(t *testing.T) {
 	}
 	must(t, "part of the reply shown while it streams",
 		waitPartial(ctx, `#thread li.role-assistant[data-state="streaming"] .message-content`, answer1))
+	must(t, "the question shown as stored while the reply streams",
+		waitCount(ctx, `#thread li.role-user[data-state="done"]`, 1))
 	model.Release()
 	must(t, "reply complete", waitCount(ctx, `#thread li.role-assistant[data-state="done"]`, 1))
 	want := []shownMessage{

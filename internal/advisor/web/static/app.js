@@ -431,7 +431,13 @@ async function streamReply(c, action, body, pendingUser) {
         const data = JSON.parse(ev.data);
         switch (ev.event) {
           case "user":
+            // Stored: the question stops looking pending at once.
             stored.user = data;
+            if (pendingUser) {
+              const shown = messageItem(data);
+              pendingUser.replaceWith(shown);
+              pendingUser = shown;
+            }
             break;
           case "token":
             replyText.append(data.delta || "");
@@ -456,8 +462,8 @@ async function streamReply(c, action, body, pendingUser) {
     failure = err instanceof ApiError ? err.message : `The reply could not be read: ${err.message}`;
   }
 
-  if (stored.user && pendingUser) {
-    pendingUser.replaceWith(messageItem(stored.user));
+  if (stored.user) {
+    if (pendingUser?.dataset.state === "pending") pendingUser.replaceWith(messageItem(stored.user));
     c.messages.push(stored.user);
   }
 
