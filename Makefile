@@ -3,7 +3,7 @@
 GO   ?= go
 TAGS := integration
 
-.PHONY: generate migration test check build fuzz
+.PHONY: generate migration test check build fuzz run
 
 ## generate: regenerate the ent client from ent/schema
 generate:
@@ -37,3 +37,13 @@ check:
 ## build: the advisor binary in bin/
 build:
 	$(GO) build -o bin/advisor ./cmd/advisor
+
+## run: build and serve the advisor at http://127.0.0.1:8080; without HWLAB_DATABASE_URL it starts (or reuses) a dev PostgreSQL cluster in .dev/pg
+run: build
+	./bin/advisor serve --dev-db $(ARGS)
+
+.PHONY: screenshot
+## screenshot: run the browser test and keep its picture of the page as docs/advisor.png (the README's)
+screenshot:
+	@mkdir -p docs
+	HWLAB_SCREENSHOT=$(CURDIR)/docs/advisor.png $(GO) test -tags $(TAGS) -count=1 -run 'TestBrowser$$' ./internal/advisor/webtest

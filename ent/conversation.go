@@ -22,6 +22,8 @@ type Conversation struct {
 	StartedAt time.Time `json:"started_at,omitempty"`
 	// Model holds the value of the "model" field.
 	Model string `json:"model,omitempty"`
+	// Title holds the value of the "title" field.
+	Title string `json:"title,omitempty"`
 	// MessageCount holds the value of the "message_count" field.
 	MessageCount int64 `json:"message_count,omitempty"`
 	// Edges holds the relations/edges for other nodes in the graph.
@@ -55,7 +57,7 @@ func (*Conversation) scanValues(columns []string) ([]any, error) {
 		switch columns[i] {
 		case conversation.FieldMessageCount:
 			values[i] = new(sql.NullInt64)
-		case conversation.FieldModel:
+		case conversation.FieldModel, conversation.FieldTitle:
 			values[i] = new(sql.NullString)
 		case conversation.FieldStartedAt:
 			values[i] = new(sql.NullTime)
@@ -93,6 +95,12 @@ func (_m *Conversation) assignValues(columns []string, values []any) error {
 				return fmt.Errorf("unexpected type %T for field model", values[i])
 			} else if value.Valid {
 				_m.Model = value.String
+			}
+		case conversation.FieldTitle:
+			if value, ok := values[i].(*sql.NullString); !ok {
+				return fmt.Errorf("unexpected type %T for field title", values[i])
+			} else if value.Valid {
+				_m.Title = value.String
 			}
 		case conversation.FieldMessageCount:
 			if value, ok := values[i].(*sql.NullInt64); !ok {
@@ -146,6 +154,9 @@ func (_m *Conversation) String() string {
 	builder.WriteString(", ")
 	builder.WriteString("model=")
 	builder.WriteString(_m.Model)
+	builder.WriteString(", ")
+	builder.WriteString("title=")
+	builder.WriteString(_m.Title)
 	builder.WriteString(", ")
 	builder.WriteString("message_count=")
 	builder.WriteString(fmt.Sprintf("%v", _m.MessageCount))

@@ -42,6 +42,20 @@ func (_c *ConversationCreate) SetNillableModel(v *string) *ConversationCreate {
 	return _c
 }
 
+// SetTitle sets the "title" field.
+func (_c *ConversationCreate) SetTitle(v string) *ConversationCreate {
+	_c.mutation.SetTitle(v)
+	return _c
+}
+
+// SetNillableTitle sets the "title" field if the given value is not nil.
+func (_c *ConversationCreate) SetNillableTitle(v *string) *ConversationCreate {
+	if v != nil {
+		_c.SetTitle(*v)
+	}
+	return _c
+}
+
 // SetMessageCount sets the "message_count" field.
 func (_c *ConversationCreate) SetMessageCount(v int64) *ConversationCreate {
 	_c.mutation.SetMessageCount(v)
@@ -116,6 +130,10 @@ func (_c *ConversationCreate) defaults() {
 		v := conversation.DefaultModel
 		_c.mutation.SetModel(v)
 	}
+	if _, ok := _c.mutation.Title(); !ok {
+		v := conversation.DefaultTitle
+		_c.mutation.SetTitle(v)
+	}
 	if _, ok := _c.mutation.MessageCount(); !ok {
 		v := conversation.DefaultMessageCount
 		_c.mutation.SetMessageCount(v)
@@ -126,6 +144,9 @@ func (_c *ConversationCreate) defaults() {
 func (_c *ConversationCreate) check() error {
 	if _, ok := _c.mutation.Model(); !ok {
 		return &ValidationError{Name: "model", err: errors.New(`ent: missing required field "Conversation.model"`)}
+	}
+	if _, ok := _c.mutation.Title(); !ok {
+		return &ValidationError{Name: "title", err: errors.New(`ent: missing required field "Conversation.title"`)}
 	}
 	if _, ok := _c.mutation.MessageCount(); !ok {
 		return &ValidationError{Name: "message_count", err: errors.New(`ent: missing required field "Conversation.message_count"`)}
@@ -177,6 +198,10 @@ func (_c *ConversationCreate) createSpec() (*Conversation, *sqlgraph.CreateSpec)
 	if value, ok := _c.mutation.Model(); ok {
 		_spec.SetField(conversation.FieldModel, field.TypeString, value)
 		_node.Model = value
+	}
+	if value, ok := _c.mutation.Title(); ok {
+		_spec.SetField(conversation.FieldTitle, field.TypeString, value)
+		_node.Title = value
 	}
 	if value, ok := _c.mutation.MessageCount(); ok {
 		_spec.SetField(conversation.FieldMessageCount, field.TypeInt64, value)

@@ -43,6 +43,20 @@ func (_u *ConversationUpdate) SetNillableModel(v *string) *ConversationUpdate {
 	return _u
 }
 
+// SetTitle sets the "title" field.
+func (_u *ConversationUpdate) SetTitle(v string) *ConversationUpdate {
+	_u.mutation.SetTitle(v)
+	return _u
+}
+
+// SetNillableTitle sets the "title" field if the given value is not nil.
+func (_u *ConversationUpdate) SetNillableTitle(v *string) *ConversationUpdate {
+	if v != nil {
+		_u.SetTitle(*v)
+	}
+	return _u
+}
+
 // SetMessageCount sets the "message_count" field.
 func (_u *ConversationUpdate) SetMessageCount(v int64) *ConversationUpdate {
 	_u.mutation.ResetMessageCount()
@@ -157,6 +171,9 @@ func (_u *ConversationUpdate) sqlSave(ctx context.Context) (_node int, err error
 	if value, ok := _u.mutation.Model(); ok {
 		_spec.SetField(conversation.FieldModel, field.TypeString, value)
 	}
+	if value, ok := _u.mutation.Title(); ok {
+		_spec.SetField(conversation.FieldTitle, field.TypeString, value)
+	}
 	if value, ok := _u.mutation.MessageCount(); ok {
 		_spec.SetField(conversation.FieldMessageCount, field.TypeInt64, value)
 	}
@@ -238,6 +255,20 @@ func (_u *ConversationUpdateOne) SetModel(v string) *ConversationUpdateOne {
 func (_u *ConversationUpdateOne) SetNillableModel(v *string) *ConversationUpdateOne {
 	if v != nil {
 		_u.SetModel(*v)
+	}
+	return _u
+}
+
+// SetTitle sets the "title" field.
+func (_u *ConversationUpdateOne) SetTitle(v string) *ConversationUpdateOne {
+	_u.mutation.SetTitle(v)
+	return _u
+}
+
+// SetNillableTitle sets the "title" field if the given value is not nil.
+func (_u *ConversationUpdateOne) SetNillableTitle(v *string) *ConversationUpdateOne {
+	if v != nil {
+		_u.SetTitle(*v)
 	}
 	return _u
 }
@@ -385,6 +416,9 @@ func (_u *ConversationUpdateOne) sqlSave(ctx context.Context) (_node *Conversati
 	}
 	if value, ok := _u.mutation.Model(); ok {
 		_spec.SetField(conversation.FieldModel, field.TypeString, value)
+	}
+	if value, ok := _u.mutation.Title(); ok {
+		_spec.SetField(conversation.FieldTitle, field.TypeString, value)
 	}
 	if value, ok := _u.mutation.MessageCount(); ok {
 		_spec.SetField(conversation.FieldMessageCount, field.TypeInt64, value)

@@ -38,6 +38,7 @@ type ConversationMutation struct {
 	id               *uuid.UUID
 	started_at       *time.Time
 	model            *string
+	title            *string
 	message_count    *int64
 	addmessage_count *int64
 	clearedFields    map[string]struct{}
@@ -225,6 +226,42 @@ func (m *ConversationMutation) ResetModel() {
 	m.model = nil
 }
 
+// SetTitle sets the "title" field.
+func (m *ConversationMutation) SetTitle(s string) {
+	m.title = &s
+}
+
+// Title returns the value of the "title" field in the mutation.
+func (m *ConversationMutation) Title() (r string, exists bool) {
+	v := m.title
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldTitle returns the old "title" field's value of the Conversation entity.
+// If the Conversation object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ConversationMutation) OldTitle(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldTitle is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldTitle requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldTitle: %w", err)
+	}
+	return oldValue.Title, nil
+}
+
+// ResetTitle resets all changes to the "title" field.
+func (m *ConversationMutation) ResetTitle() {
+	m.title = nil
+}
+
 // SetMessageCount sets the "message_count" field.
 func (m *ConversationMutation) SetMessageCount(i int64) {
 	m.message_count = &i
@@ -369,12 +406,15 @@ func (m *ConversationMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *ConversationMutation) Fields() []string {
-	fields := make([]string, 0, 3)
+	fields := make([]string, 0, 4)
 	if m.started_at != nil {
 		fields = append(fields, conversation.FieldStartedAt)
 	}
 	if m.model != nil {
 		fields = append(fields, conversation.FieldModel)
+	}
+	if m.title != nil {
+		fields = append(fields, conversation.FieldTitle)
 	}
 	if m.message_count != nil {
 		fields = append(fields, conversation.FieldMessageCount)
@@ -391,6 +431,8 @@ func (m *ConversationMutation) Field(name string) (ent.Value, bool) {
 		return m.StartedAt()
 	case conversation.FieldModel:
 		return m.Model()
+	case conversation.FieldTitle:
+		return m.Title()
 	case conversation.FieldMessageCount:
 		return m.MessageCount()
 	}
@@ -406,6 +448,8 @@ func (m *ConversationMutation) OldField(ctx context.Context, name string) (ent.V
 		return m.OldStartedAt(ctx)
 	case conversation.FieldModel:
 		return m.OldModel(ctx)
+	case conversation.FieldTitle:
+		return m.OldTitle(ctx)
 	case conversation.FieldMessageCount:
 		return m.OldMessageCount(ctx)
 	}
@@ -430,6 +474,13 @@ func (m *ConversationMutation) SetField(name string, value ent.Value) error {
 			return fmt.Errorf("unexpected type %T for field %s", value, name)
 		}
 		m.SetModel(v)
+		return nil
+	case conversation.FieldTitle:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetTitle(v)
 		return nil
 	case conversation.FieldMessageCount:
 		v, ok := value.(int64)
@@ -507,6 +558,9 @@ func (m *ConversationMutation) ResetField(name string) error {
 		return nil
 	case conversation.FieldModel:
 		m.ResetModel()
+		return nil
+	case conversation.FieldTitle:
+		m.ResetTitle()
 		return nil
 	case conversation.FieldMessageCount:
 		m.ResetMessageCount()

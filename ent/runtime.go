@@ -18,8 +18,12 @@ func init() {
 	conversationDescModel := conversationFields[2].Descriptor()
 	// conversation.DefaultModel holds the default value on creation for the model field.
 	conversation.DefaultModel = conversationDescModel.Default.(string)
+	// conversationDescTitle is the schema descriptor for title field.
+	conversationDescTitle := conversationFields[3].Descriptor()
+	// conversation.DefaultTitle holds the default value on creation for the title field.
+	conversation.DefaultTitle = conversationDescTitle.Default.(string)
 	// conversationDescMessageCount is the schema descriptor for message_count field.
-	conversationDescMessageCount := conversationFields[3].Descriptor()
+	conversationDescMessageCount := conversationFields[4].Descriptor()
 	// conversation.DefaultMessageCount holds the default value on creation for the message_count field.
 	conversation.DefaultMessageCount = conversationDescMessageCount.Default.(int64)
 	// conversation.MessageCountValidator is a validator for the "message_count" field. It is called by the builders before save.

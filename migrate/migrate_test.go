@@ -112,6 +112,35 @@ func TestEmbeddedDirIsValid(t *testing.T) {
 	if err != nil || len(files) < 2 || files[0].Version() != v1 || files[1].Version() != v2 {
 		t.Fatalf("embedded files = %v, %v", files, err)
 	}
+	// Every committed file is embedded, whatever later issues add.
+	onDisk, err := filepath.Glob("migrations/*.sql")
+	if err != nil || len(files) != len(onDisk) {
+		t.Fatalf("embedded %d files, %d on disk (%v)", len(files), len(onDisk), err)
+	}
+}
+
+// laterFiles returns the embedded files after version 1 and, for each, the
+// revision row an execute leaves ("version:2:n/n"), derived from the
+// directory so that adding a migration needs no test edit.
+func laterFiles(t *testing.T) (versions, revs []string) {
+	t.Helper()
+	dir, err := migrate.EmbeddedDir()
+	if err != nil {
+		t.Fatal(err)
+	}
+	files, err := dir.Files()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range files[1:] {
+		stmts, err := f.Stmts()
+		if err != nil {
+			t.Fatal(err)
+		}
+		versions = append(versions, f.Version())
+		revs = append(revs, fmt.Sprintf("%s:2:%d/%d", f.Version(), len(stmts), len(stmts)))
+	}
+	return versions, revs
 }
 
 // TestTamperedDirectoryIsRefused: an edited file, an edited sum, an added
@@ -232,6 +261,15 @@ func TestPlanDatabaseNeedsBaselineThenUpgrades(t *testing.T) {
 	}
 	if got := strings.Join(revisions(t, db), " "); got != strings.Join(want, " ") {
 		t.Errorf("revisions = %s, want %s", got, strings.Join(want, " "))
+	}
+	// The title backfill: a's first user message by seq is y; the empty
+	// conversation keeps ''.
+	for id, want := range map[string]string{a: "y", b: "p", empty: ""} {
+		var title string
+		mustQueryRow(t, db, `SELECT title FROM conversations WHERE id = $1`, &title, id)
+		if title != want {
+			t.Errorf("title of %s = %q, want %q", id, title, want)
+		}
 	}
 	// a's messages in time order: y (0s), z (1s), x (2s).
 	if got := contentsBySeq(t, db, a); got != "y z x" {

@@ -47,7 +47,7 @@ func TestConversationsLsShowRm(t *testing.T) {
 	env := dbEnv(url)
 
 	// Paging: 2 + 1, newest first, following the printed cursor.
-	r := advisor(t, env, "conversations", "ls", "--limit", "2", "--json")
+	r := runAdvisor(t, env, "conversations", "ls", "--limit", "2", "--json")
 	mustSucceed(t, r, "ls --json")
 	var page struct {
 		Conversations []jsonSummary `json:"conversations"`
@@ -59,20 +59,20 @@ func TestConversationsLsShowRm(t *testing.T) {
 	if len(page.Conversations) != 2 || page.NextCursor == "" || page.Conversations[0].ID != ids[2] || page.Conversations[0].MessageCount != 1 {
 		t.Fatalf("first page = %+v", page)
 	}
-	r = advisor(t, env, "conversations", "ls", "--limit", "2", "--cursor", page.NextCursor)
+	r = runAdvisor(t, env, "conversations", "ls", "--limit", "2", "--cursor", page.NextCursor)
 	mustSucceed(t, r, "ls page 2")
 	if !strings.Contains(r.stdout, ids[0]) || strings.Contains(r.stdout, ids[2]) || strings.Contains(r.stdout, "more:") {
 		t.Errorf("second page:\n%s", r.stdout)
 	}
-	r = advisor(t, env, "conversations", "ls", "--limit", "1")
+	r = runAdvisor(t, env, "conversations", "ls", "--limit", "1")
 	contains(t, r.stdout, "ID", "ls table")
 	contains(t, r.stdout, "--cursor ", "ls table")
-	if r := advisor(t, env, "conversations", "ls", "--cursor", "garbage"); r.code != 1 || !strings.Contains(r.stderr, "invalid cursor") {
+	if r := runAdvisor(t, env, "conversations", "ls", "--cursor", "garbage"); r.code != 1 || !strings.Contains(r.stderr, "invalid cursor") {
 		t.Errorf("bad cursor: %+v", r)
 	}
 
 	// show: the thread in order, as text and as JSON.
-	r = advisor(t, env, "conversations", "show", ids[0])
+	r = runAdvisor(t, env, "conversations", "show", ids[0])
 	mustSucceed(t, r, "show")
 	last := -1
 	for _, part := range []string{"[1] ", "system", "be brief", "[2] ", "user", "line one\nline two", "[3] ", "assistant", "ok"} {
@@ -82,22 +82,22 @@ func TestConversationsLsShowRm(t *testing.T) {
 		}
 		last += 1 + i
 	}
-	r = advisor(t, env, "conversations", "show", "--json", ids[0])
+	r = runAdvisor(t, env, "conversations", "show", "--json", ids[0])
 	var c jsonConversation
 	if err := json.Unmarshal([]byte(r.stdout), &c); err != nil || len(c.Messages) != 3 || c.Messages[2].Content != "ok" || c.Model != "first" {
 		t.Errorf("show --json = %+v, %v", c, err)
 	}
-	r = advisor(t, env, "conversations", "show", "--json", ids[1])
+	r = runAdvisor(t, env, "conversations", "show", "--json", ids[1])
 	if !strings.Contains(r.stdout, `"messages": []`) {
 		t.Errorf("empty conversation's messages are not []:\n%s", r.stdout)
 	}
 
 	// rm, then it is gone; an unknown id is a failure.
-	mustSucceed(t, advisor(t, env, "conversations", "rm", ids[0]), "rm")
-	if r := advisor(t, env, "conversations", "show", ids[0]); r.code != 1 || !strings.Contains(r.stderr, "not found") {
+	mustSucceed(t, runAdvisor(t, env, "conversations", "rm", ids[0]), "rm")
+	if r := runAdvisor(t, env, "conversations", "show", ids[0]); r.code != 1 || !strings.Contains(r.stderr, "not found") {
 		t.Errorf("show after rm: %+v", r)
 	}
-	if r := advisor(t, env, "conversations", "rm", ids[0]); r.code != 1 {
+	if r := runAdvisor(t, env, "conversations", "rm", ids[0]); r.code != 1 {
 		t.Errorf("rm twice: %+v", r)
 	}
 }
@@ -121,7 +121,7 @@ func TestExportImportCLI(t *testing.T) {
 	dir := t.TempDir()
 	out := filepath.Join(dir, "all.jsonl")
 
-	r := advisor(t, dbEnv(src), "conversations", "export", "--out", out, "--progress")
+	r := runAdvisor(t, dbEnv(src), "conversations", "export", "--out", out, "--progress")
 	mustSucceed(t, r, "export")
 	contains(t, r.stderr, "100%", "progress bar")
 	contains(t, r.stderr, "3/3", "progress bar")
@@ -148,14 +148,14 @@ func TestExportImportCLI(t *testing.T) {
 		}
 	}
 
-	r = advisor(t, dbEnv(dst), "conversations", "import", out)
+	r = runAdvisor(t, dbEnv(dst), "conversations", "import", out)
 	mustSucceed(t, r, "import")
 	contains(t, r.stdout, "Imported 3 conversation(s); 0 already present", "import")
-	r = advisor(t, dbEnv(dst), "conversations", "import", out)
+	r = runAdvisor(t, dbEnv(dst), "conversations", "import", out)
 	mustSucceed(t, r, "import again")
 	contains(t, r.stdout, "Imported 0 conversation(s); 3 already present", "import again")
 
-	r = advisor(t, dbEnv(dst), "conversations", "export")
+	r = runAdvisor(t, dbEnv(dst), "conversations", "export")
 	mustSucceed(t, r, "export to stdout")
 	b, _ := os.ReadFile(out)
 	if r.stdout != string(b) {
@@ -171,7 +171,7 @@ func TestImportRejectsBadLines(t *testing.T) {
 	dst := pgtest.Migrated(t)
 	dir := t.TempDir()
 	good := filepath.Join(dir, "good.jsonl")
-	mustSucceed(t, advisor(t, dbEnv(src), "conversations", "export", "--out", good), "export")
+	mustSucceed(t, runAdvisor(t, dbEnv(src), "conversations", "export", "--out", good), "export")
 	lines := readLines(t, good)
 
 	bad := filepath.Join(dir, "bad.jsonl")
@@ -189,7 +189,7 @@ func TestImportRejectsBadLines(t *testing.T) {
 	w.Flush()
 	f.Close()
 
-	r := advisor(t, dbEnv(dst), "conversations", "import", bad)
+	r := runAdvisor(t, dbEnv(dst), "conversations", "import", bad)
 	if r.code != 1 {
 		t.Fatalf("exit %d, want 1\n%s", r.code, r.all())
 	}
@@ -200,5 +200,5 @@ func TestImportRejectsBadLines(t *testing.T) {
 		t.Errorf("good lines reported:\n%s", r.stderr)
 	}
 	contains(t, r.stderr, "4 bad line(s) of 5; nothing was imported", "summary")
-	contains(t, advisor(t, dbEnv(dst), "conversations", "ls").stdout, "No conversations", "after a rejected import")
+	contains(t, runAdvisor(t, dbEnv(dst), "conversations", "ls").stdout, "No conversations", "after a rejected import")
 }

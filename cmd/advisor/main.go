@@ -57,6 +57,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return runMigrate(ctx, e, args[1:])
 	case "conversations":
 		return runConversations(ctx, e, args[1:])
+	case "serve":
+		return runServe(ctx, e, args[1:])
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, topUsage)
 		return nil
@@ -68,6 +70,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 const topUsage = `usage: advisor <command> [arguments]
 
 commands:
+  serve [--addr A] [--no-migrate] [--dev-db]   serve the advisor (API and web page)
   migrate apply|status|diff|hash|check   operate the database schema
   conversations ls|show|rm|export|import  inspect, back up and restore stored conversations
 `

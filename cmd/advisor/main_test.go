@@ -25,9 +25,9 @@ type result struct {
 
 func (r result) all() string { return r.stdout + r.stderr }
 
-// advisor runs the command in-process, as main would, with env as its
+// runAdvisor runs the command in-process, as main would, with env as its
 // whole environment.
-func advisor(t *testing.T, env map[string]string, args ...string) result {
+func runAdvisor(t *testing.T, env map[string]string, args ...string) result {
 	t.Helper()
 	var out, errb bytes.Buffer
 	err := run(context.Background(), args, func(k string) string { return env[k] }, &out, &errb)
@@ -107,7 +107,7 @@ func writeMigration(t *testing.T, dir, name, body string) {
 	if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	mustSucceed(t, advisor(t, nil, "migrate", "hash", "--dir", dir), "migrate hash")
+	mustSucceed(t, runAdvisor(t, nil, "migrate", "hash", "--dir", dir), "migrate hash")
 }
 
 func contains(t *testing.T, s, want, what string) {

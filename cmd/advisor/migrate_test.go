@@ -40,7 +40,7 @@ func TestUsageExitCodes(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
 			t.Parallel()
-			if r := advisor(t, tc.env, tc.args...); r.code != tc.code {
+			if r := runAdvisor(t, tc.env, tc.args...); r.code != tc.code {
 				t.Errorf("exit %d, want %d\n%s", r.code, tc.code, r.all())
 			}
 		})
@@ -55,24 +55,24 @@ func TestApplyThenStatus(t *testing.T) {
 	t.Parallel()
 	env := dbEnv(pgtest.Empty(t))
 	vs := versions(t)
-	r := advisor(t, env, "migrate", "status")
+	r := runAdvisor(t, env, "migrate", "status")
 	mustSucceed(t, r, "status before")
 	contains(t, r.stdout, "Migration Status: PENDING", "status")
 	contains(t, r.stdout, "Current Version: No migration applied yet", "status")
 	contains(t, r.stdout, fmt.Sprintf("Pending Files:   %d", len(vs)), "status")
 
-	r = advisor(t, env, "migrate", "apply")
+	r = runAdvisor(t, env, "migrate", "apply")
 	mustSucceed(t, r, "apply")
 	contains(t, r.stdout, fmt.Sprintf("Applied %d migration file(s)", len(vs)), "apply stdout")
 	contains(t, r.stderr, "applying "+vs[0], "apply progress")
 
-	r = advisor(t, env, "migrate", "status")
+	r = runAdvisor(t, env, "migrate", "status")
 	mustSucceed(t, r, "status after")
 	contains(t, r.stdout, "Migration Status: OK", "status")
 	contains(t, r.stdout, "Next Version:    Already at latest version", "status")
 	contains(t, r.stdout, "Current Version: "+vs[len(vs)-1], "status")
 
-	r = advisor(t, env, "migrate", "apply")
+	r = runAdvisor(t, env, "migrate", "apply")
 	mustSucceed(t, r, "second apply")
 	contains(t, r.stdout, "No migration files to execute", "second apply")
 }
@@ -109,19 +109,19 @@ func TestPlanDatabaseUpgradeCLI(t *testing.T) {
 	env := dbEnv(url)
 	v1 := versions(t)[0]
 
-	r := advisor(t, env, "migrate", "apply")
+	r := runAdvisor(t, env, "migrate", "apply")
 	if r.code != 1 {
 		t.Fatalf("apply on a plan database: exit %d, want 1\n%s", r.code, r.all())
 	}
 	contains(t, r.stderr, "--baseline "+v1, "refusal")
-	r = advisor(t, env, "migrate", "status")
+	r = runAdvisor(t, env, "migrate", "status")
 	mustSucceed(t, r, "status")
 	contains(t, r.stdout, "advisor migrate apply --baseline "+v1, "status of a plan database")
 
-	r = advisor(t, env, "migrate", "apply", "--baseline", v1, "--dev-url", pgtest.Empty(t))
+	r = runAdvisor(t, env, "migrate", "apply", "--baseline", v1, "--dev-url", pgtest.Empty(t))
 	mustSucceed(t, r, "apply --baseline")
 	contains(t, r.stderr, "the live schema equals version "+v1, "baseline check")
-	contains(t, advisor(t, env, "migrate", "status").stdout, "Already at latest version", "status after upgrade")
+	contains(t, runAdvisor(t, env, "migrate", "status").stdout, "Already at latest version", "status after upgrade")
 
 	s, err := store.NewStore(ctx, url)
 	if err != nil {
@@ -171,7 +171,7 @@ func TestBaselineRefusedWhenSchemaDiffers(t *testing.T) {
 			url, _ := planDatabase(t)
 			db := pgtest.Open(t, url)
 			mustExec(t, db, tc.alter)
-			r := advisor(t, dbEnv(url), "migrate", "apply", "--baseline", v1, "--dev-url", pgtest.Empty(t))
+			r := runAdvisor(t, dbEnv(url), "migrate", "apply", "--baseline", v1, "--dev-url", pgtest.Empty(t))
 			if r.code != 1 {
 				t.Fatalf("exit %d, want 1\n%s", r.code, r.all())
 			}
@@ -189,7 +189,7 @@ func TestBaselineRefusedWhenSchemaDiffers(t *testing.T) {
 func TestBaselineWithThrowawayCluster(t *testing.T) {
 	t.Parallel()
 	url, _ := planDatabase(t)
-	r := advisor(t, dbEnv(url), "migrate", "apply", "--baseline", versions(t)[0])
+	r := runAdvisor(t, dbEnv(url), "migrate", "apply", "--baseline", versions(t)[0])
 	mustSucceed(t, r, "apply --baseline without --dev-url")
 	contains(t, r.stderr, "throwaway PostgreSQL cluster", "progress")
 }
@@ -199,7 +199,7 @@ func TestBaselineWithThrowawayCluster(t *testing.T) {
 func TestDryRunCLI(t *testing.T) {
 	t.Parallel()
 	url := pgtest.Empty(t)
-	r := advisor(t, dbEnv(url), "migrate", "apply", "--dry-run")
+	r := runAdvisor(t, dbEnv(url), "migrate", "apply", "--dry-run")
 	mustSucceed(t, r, "dry run")
 	contains(t, r.stdout, "-- file: "+versions(t)[0], "dry run")
 	contains(t, r.stdout, `CREATE TABLE "conversations"`, "dry run")
@@ -211,7 +211,7 @@ func TestDryRunCLI(t *testing.T) {
 
 	planURL, _ := planDatabase(t)
 	v := versions(t)
-	r = advisor(t, dbEnv(planURL), "migrate", "apply", "--dry-run", "--baseline", v[0], "--dev-url", pgtest.Empty(t))
+	r = runAdvisor(t, dbEnv(planURL), "migrate", "apply", "--dry-run", "--baseline", v[0], "--dev-url", pgtest.Empty(t))
 	mustSucceed(t, r, "dry run with baseline")
 	if strings.Contains(r.stdout, "-- file: "+v[0]) || !strings.Contains(r.stdout, "-- file: "+v[1]) {
 		t.Errorf("dry run with baseline %s lists the wrong files:\n%s", v[0], r.stdout)
@@ -232,7 +232,7 @@ func TestFailingFileCLI(t *testing.T) {
 	const name = "20991231000000_broken.sql"
 	writeMigration(t, dir, name, "CREATE TABLE half_done (id int);\nALTER TABLE no_such_table ADD COLUMN x int;\n")
 
-	r := advisor(t, env, "migrate", "apply", "--dir", dir)
+	r := runAdvisor(t, env, "migrate", "apply", "--dir", dir)
 	if r.code != 1 {
 		t.Fatalf("exit %d, want 1\n%s", r.code, r.all())
 	}
@@ -243,14 +243,14 @@ func TestFailingFileCLI(t *testing.T) {
 	if tableExists(t, db, "half_done") {
 		t.Error("the failed file's first statement was kept")
 	}
-	r = advisor(t, env, "migrate", "status", "--dir", dir)
+	r = runAdvisor(t, env, "migrate", "status", "--dir", dir)
 	mustSucceed(t, r, "status")
 	contains(t, r.stdout, "pending: "+name, "status")
 	contains(t, r.stdout, "Pending Files:   1", "status")
 
 	writeMigration(t, dir, name, "CREATE TABLE half_done (id int);\nALTER TABLE half_done ADD COLUMN x int;\n")
-	mustSucceed(t, advisor(t, env, "migrate", "apply", "--dir", dir), "rerun after the fix")
-	contains(t, advisor(t, env, "migrate", "status", "--dir", dir).stdout, "Already at latest version", "status")
+	mustSucceed(t, runAdvisor(t, env, "migrate", "apply", "--dir", dir), "rerun after the fix")
+	contains(t, runAdvisor(t, env, "migrate", "status", "--dir", dir).stdout, "Already at latest version", "status")
 	if !tableExists(t, db, "half_done") {
 		t.Error("fixed file not applied")
 	}
@@ -264,11 +264,11 @@ func TestAfterAtlasCLI(t *testing.T) {
 	url := pgtest.Empty(t)
 	atlasclitest.Apply(t, url)
 	env := dbEnv(url)
-	r := advisor(t, env, "migrate", "status")
+	r := runAdvisor(t, env, "migrate", "status")
 	mustSucceed(t, r, "status")
 	contains(t, r.stdout, "Next Version:    Already at latest version", "status")
 	contains(t, r.stdout, fmt.Sprintf("Executed Files:  %d", len(versions(t))), "status")
-	r = advisor(t, env, "migrate", "apply")
+	r = runAdvisor(t, env, "migrate", "apply")
 	mustSucceed(t, r, "apply")
 	contains(t, r.stdout, "No migration files to execute", "apply")
 }

@@ -80,7 +80,7 @@ func TestPasswordNeverPrinted(t *testing.T) {
 	}
 	spellings := []string{secretPassword, url.QueryEscape(secretPassword), url.PathEscape(secretPassword)}
 	for _, r := range runs {
-		res := advisor(t, r.env, r.args...)
+		res := runAdvisor(t, r.env, r.args...)
 		for _, s := range spellings {
 			if strings.Contains(res.all(), s) {
 				t.Errorf("%s: output holds the password (%q):\n%s", r.name, s, res.all())
@@ -89,13 +89,13 @@ func TestPasswordNeverPrinted(t *testing.T) {
 		t.Logf("%s: exit %d", r.name, res.code)
 	}
 	// The runs did what they claim (so the check above covered real output).
-	if res := advisor(t, env, "migrate", "apply", "--baseline", versions(t)[0], "--dev-url", good); res.code != 0 {
+	if res := runAdvisor(t, env, "migrate", "apply", "--baseline", versions(t)[0], "--dev-url", good); res.code != 0 {
 		t.Errorf("baseline on a migrated database is ignored: %+v", res)
 	}
-	if res := advisor(t, env, "migrate", "status"); !strings.Contains(res.stdout, "Already at latest version") {
+	if res := runAdvisor(t, env, "migrate", "status"); !strings.Contains(res.stdout, "Already at latest version") {
 		t.Errorf("the apply run did not migrate: %s", res.all())
 	}
-	if res := advisor(t, dbEnv(wrongPass), "migrate", "status"); res.code != 1 || !strings.Contains(res.stderr, "password authentication failed") {
+	if res := runAdvisor(t, dbEnv(wrongPass), "migrate", "status"); res.code != 1 || !strings.Contains(res.stderr, "password authentication failed") {
 		t.Errorf("wrong password: %+v", res)
 	}
 }

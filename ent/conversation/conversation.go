@@ -16,6 +16,8 @@ const (
 	FieldStartedAt = "started_at"
 	// FieldModel holds the string denoting the model field in the database.
 	FieldModel = "model"
+	// FieldTitle holds the string denoting the title field in the database.
+	FieldTitle = "title"
 	// FieldMessageCount holds the string denoting the message_count field in the database.
 	FieldMessageCount = "message_count"
 	// EdgeMessages holds the string denoting the messages edge name in mutations.
@@ -36,6 +38,7 @@ var Columns = []string{
 	FieldID,
 	FieldStartedAt,
 	FieldModel,
+	FieldTitle,
 	FieldMessageCount,
 }
 
@@ -52,6 +55,8 @@ func ValidColumn(column string) bool {
 var (
 	// DefaultModel holds the default value on creation for the "model" field.
 	DefaultModel string
+	// DefaultTitle holds the default value on creation for the "title" field.
+	DefaultTitle string
 	// DefaultMessageCount holds the default value on creation for the "message_count" field.
 	DefaultMessageCount int64
 	// MessageCountValidator is a validator for the "message_count" field. It is called by the builders before save.
@@ -74,6 +79,11 @@ func ByStartedAt(opts ...sql.OrderTermOption) OrderOption {
 // ByModel orders the results by the model field.
 func ByModel(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldModel, opts...).ToFunc()
+}
+
+// ByTitle orders the results by the title field.
+func ByTitle(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldTitle, opts...).ToFunc()
 }
 
 // ByMessageCount orders the results by the message_count field.

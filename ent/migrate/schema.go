@@ -14,6 +14,7 @@ var (
 		{Name: "id", Type: field.TypeUUID, Default: schema.Expr("gen_random_uuid()")},
 		{Name: "started_at", Type: field.TypeTime, Default: schema.Expr("now()"), SchemaType: map[string]string{"postgres": "timestamptz"}},
 		{Name: "model", Type: field.TypeString, Size: 2147483647, Default: ""},
+		{Name: "title", Type: field.TypeString, Size: 2147483647, Default: ""},
 		{Name: "message_count", Type: field.TypeInt64, Default: 0},
 	}
 	// ConversationsTable holds the schema information for the "conversations" table.

@@ -27,6 +27,10 @@ func (Conversation) Fields() []ent.Field {
 			Annotations(entsql.DefaultExpr("now()")),
 		field.Text("model").
 			Default(""),
+		// title defaults to '' and is filled in from the first user message
+		// by the append statement (internal/store), or set by the user.
+		field.Text("title").
+			Default(""),
 		// message_count is maintained by the append statement, so listing
 		// never aggregates the messages table.
 		field.Int64("message_count").

@@ -37,7 +37,7 @@ func (s *Store) CreateConversation(ctx context.Context, model string) (string, e
 // without messages (the plan's inner JOIN lost it). Order is by seq, which
 // is unique within a conversation, so ties in created_at cannot reorder.
 const getConversationSQL = `
-SELECT c.started_at, c.model, c.message_count, m.id, m.seq, m.role, m.content, m.created_at
+SELECT c.started_at, c.model, c.title, c.message_count, m.id, m.seq, m.role, m.content, m.created_at
 FROM conversations c
 LEFT JOIN messages m ON m.conversation_id = c.id
 WHERE c.id = $1
@@ -67,7 +67,7 @@ func (s *Store) GetConversation(ctx context.Context, id string) (*Conversation, 
 			content sql.NullString
 			created sql.NullTime
 		)
-		if err := rows.Scan(&conv.StartedAt, &conv.Model, &conv.MessageCount, &msgID, &seq, &role, &content, &created); err != nil {
+		if err := rows.Scan(&conv.StartedAt, &conv.Model, &conv.Title, &conv.MessageCount, &msgID, &seq, &role, &content, &created); err != nil {
 			return nil, dbError(ctx, "get conversation", err)
 		}
 		if c == nil {

@@ -22,6 +22,7 @@ func toConversation(c *ent.Conversation) *Conversation {
 	return &Conversation{
 		ID:        c.ID.String(),
 		Model:     c.Model,
+		Title:     c.Title,
 		StartedAt: c.StartedAt.UTC(),
 		Messages:  msgs,
 	}
@@ -31,6 +32,7 @@ func toSummary(c *ent.Conversation) ConversationSummary {
 	return ConversationSummary{
 		ID:           c.ID.String(),
 		Model:        c.Model,
+		Title:        c.Title,
 		StartedAt:    c.StartedAt.UTC(),
 		MessageCount: int(c.MessageCount),
 	}

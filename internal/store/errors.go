@@ -26,6 +26,9 @@ var (
 	// ErrInvalidModel: the model name is longer than MaxModelBytes, or holds
 	// a NUL byte or invalid UTF-8.
 	ErrInvalidModel = errors.New("store: invalid model name")
+	// ErrInvalidTitle: the title is longer than MaxTitleBytes, or holds a
+	// NUL byte or invalid UTF-8.
+	ErrInvalidTitle = errors.New("store: invalid title")
 	// ErrInvalidCursor: a pagination cursor this store did not issue.
 	ErrInvalidCursor = errors.New("store: invalid cursor")
 	// ErrInvalidLimit: a page size outside 1..MaxPageSize.

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/google/uuid"
 )
@@ -16,40 +17,57 @@ import (
 // Appends to one conversation serialise on its row lock, so seq has no gaps
 // or duplicates, and an unknown conversation updates no row, inserts
 // nothing and returns no row: ErrNotFound, without a foreign-key race.
+// The same UPDATE gives an untitled conversation its default title from a
+// user message (see SetTitle), so naming costs no extra round trip and
+// cannot race another append; the conversation_title migration backfills
+// older rows with the same expression.
 const appendMessageSQL = `
 WITH c AS (
-	UPDATE conversations SET message_count = message_count + 1
+	UPDATE conversations SET message_count = message_count + 1,
+		title = CASE WHEN title = '' AND $2 = 'user'
+			THEN rtrim(left(btrim(regexp_replace(left($3, 240), '\s+', ' ', 'g')), 60))
+			ELSE title END
 	WHERE id = $1
 	RETURNING message_count
 )
 INSERT INTO messages (conversation_id, seq, role, content)
 SELECT $1, c.message_count, $2, $3 FROM c
-RETURNING id`
+RETURNING id, created_at`
 
 // AddMessage appends a message to the conversation and returns its id.
 // Errors: ErrNotFound for an unknown or malformed conversation id,
 // ErrInvalidRole, ErrInvalidContent (NUL byte, invalid UTF-8) and
 // ErrContentTooLarge. A rejected message stores nothing.
 func (s *Store) AddMessage(ctx context.Context, conversationID, role, content string) (string, error) {
+	m, err := s.AppendMessage(ctx, conversationID, role, content)
+	return m.ID, err
+}
+
+// AppendMessage is AddMessage returning the stored message, created_at
+// included, from the same statement. Errors as AddMessage.
+func (s *Store) AppendMessage(ctx context.Context, conversationID, role, content string) (Message, error) {
 	uid, err := parseID(conversationID)
 	if err != nil {
-		return "", err
+		return Message{}, err
 	}
 	if err := validRole(role); err != nil {
-		return "", err
+		return Message{}, err
 	}
 	if err := s.validContent(content); err != nil {
-		return "", err
+		return Message{}, err
 	}
 	ctx, cancel := s.opCtx(ctx)
 	defer cancel()
-	var id uuid.UUID
-	err = s.db.QueryRowContext(ctx, appendMessageSQL, uid, role, content).Scan(&id)
+	var (
+		id      uuid.UUID
+		created time.Time
+	)
+	err = s.db.QueryRowContext(ctx, appendMessageSQL, uid, role, content).Scan(&id, &created)
 	if errors.Is(err, sql.ErrNoRows) {
-		return "", fmt.Errorf("store: add message to %s: %w", conversationID, ErrNotFound)
+		return Message{}, fmt.Errorf("store: add message to %s: %w", conversationID, ErrNotFound)
 	}
 	if err != nil {
-		return "", dbError(ctx, "add message", err)
+		return Message{}, dbError(ctx, "add message", err)
 	}
-	return id.String(), nil
+	return Message{ID: id.String(), ConversationID: uid.String(), Role: role, Content: content, CreatedAt: created.UTC()}, nil
 }

@@ -68,8 +68,8 @@ func TestRunMigrationsCreatesTablesAndIsIdempotent(t *testing.T) {
 			t.Errorf("table %s: found %d times, want 1", table, n)
 		}
 	}
-	if n := count(t, s.DB(), `SELECT count(*) FROM atlas_schema_revisions.atlas_schema_revisions`); n != 2 {
-		t.Errorf("revision rows after two runs: %d, want 2 (one per file, no duplicates)", n)
+	if n, want := count(t, s.DB(), `SELECT count(*) FROM atlas_schema_revisions.atlas_schema_revisions`), migrationFiles(t); n != want {
+		t.Errorf("revision rows after two runs: %d, want %d (one per file, no duplicates)", n, want)
 	}
 }
 
@@ -133,7 +133,7 @@ func TestListConversationsSummaries(t *testing.T) {
 	s := newStore(t)
 	a := mustCreate(t, s, "a")
 	b := mustCreate(t, s, "b")
-	mustAdd(t, s, a, "user", "1")
+	mustAdd(t, s, a, "user", "1") // names a: title "1"
 	mustAdd(t, s, a, "assistant", "2")
 	mustAdd(t, s, a, "user", "3")
 	setStartedAt(t, s, a, time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
@@ -145,7 +145,7 @@ func TestListConversationsSummaries(t *testing.T) {
 	}
 	want := []store.ConversationSummary{
 		{ID: b, Model: "b", StartedAt: time.Date(2026, 2, 1, 0, 0, 0, 0, time.UTC), MessageCount: 0},
-		{ID: a, Model: "a", StartedAt: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), MessageCount: 3},
+		{ID: a, Model: "a", Title: "1", StartedAt: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), MessageCount: 3},
 	}
 	if len(got) != len(want) {
 		t.Fatalf("got %d summaries, want %d: %+v", len(got), len(want), got)

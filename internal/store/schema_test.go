@@ -24,6 +24,7 @@ func TestSchemaAsCatalogued(t *testing.T) {
 		{"conversations", "message_count", "bigint", "NO", "0"},
 		{"conversations", "model", "text", "NO", "''::text"},
 		{"conversations", "started_at", "timestamp with time zone", "NO", "now()"},
+		{"conversations", "title", "text", "NO", "''::text"},
 		{"messages", "content", "text", "NO", ""},
 		{"messages", "conversation_id", "uuid", "NO", ""},
 		{"messages", "created_at", "timestamp with time zone", "NO", "now()"},

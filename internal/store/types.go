@@ -11,6 +11,7 @@ type Message struct {
 // Conversation is a thread with its messages.
 type Conversation struct {
 	ID, Model string
+	Title     string    // "" until the first user message names it, or SetTitle
 	StartedAt time.Time // UTC
 	Messages  []Message // append order; empty, not nil, for an empty thread
 }
@@ -18,6 +19,7 @@ type Conversation struct {
 // ConversationSummary is a conversation without its messages, for listings.
 type ConversationSummary struct {
 	ID, Model    string
+	Title        string
 	StartedAt    time.Time // UTC
 	MessageCount int
 }

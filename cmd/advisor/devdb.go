@@ -1,0 +1,107 @@
+package main
+
+import (
+	"context"
+	"crypto/sha256"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"git.georgsen.dk/hwlab/internal/pgcluster"
+	"git.georgsen.dk/hwlab/internal/store"
+)
+
+// devDirName is the dev cluster's home inside the checkout (gitignored).
+const devDirName = ".dev/pg"
+
+// devDBName is the database the dev cluster serves the advisor from.
+const devDBName = "hwlab"
+
+type devDB struct {
+	cluster *pgcluster.Cluster
+	url     string
+}
+
+// devDir picks where the dev cluster lives: .dev/pg in the checkout, so it
+// goes away with it; but as root PostgreSQL runs as an unprivileged user,
+// which cannot enter a checkout under /root (mode 700), and a deep checkout
+// can overflow the unix socket path. Then /var/tmp/hwlab-dev-<uid>-<hash>:
+// /var/tmp survives reboots (unlike /tmp), and the hash of the checkout's
+// path keeps two checkouts apart and finds the same cluster next time.
+func devDir(repo string) (dir string, fallback bool) {
+	inRepo := filepath.Join(repo, devDirName)
+	// pgcluster would create .dev with mode 700, which the PostgreSQL user
+	// could not pass through; .dev holds nothing secret itself (the cluster
+	// directory below it is 700 and owned by that user).
+	parent := filepath.Dir(inRepo)
+	if os.MkdirAll(parent, 0o755) == nil && os.Chmod(parent, 0o755) == nil && pgcluster.CheckDir(inRepo) == nil {
+		return inRepo, false
+	}
+	sum := sha256.Sum256([]byte(repo))
+	return fmt.Sprintf("/var/tmp/hwlab-dev-%d-%x", os.Getuid(), sum[:4]), true
+}
+
+// startDevDB starts, or adopts, the dev cluster and makes sure its database
+// exists. The server is stopped again when serve exits (close); the data
+// stays, and the next run starts it in a second or two.
+func startDevDB(ctx context.Context, log *slog.Logger) (*devDB, error) {
+	repo, err := os.Getwd()
+	if err != nil {
+		return nil, err
+	}
+	dir, fallback := devDir(repo)
+	if fallback {
+		log.Info("dev cluster: the checkout is not reachable for the PostgreSQL user (or too deep for a socket path); using a directory under /var/tmp", "dir", dir)
+	}
+	log.Info("dev cluster: starting (a new one is initialised first)", "dir", dir)
+	start := time.Now()
+	c, err := pgcluster.Start(ctx, pgcluster.Options{
+		Dir:  dir,
+		Logf: func(f string, a ...any) { log.Debug(fmt.Sprintf(f, a...)) },
+	})
+	if err != nil {
+		return nil, fmt.Errorf("dev cluster in %s: %w", dir, err)
+	}
+	if err := ensureDatabase(ctx, c.URL("postgres"), devDBName); err != nil {
+		c.Close()
+		return nil, err
+	}
+	log.Info("dev cluster: ready", "port", c.Port(), "database", devDBName, "took", time.Since(start).Round(time.Millisecond))
+	return &devDB{cluster: c, url: c.URL(devDBName)}, nil
+}
+
+func (d *devDB) close(log *slog.Logger) {
+	if err := d.cluster.Close(); err != nil {
+		log.Error("dev cluster: stop failed", "err", err)
+		return
+	}
+	log.Info("dev cluster: stopped (data kept)")
+}
+
+// ensureDatabase creates dbname unless it exists. CREATE DATABASE has no
+// IF NOT EXISTS; a concurrent creator's duplicate_database is fine too.
+func ensureDatabase(ctx context.Context, adminURL, dbname string) error {
+	db, err := sql.Open("pgx", adminURL)
+	if err != nil {
+		return errors.New(store.Redact(adminURL, err.Error()))
+	}
+	defer db.Close()
+	var exists bool
+	if err := db.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)`, dbname).Scan(&exists); err != nil {
+		return errors.New(store.Redact(adminURL, err.Error()))
+	}
+	if exists {
+		return nil
+	}
+	var pgErr *pgconn.PgError
+	if _, err := db.ExecContext(ctx, `CREATE DATABASE `+dbname); err != nil && !(errors.As(err, &pgErr) && pgErr.Code == "42P04") {
+		return fmt.Errorf("dev cluster: create database %s: %s", dbname, store.Redact(adminURL, err.Error()))
+	}
+	return nil
+}

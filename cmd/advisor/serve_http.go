@@ -1,0 +1,88 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"time"
+
+	"git.georgsen.dk/hwlab/internal/advisor"
+	"git.georgsen.dk/hwlab/internal/store"
+)
+
+// serve runs the service on ln until ctx is done, then shuts down
+// gracefully: the listener closes at once, in-flight requests get
+// o.shutdownGrace to finish, and only then are the rest cut off (their
+// partial replies are not stored). Tests call it with their own listener.
+func serve(ctx context.Context, log *slog.Logger, ln net.Listener, o serveOptions) error {
+	defer ln.Close()
+	if err := prepareSchema(ctx, log, o); err != nil {
+		return err
+	}
+	st, err := store.NewStore(ctx, o.dsn)
+	if err != nil {
+		return errors.New(store.Redact(o.dsn, err.Error()))
+	}
+	defer st.Close()
+	model, err := modelFor(o)
+	if err != nil {
+		return err
+	}
+	h, err := advisor.New(advisor.Config{
+		Store: st, Model: model, DefaultModel: o.model, SystemPrompt: o.systemPrompt,
+		ThreadBudget: o.budget, Addr: ln.Addr().String(), AllowedHosts: o.allowedHosts,
+		Token: o.token, Logger: log,
+	})
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       2 * time.Minute,
+		// Long enough for a non-streamed reply from a slow model; streams
+		// clear their write deadline.
+		WriteTimeout: 15 * time.Minute,
+		IdleTimeout:  2 * time.Minute,
+		ErrorLog:     slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+		BaseContext:  func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+	}
+	if model == nil {
+		log.Warn("no model configured: chat answers 503 until ADVISOR_MODEL_URL and ADVISOR_MODEL are set")
+	} else {
+		log.Info("model configured", "model_url", withoutUserinfo(o.modelURL), "model", o.model, "api_key_set", o.apiKey != "")
+	}
+	log.Info("serving", "url", "http://"+ln.Addr().String()+"/", "token_required", o.token != "")
+
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	log.Info("shutting down: finishing in-flight requests", "grace", o.shutdownGrace)
+	sctx, cancel := context.WithTimeout(context.Background(), o.shutdownGrace)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		log.Warn("grace period over: closing the remaining connections", "err", err)
+		_ = srv.Close()
+	}
+	<-errc
+	log.Info("stopped")
+	return nil
+}
+
+// withoutUserinfo drops credentials a base URL may carry before it is logged.
+func withoutUserinfo(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "(unparsable URL)"
+	}
+	u.User = nil
+	return u.String()
+}

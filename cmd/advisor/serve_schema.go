@@ -1,0 +1,59 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+
+	"git.georgsen.dk/hwlab/internal/store"
+	"git.georgsen.dk/hwlab/migrate"
+)
+
+// errSchemaBehind: serve --no-migrate found pending migrations.
+var errSchemaBehind = errors.New("the database schema is behind this binary")
+
+// prepareSchema applies pending migrations through the migration role (the
+// advisory lock makes concurrent starts safe: the later ones find nothing
+// to do) or, with --no-migrate, only checks and refuses a schema that is
+// behind, naming the command that fixes it.
+func prepareSchema(ctx context.Context, log *slog.Logger, o serveOptions) error {
+	dsn, role := o.migrateDSN, "HWLAB_MIGRATE_DATABASE_URL"
+	if dsn == "" {
+		dsn, role = o.dsn, "HWLAB_DATABASE_URL"
+	}
+	if o.noMigrate {
+		dsn, role = o.dsn, "HWLAB_DATABASE_URL"
+	}
+	db, err := openDB(ctx, dsn)
+	if err != nil {
+		return fmt.Errorf("connect for migrations (%s): %s", role, store.Redact(dsn, err.Error()))
+	}
+	defer db.Close()
+	dir, err := migrate.EmbeddedDir()
+	if err != nil {
+		return err
+	}
+	if o.noMigrate {
+		pending, err := migrate.PendingFiles(ctx, db, dir)
+		if err != nil {
+			return errors.New(store.Redact(dsn, err.Error()))
+		}
+		if len(pending) > 0 {
+			return fmt.Errorf("%w: %d migration(s) pending (%s); run `advisor migrate apply` with a role that may change the schema, or start without --no-migrate",
+				errSchemaBehind, len(pending), strings.Join(pending, ", "))
+		}
+		log.Info("schema is current", "check_only", true)
+		return nil
+	}
+	applied, err := migrate.Apply(ctx, db, migrate.Options{
+		Dir:  dir,
+		Logf: func(f string, a ...any) { log.Info(fmt.Sprintf(f, a...)) },
+	})
+	if err != nil {
+		return fmt.Errorf("migrate (%s): %s", role, store.Redact(dsn, err.Error()))
+	}
+	log.Info("schema is current", "applied", len(applied), "via", role)
+	return nil
+}

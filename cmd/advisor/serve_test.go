@@ -1,0 +1,334 @@
+//go:build integration
+
+package main
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+
+	"git.georgsen.dk/hwlab/internal/modelstub"
+	"git.georgsen.dk/hwlab/internal/pgtest"
+)
+
+// logWatch is a log destination a test can wait on, without sleeping.
+type logWatch struct {
+	mu      sync.Mutex
+	buf     bytes.Buffer
+	changed chan struct{}
+}
+
+func newLogWatch() *logWatch { return &logWatch{changed: make(chan struct{})} }
+
+func (l *logWatch) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.buf.Write(p)
+	close(l.changed)
+	l.changed = make(chan struct{})
+	return len(p), nil
+}
+
+func (l *logWatch) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.buf.String()
+}
+
+// waitFor blocks until the log contains s, or the serve call returned.
+func (l *logWatch) waitFor(t *testing.T, s string, done <-chan error) {
+	t.Helper()
+	for {
+		l.mu.Lock()
+		has, ch := strings.Contains(l.buf.String(), s), l.changed
+		l.mu.Unlock()
+		if has {
+			return
+		}
+		select {
+		case <-ch:
+		case err := <-done:
+			t.Fatalf("serve returned %v before logging %q:\n%s", err, s, l.String())
+		}
+	}
+}
+
+type running struct {
+	base   string
+	logs   *logWatch
+	stop   context.CancelFunc
+	done   chan error
+	client *http.Client
+}
+
+// startServe runs serve on a loopback listener of the test's own and
+// returns once it is accepting requests (it logged "serving").
+func startServe(t *testing.T, o serveOptions) *running {
+	t.Helper()
+	r := launchServe(t, o)
+	r.logs.waitFor(t, "msg=serving", r.done)
+	return r
+}
+
+// launchServe starts serve and returns at once.
+func launchServe(t *testing.T, o serveOptions) *running {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o.addr == "" {
+		o.addr = ln.Addr().String()
+	}
+	if o.shutdownGrace == 0 {
+		o.shutdownGrace = time.Minute
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	r := &running{base: "http://" + ln.Addr().String(), logs: newLogWatch(), stop: cancel, done: make(chan error, 1), client: &http.Client{}}
+	log := slog.New(slog.NewTextHandler(r.logs, nil))
+	go func() { r.done <- serve(ctx, log, ln, o) }()
+	t.Cleanup(func() {
+		cancel()
+		<-r.done
+		r.client.CloseIdleConnections()
+	})
+	return r
+}
+
+func (r *running) post(t *testing.T, path, body string, hdr ...string) (int, string) {
+	t.Helper()
+	req, _ := http.NewRequest("POST", r.base+path, strings.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	for i := 0; i+1 < len(hdr); i += 2 {
+		req.Header.Set(hdr[i], hdr[i+1])
+	}
+	res, err := r.client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	return res.StatusCode, string(b)
+}
+
+func idOf(t *testing.T, body string) string {
+	t.Helper()
+	i := strings.Index(body, `"id":"`)
+	if i < 0 {
+		t.Fatalf("no id in %s", body)
+	}
+	return body[i+6 : i+6+36]
+}
+
+// TestServeGracefulShutdown: a stream in flight when the signal comes is
+// finished and stored; new connections are refused meanwhile; serve
+// returns nil.
+func TestServeGracefulShutdown(t *testing.T) {
+	t.Parallel()
+	stub := modelstub.New()
+	t.Cleanup(stub.Close)
+	t.Cleanup(stub.Release)
+	dsn := pgtest.Migrated(t)
+	r := startServe(t, serveOptions{dsn: dsn, modelURL: stub.BaseURL(), model: "stub"})
+	_, body := r.post(t, "/api/conversations", `{}`)
+	id := idOf(t, body)
+
+	stub.SetMode(modelstub.HoldFirstToken)
+	type result struct {
+		body string
+		err  error
+	}
+	streamed := make(chan result, 1)
+	go func() {
+		req, _ := http.NewRequest("POST", r.base+"/api/conversations/"+id+"/chat", strings.NewReader(`{"content":"finish me"}`))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Accept", "text/event-stream")
+		res, err := r.client.Do(req)
+		if err != nil {
+			streamed <- result{"", err}
+			return
+		}
+		defer res.Body.Close()
+		b, err := io.ReadAll(res.Body)
+		streamed <- result{string(b), err}
+	}()
+	<-stub.Held() // the model has the request: it is in flight
+	r.stop()      // SIGINT/SIGTERM
+	r.logs.waitFor(t, "shutting down", r.done)
+	stub.Release()
+	res := <-streamed
+	if res.err != nil || !strings.Contains(res.body, "event: done") || !strings.Contains(res.body, "echo: finish me") {
+		t.Fatalf("in-flight stream: %v\n%s", res.err, res.body)
+	}
+	if err := <-r.done; err != nil {
+		t.Fatalf("serve returned %v", err)
+	}
+	r.done <- nil // for the cleanup
+	if _, err := net.DialTimeout("tcp", strings.TrimPrefix(r.base, "http://"), time.Second); err == nil {
+		t.Error("still accepting connections after serve returned")
+	}
+	db, err := sql.Open("pgx", dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var n int
+	if err := db.QueryRow(`SELECT count(*) FROM messages WHERE conversation_id = $1 AND role = 'assistant'`, id).Scan(&n); err != nil || n != 1 {
+		t.Fatalf("stored replies: %d, %v", n, err)
+	}
+}
+
+// TestServeNoMigrate: on a schema that is behind, --no-migrate refuses to
+// start and says what to run, without changing the database; on a current
+// one it serves.
+func TestServeNoMigrate(t *testing.T) {
+	t.Parallel()
+	empty := pgtest.Empty(t)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	logs := newLogWatch()
+	err = serve(context.Background(), slog.New(slog.NewTextHandler(logs, nil)), ln, serveOptions{dsn: empty, noMigrate: true, addr: ln.Addr().String()})
+	if !errors.Is(err, errSchemaBehind) || !strings.Contains(err.Error(), "advisor migrate apply") || !strings.Contains(err.Error(), "20261127162448_plan_schema.sql") {
+		t.Fatalf("serve --no-migrate on an empty database = %v", err)
+	}
+	db, err := sql.Open("pgx", empty)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var tables int
+	if err := db.QueryRow(`SELECT count(*) FROM pg_tables WHERE schemaname NOT IN ('pg_catalog', 'information_schema')`).Scan(&tables); err != nil || tables != 0 {
+		t.Errorf("--no-migrate changed the database: %d tables, %v", tables, err)
+	}
+
+	r := startServe(t, serveOptions{dsn: pgtest.Migrated(t), noMigrate: true})
+	if status, body := r.post(t, "/api/conversations", `{}`); status != http.StatusCreated {
+		t.Fatalf("create on a current schema: %d %s", status, body)
+	}
+	if !strings.Contains(r.logs.String(), "check_only=true") {
+		t.Errorf("log:\n%s", r.logs.String())
+	}
+}
+
+// TestServeMigrationRole: HWLAB_MIGRATE_DATABASE_URL (the owner) migrates;
+// HWLAB_DATABASE_URL (an app role without DDL rights) serves. Without the
+// migration URL, the app role alone cannot migrate a fresh database, which
+// shows the migrations really went through the other URL.
+func TestServeMigrationRole(t *testing.T) {
+	t.Parallel()
+	ownerURL := pgtest.Empty(t)
+	appURL := appRole(t, ownerURL)
+
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = serve(context.Background(), slog.New(slog.NewTextHandler(io.Discard, nil)), ln, serveOptions{dsn: appURL, addr: ln.Addr().String()})
+	if err == nil || !strings.Contains(err.Error(), "HWLAB_DATABASE_URL") || strings.Contains(err.Error(), "app-pw") {
+		t.Fatalf("app role migrating alone = %v; want a failure naming HWLAB_DATABASE_URL, without the password", err)
+	}
+
+	r := startServe(t, serveOptions{dsn: appURL, migrateDSN: ownerURL})
+	if !strings.Contains(r.logs.String(), "via=HWLAB_MIGRATE_DATABASE_URL") {
+		t.Errorf("log:\n%s", r.logs.String())
+	}
+	status, body := r.post(t, "/api/conversations", `{}`)
+	if status != http.StatusCreated {
+		t.Fatalf("create as the app role: %d %s", status, body)
+	}
+	if status, body := r.post(t, "/api/conversations/"+idOf(t, body)+"/messages", `{"role":"user","content":"hi"}`); status != http.StatusCreated {
+		t.Fatalf("append as the app role: %d %s", status, body)
+	}
+	if strings.Contains(r.logs.String(), "app-pw") || strings.Contains(r.logs.String(), "pgtdbpass") {
+		t.Errorf("a password in the log:\n%s", r.logs.String())
+	}
+}
+
+// TestServeConcurrentStarts: two services starting at once on an empty
+// database both come up; the migration lock lets one migrate while the
+// other waits and then finds nothing to do.
+func TestServeConcurrentStarts(t *testing.T) {
+	t.Parallel()
+	dsn := pgtest.Empty(t)
+	a := launchServe(t, serveOptions{dsn: dsn})
+	b := launchServe(t, serveOptions{dsn: dsn})
+	a.logs.waitFor(t, "msg=serving", a.done)
+	b.logs.waitFor(t, "msg=serving", b.done)
+	applied := a.logs.String() + b.logs.String()
+	if strings.Count(applied, "msg=\"applied 20261127162448_plan_schema.sql") != 1 {
+		t.Errorf("version 1 applied other than once:\n%s", applied)
+	}
+	for _, r := range []*running{a, b} {
+		if status, body := r.post(t, "/api/conversations", `{}`); status != http.StatusCreated {
+			t.Errorf("create: %d %s", status, body)
+		}
+	}
+}
+
+// appRole creates a login role that may read and write the tables the
+// owner creates later, but not change the schema, and returns its URL.
+func appRole(t *testing.T, ownerURL string) string {
+	t.Helper()
+	admin, err := sql.Open("pgx", pgtest.AdminURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close()
+	u, err := url.Parse(ownerURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dbname := strings.TrimPrefix(u.Path, "/")
+	role := "app_" + strings.ReplaceAll(uuid.NewString()[:8], "-", "")
+	for _, q := range []string{
+		fmt.Sprintf(`CREATE ROLE %s LOGIN PASSWORD 'app-pw'`, role),
+		fmt.Sprintf(`GRANT CONNECT ON DATABASE %s TO %s`, dbname, role),
+	} {
+		if _, err := admin.Exec(q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	owner, err := sql.Open("pgx", ownerURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer owner.Close()
+	for _, q := range []string{
+		`REVOKE CREATE ON SCHEMA public FROM PUBLIC`,
+		fmt.Sprintf(`ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO %s`, role),
+	} {
+		if _, err := owner.Exec(q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	t.Cleanup(func() {
+		// Runs before pgtestdb drops the database (cleanups are LIFO).
+		if o, err := sql.Open("pgx", ownerURL); err == nil {
+			o.Exec(fmt.Sprintf(`ALTER DEFAULT PRIVILEGES IN SCHEMA public REVOKE ALL ON TABLES FROM %s`, role))
+			o.Exec(fmt.Sprintf(`REVOKE ALL ON ALL TABLES IN SCHEMA public FROM %s`, role))
+			o.Close()
+		}
+		if a, err := sql.Open("pgx", pgtest.AdminURL()); err == nil {
+			a.Exec(fmt.Sprintf(`REVOKE ALL ON DATABASE %s FROM %s`, dbname, role))
+			a.Exec(fmt.Sprintf(`DROP ROLE IF EXISTS %s`, role))
+			a.Close()
+		}
+	})
+	u.User = url.UserPassword(role, "app-pw")
+	return u.String()
+}

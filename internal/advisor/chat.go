@@ -1,0 +1,105 @@
+package advisor
+
+import (
+	"net/http"
+	"strings"
+
+	"git.georgsen.dk/hwlab/internal/store"
+)
+
+// chat stores the user's message, then answers the thread (answer).
+func (h *handler) chat(w http.ResponseWriter, r *http.Request) {
+	// Checked first: without a model there is nothing to retry later, so
+	// the message is not stored.
+	if h.cfg.Model == nil {
+		h.writeError(w, r, ErrNoModel)
+		return
+	}
+	var req struct {
+		Content *string `json:"content"`
+	}
+	if err := decode(r, &req, false); err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	if req.Content == nil || strings.TrimSpace(*req.Content) == "" {
+		h.writeError(w, r, badRequest(`field "content" is required and must not be blank`))
+		return
+	}
+	user, err := h.cfg.Store.AppendMessage(r.Context(), r.PathValue("id"), store.RoleUser, *req.Content)
+	if err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	h.answer(w, r, &user)
+}
+
+// reply answers the thread as it stands: the retry after a model failure.
+func (h *handler) reply(w http.ResponseWriter, r *http.Request) {
+	if h.cfg.Model == nil {
+		h.writeError(w, r, ErrNoModel)
+		return
+	}
+	var req struct{}
+	if err := decode(r, &req, true); err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	h.answer(w, r, nil)
+}
+
+// answer sends the thread to the model and stores the complete reply. user
+// is the message chat just stored, nil for reply. A failed or abandoned
+// generation stores nothing; the user's message stays, so reply can retry.
+func (h *handler) answer(w http.ResponseWriter, r *http.Request, user *store.Message) {
+	c, err := h.cfg.Store.GetConversation(r.Context(), r.PathValue("id"))
+	if err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	if user == nil && (len(c.Messages) == 0 || c.Messages[len(c.Messages)-1].Role != store.RoleUser) {
+		h.writeError(w, r, errNotUserTurn)
+		return
+	}
+	t := fitThread(h.cfg.SystemPrompt, c.Messages, h.cfg.ThreadBudget)
+	if t.droppedMsgs > 0 {
+		h.log.Info("thread over budget: oldest messages not sent to the model",
+			"conversation", c.ID, "dropped_messages", t.droppedMsgs, "dropped_chars", t.droppedChars,
+			"sent_messages", len(c.Messages)-t.droppedMsgs, "budget_chars", h.cfg.ThreadBudget)
+	}
+	model := c.Model
+	if model == "" {
+		model = h.cfg.DefaultModel
+	}
+	if wantsStream(r) {
+		h.stream(w, r, c.ID, user, model, t.turns)
+		return
+	}
+	text, err := h.cfg.Model.Generate(r.Context(), model, t.turns, nil)
+	if err == nil && strings.TrimSpace(text) == "" {
+		err = emptyReply
+	}
+	if err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	m, err := h.cfg.Store.AppendMessage(r.Context(), c.ID, store.RoleAssistant, text)
+	if err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	resp := map[string]any{"reply": toMessageJSON(m)}
+	if user != nil {
+		resp["user"] = toMessageJSON(*user)
+	}
+	writeJSON(w, http.StatusOK, resp)
+}
+
+func wantsStream(r *http.Request) bool {
+	for _, a := range r.Header.Values("Accept") {
+		if strings.Contains(a, "text/event-stream") {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,240 @@
+//go:build integration
+
+package advisor_test
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"strings"
+	"testing"
+
+	"git.georgsen.dk/hwlab/internal/advisor"
+	"git.georgsen.dk/hwlab/internal/modelstub"
+)
+
+// TestChatJSON: chat stores the user message, sends the whole thread with
+// the system prompt first, stores and returns the reply.
+func TestChatJSON(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, nil)
+	id := f.create()
+	r := f.do("POST", "/api/conversations/"+id+"/chat", `{"content":"hello"}`)
+	var out struct {
+		User  message `json:"user"`
+		Reply message `json:"reply"`
+	}
+	r.json(t, &out)
+	if r.status != 200 || out.User.Content != "hello" || out.User.Role != "user" || out.Reply.Content != "echo: hello" || out.Reply.Role != "assistant" {
+		t.Fatalf("chat: %d %s", r.status, r.body)
+	}
+	f.do("POST", "/api/conversations/"+id+"/chat", `{"content":"again"}`)
+	msgs := f.thread(id)
+	if roles(msgs) != "user,assistant,user,assistant" || msgs[3].Content != "echo: again" || msgs[1].ID != out.Reply.ID {
+		t.Fatalf("stored %+v", msgs)
+	}
+	reqs := f.stub.Requests()
+	last := reqs[len(reqs)-1]
+	var sent []string
+	for _, m := range last.Messages {
+		sent = append(sent, m.Role+":"+m.Content)
+	}
+	if got, want := strings.Join(sent, "|"), "system:You are the lab advisor.|user:hello|assistant:echo: hello|user:again"; got != want {
+		t.Errorf("thread sent = %s, want %s", got, want)
+	}
+	if last.Model != "stub-model" || last.Stream || last.Authorization != "Bearer test-key" {
+		t.Errorf("model request %+v", last)
+	}
+	if r := f.do("POST", "/api/conversations/"+id+"/chat", `{"content":"  \n"}`); r.status != http.StatusBadRequest {
+		t.Errorf("blank content: %d", r.status)
+	}
+}
+
+// TestChatStream: with Accept: text/event-stream, event user, several
+// token events whose deltas make the reply, then done with the stored reply.
+func TestChatStream(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, nil)
+	id := f.create()
+	evs := f.openStream(context.Background(), "/api/conversations/"+id+"/chat", `{"content":"stream me please"}`).all()
+	var names []string
+	var text string
+	for _, ev := range evs {
+		if ev.name == "comment" {
+			continue
+		}
+		names = append(names, ev.name)
+		if ev.name == "token" {
+			var d struct{ Delta string }
+			json.Unmarshal([]byte(ev.data), &d)
+			text += d.Delta
+		}
+	}
+	if len(names) < 4 || names[0] != "user" || names[len(names)-1] != "done" || strings.Count(strings.Join(names, ","), "token") < 2 {
+		t.Fatalf("events %v", names)
+	}
+	var done message
+	json.Unmarshal([]byte(evs[len(evs)-1].data), &done)
+	if text != "echo: stream me please" || done.Content != text || done.Role != "assistant" {
+		t.Fatalf("tokens %q, done %+v", text, done)
+	}
+	msgs := f.thread(id)
+	if roles(msgs) != "user,assistant" || msgs[1].Content != text || msgs[1].ID != done.ID {
+		t.Fatalf("stored %+v", msgs)
+	}
+	if reqs := f.stub.Requests(); !reqs[0].Stream {
+		t.Error("the model was not asked to stream")
+	}
+}
+
+// TestModelFailureAndRetry: a failing model is a 502 (JSON) or an error
+// event (stream, after some tokens); the user message stays, no partial
+// reply is stored, and reply retries; reply on an answered thread is 409.
+func TestModelFailureAndRetry(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, nil)
+	id := f.create()
+
+	f.stub.SetMode(modelstub.Fail500)
+	r := f.do("POST", "/api/conversations/"+id+"/chat", `{"content":"one two three four"}`)
+	if msg := r.errorMsg(t); r.status != http.StatusBadGateway || strings.Contains(msg, "stub") || strings.Contains(msg, f.stub.URL) {
+		t.Fatalf("chat on a failing model: %d %q", r.status, msg)
+	}
+	if got := roles(f.thread(id)); got != "user" {
+		t.Fatalf("after a 502: %s", got)
+	}
+
+	f.stub.SetMode(modelstub.FailMidStream)
+	evs := f.openStream(context.Background(), "/api/conversations/"+id+"/reply", `{}`).all()
+	last := evs[len(evs)-1]
+	var tokens int
+	for _, ev := range evs {
+		if ev.name == "token" {
+			tokens++
+		}
+	}
+	var e struct {
+		Error  string `json:"error"`
+		Status int    `json:"status"`
+	}
+	json.Unmarshal([]byte(last.data), &e)
+	if last.name != "error" || e.Status != http.StatusBadGateway || e.Error == "" || tokens == 0 {
+		t.Fatalf("mid-stream failure: events %+v", evs)
+	}
+	if got := roles(f.thread(id)); got != "user" {
+		t.Fatalf("partial reply stored: %s", got)
+	}
+
+	f.stub.SetMode(modelstub.Normal)
+	r = f.do("POST", "/api/conversations/"+id+"/reply", `{}`)
+	var out map[string]message
+	r.json(t, &out)
+	if _, hasUser := out["user"]; r.status != 200 || hasUser || out["reply"].Content != "echo: one two three four" {
+		t.Fatalf("reply: %d %s", r.status, r.body)
+	}
+	if got := roles(f.thread(id)); got != "user,assistant" {
+		t.Fatalf("after the retry: %s", got)
+	}
+	if r := f.do("POST", "/api/conversations/"+id+"/reply", ``); r.status != http.StatusConflict {
+		t.Fatalf("reply to an answered thread: %d %s", r.status, r.body)
+	}
+	empty := f.create()
+	if r := f.do("POST", "/api/conversations/"+empty+"/reply", `{}`); r.status != http.StatusConflict {
+		t.Fatalf("reply to an empty thread: %d %s", r.status, r.body)
+	}
+	if strings.Count(f.logs.String(), "level=ERROR") < 2 {
+		t.Errorf("model failures not logged:\n%s", f.logs.String())
+	}
+}
+
+// TestClientGoesAwayMidStream: the client disconnects after the first
+// token; the model request is cancelled and nothing but the user message
+// is stored.
+func TestClientGoesAwayMidStream(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, nil)
+	id := f.create()
+	f.stub.SetMode(modelstub.HoldMidStream)
+	ctx, cancel := context.WithCancel(context.Background())
+	s := f.openStream(ctx, "/api/conversations/"+id+"/chat", `{"content":"a long answer please"}`)
+	for {
+		ev, ok := s.next()
+		if !ok {
+			t.Fatal("stream ended before the first token")
+		}
+		if ev.name == "token" {
+			break
+		}
+	}
+	cancel()
+	f.srv.Close() // waits for the handler to finish
+	if got := roles(f.thread(id)); got != "user" {
+		t.Fatalf("after the client left: %s", got)
+	}
+	if !strings.Contains(f.logs.String(), "client went away") {
+		t.Errorf("not logged:\n%s", f.logs.String())
+	}
+}
+
+// TestHeartbeatWhileModelLoads: before the first token the stream carries
+// ": ping" comments; the reply still arrives afterwards.
+func TestHeartbeatWhileModelLoads(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, func(c *advisor.Config) { c.Heartbeat = 5e6 }) // 5 ms
+	id := f.create()
+	f.stub.SetMode(modelstub.HoldFirstToken)
+	s := f.openStream(context.Background(), "/api/conversations/"+id+"/chat", `{"content":"slow"}`)
+	pings := 0
+	for pings < 2 {
+		ev, ok := s.next()
+		if !ok {
+			t.Fatal("stream ended while the model was loading")
+		}
+		if ev.name == "token" || ev.name == "done" {
+			t.Fatalf("%s before the model was released", ev.name)
+		}
+		if ev.name == "comment" && ev.data == "ping" {
+			pings++
+		}
+	}
+	f.stub.Release()
+	evs := s.all()
+	if len(evs) == 0 || evs[len(evs)-1].name != "done" {
+		t.Fatalf("after release: %+v", evs)
+	}
+}
+
+// TestThreadBudget: over budget, the oldest messages are not sent (the
+// system prompt and the newest are), and the drop is logged.
+func TestThreadBudget(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, func(c *advisor.Config) { c.ThreadBudget = 25 })
+	id := f.create()
+	for _, m := range []string{"0123456789 oldest", "0123456789 older", "0123456789"} {
+		f.do("POST", "/api/conversations/"+id+"/messages", `{"role":"user","content":"`+m+`"}`)
+	}
+	r := f.do("POST", "/api/conversations/"+id+"/chat", `{"content":"newest!!"}`)
+	if r.status != 200 {
+		t.Fatalf("chat: %d %s", r.status, r.body)
+	}
+	var sent []string
+	for _, m := range f.stub.Requests()[0].Messages {
+		sent = append(sent, m.Content)
+	}
+	// 8 + 10 = 18 fits in 25; adding 16 more would not.
+	if got, want := strings.Join(sent, "|"), "You are the lab advisor.|0123456789|newest!!"; got != want {
+		t.Errorf("sent %s, want %s", got, want)
+	}
+	if logs := f.logs.String(); !strings.Contains(logs, "dropped_messages=2") || !strings.Contains(logs, "dropped_chars=33") {
+		t.Errorf("drop not logged:\n%s", logs)
+	}
+	// The newest message goes even when it alone is over budget.
+	long := strings.Repeat("x", 40)
+	if r := f.do("POST", "/api/conversations/"+id+"/chat", `{"content":"`+long+`"}`); r.status != 200 {
+		t.Fatalf("chat over budget: %d %s", r.status, r.body)
+	}
+	reqs := f.stub.Requests()
+	if msgs := reqs[len(reqs)-1].Messages; len(msgs) != 2 || msgs[1].Content != long {
+		t.Errorf("over-budget newest: sent %+v", msgs)
+	}
+}

@@ -1,0 +1,123 @@
+package advisor
+
+import (
+	"net/http"
+	"strconv"
+
+	"git.georgsen.dk/hwlab/internal/store"
+)
+
+// defaultPageSize is the listing's page size when the request names none.
+const defaultPageSize = 50
+
+func (h *handler) listConversations(w http.ResponseWriter, r *http.Request) {
+	limit := defaultPageSize
+	if s := r.URL.Query().Get("limit"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil {
+			h.writeError(w, r, store.ErrInvalidLimit)
+			return
+		}
+		limit = n
+	}
+	page, err := h.cfg.Store.ListConversationsPage(r.Context(), r.URL.Query().Get("cursor"), limit)
+	if err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	out := make([]summaryJSON, len(page.Conversations))
+	for i, c := range page.Conversations {
+		out[i] = toSummaryJSON(c)
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"conversations": out, "next_cursor": page.NextCursor})
+}
+
+func (h *handler) createConversation(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		Model *string `json:"model"`
+	}
+	if err := decode(r, &req, true); err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	model := h.cfg.DefaultModel
+	if req.Model != nil && *req.Model != "" {
+		model = *req.Model
+	}
+	id, err := h.cfg.Store.CreateConversation(r.Context(), model)
+	if err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	c, err := h.cfg.Store.GetConversation(r.Context(), id)
+	if err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	w.Header().Set("Location", "/api/conversations/"+id)
+	writeJSON(w, http.StatusCreated, toConversationJSON(c))
+}
+
+func (h *handler) getConversation(w http.ResponseWriter, r *http.Request) {
+	c, err := h.cfg.Store.GetConversation(r.Context(), r.PathValue("id"))
+	if err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, toConversationJSON(c))
+}
+
+func (h *handler) deleteConversation(w http.ResponseWriter, r *http.Request) {
+	if err := h.cfg.Store.DeleteConversation(r.Context(), r.PathValue("id")); err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (h *handler) patchConversation(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		Title *string `json:"title"`
+	}
+	if err := decode(r, &req, false); err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	if req.Title == nil {
+		h.writeError(w, r, badRequest(`missing field "title"`))
+		return
+	}
+	id := r.PathValue("id")
+	if err := h.cfg.Store.SetTitle(r.Context(), id, *req.Title); err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	c, err := h.cfg.Store.GetConversation(r.Context(), id)
+	if err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, toConversationJSON(c).summaryJSON)
+}
+
+// addMessage is the raw append, for writers other than the chat.
+func (h *handler) addMessage(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		Role    *string `json:"role"`
+		Content *string `json:"content"`
+	}
+	if err := decode(r, &req, false); err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	if req.Role == nil || req.Content == nil {
+		h.writeError(w, r, badRequest(`fields "role" and "content" are required`))
+		return
+	}
+	m, err := h.cfg.Store.AppendMessage(r.Context(), r.PathValue("id"), *req.Role, *req.Content)
+	if err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, toMessageJSON(m))
+}

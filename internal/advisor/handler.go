@@ -1,0 +1,91 @@
+package advisor
+
+import (
+	"context"
+	"crypto/sha256"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+)
+
+type handler struct {
+	cfg       Config
+	log       *slog.Logger
+	tokenHash []byte // sha256 of Config.Token; nil when no token is required
+	listenIP  net.IP // nil when listening on all interfaces
+	port      string
+}
+
+// New returns the advisor's http.Handler: the JSON API under /api/, the
+// health check at /healthz and the embedded page at / and /static/.
+func New(cfg Config) (http.Handler, error) {
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	h := &handler{cfg: cfg, log: cfg.Logger}
+	h.init()
+
+	api := http.NewServeMux()
+	api.HandleFunc("GET /api/conversations", h.listConversations)
+	api.HandleFunc("POST /api/conversations", h.createConversation)
+	api.HandleFunc("GET /api/conversations/{id}", h.getConversation)
+	api.HandleFunc("DELETE /api/conversations/{id}", h.deleteConversation)
+	api.HandleFunc("PATCH /api/conversations/{id}", h.patchConversation)
+	api.HandleFunc("POST /api/conversations/{id}/messages", h.addMessage)
+	api.HandleFunc("POST /api/conversations/{id}/chat", h.chat)
+	api.HandleFunc("POST /api/conversations/{id}/reply", h.reply)
+	api.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusNotFound, map[string]any{"error": "no such endpoint"})
+	})
+
+	mux := http.NewServeMux()
+	mux.Handle("/api/", h.guard(api, true))
+	mux.Handle("GET /healthz", h.guard(http.HandlerFunc(h.healthz), false))
+	page, err := pageHandler()
+	if err != nil {
+		return nil, err
+	}
+	mux.Handle("/", h.guard(page, false))
+	return securityHeaders(mux), nil
+}
+
+// init derives what the guards compare against from the config.
+func (h *handler) init() {
+	host, port, _ := net.SplitHostPort(h.cfg.Addr)
+	h.port = port
+	if host == "localhost" {
+		h.listenIP = net.IPv4(127, 0, 0, 1)
+	} else if ip := net.ParseIP(host); ip != nil && !ip.IsUnspecified() {
+		h.listenIP = ip
+	}
+	if h.cfg.Token != "" {
+		sum := sha256.Sum256([]byte(h.cfg.Token))
+		h.tokenHash = sum[:]
+	}
+}
+
+// healthz: 200 when the database answers a ping within 5 s, else 503.
+func (h *handler) healthz(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
+	defer cancel()
+	if err := h.cfg.Store.DB().PingContext(ctx); err != nil {
+		h.log.Error("health check: database unreachable", "err", err)
+		writeJSON(w, http.StatusServiceUnavailable, map[string]any{"error": "database unreachable"})
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"status": "ok"})
+}
+
+// securityHeaders: the page loads only its own files and is never framed.
+func securityHeaders(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hd := w.Header()
+		hd.Set("X-Content-Type-Options", "nosniff")
+		hd.Set("X-Frame-Options", "DENY")
+		hd.Set("Referrer-Policy", "no-referrer")
+		hd.Set("Content-Security-Policy", "default-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'")
+		next.ServeHTTP(w, r)
+	})
+}

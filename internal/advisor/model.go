@@ -1,0 +1,19 @@
+package advisor
+
+import "context"
+
+// Turn is one message of the thread sent to a model.
+type Turn struct {
+	Role    string // "system", "user" or "assistant"
+	Content string
+}
+
+// Model generates the assistant's next message for a thread. The handler
+// depends on this interface only; NewOpenAIModel is the real one.
+type Model interface {
+	// Generate returns the complete reply. With onDelta nil it makes one
+	// non-streaming request; otherwise it streams and calls onDelta with
+	// each piece as it arrives, from the calling goroutine. Errors other
+	// than ctx's wrap ErrModelFailed.
+	Generate(ctx context.Context, model string, thread []Turn, onDelta func(string)) (string, error)
+}

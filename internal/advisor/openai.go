@@ -1,0 +1,124 @@
+package advisor
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/openai/openai-go/v3"
+	"github.com/openai/openai-go/v3/option"
+)
+
+// DefaultModelHeaderTimeout is how long to wait for a model's response
+// headers. A local model may spend tens of seconds loading, and a
+// non-streaming reply sends its headers only when the whole answer is
+// written, so it is generous; there is no overall timeout, as a streamed
+// reply legitimately takes minutes.
+const DefaultModelHeaderTimeout = 10 * time.Minute
+
+// OpenAIConfig configures NewOpenAIModel.
+type OpenAIConfig struct {
+	// BaseURL of an OpenAI-compatible API, ending in /v1 (Ollama:
+	// http://127.0.0.1:11434/v1).
+	BaseURL string
+	// APIKey, sent as a bearer token when set. Never read from
+	// OPENAI_API_KEY: a real OpenAI key must not go to a LAN server.
+	APIKey        string
+	HeaderTimeout time.Duration // 0 means DefaultModelHeaderTimeout
+}
+
+type openAIModel struct {
+	chat *openai.ChatCompletionService
+}
+
+// NewOpenAIModel returns a Model for an OpenAI-compatible chat-completions
+// endpoint. It builds the chat service from explicit options only:
+// openai.NewClient would first apply OPENAI_API_KEY, OPENAI_BASE_URL,
+// OPENAI_ORG_ID, OPENAI_PROJECT_ID and OPENAI_CUSTOM_HEADERS from the
+// environment, and a leftover real OpenAI key would then go to a LAN
+// server. Automatic retries are off, since a retried generation could
+// run twice.
+func NewOpenAIModel(cfg OpenAIConfig) (Model, error) {
+	u, err := url.Parse(cfg.BaseURL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, errors.New("advisor: model base URL must be an http(s) URL such as http://127.0.0.1:11434/v1")
+	}
+	timeout := cfg.HeaderTimeout
+	if timeout <= 0 {
+		timeout = DefaultModelHeaderTimeout
+	}
+	tr := &http.Transport{
+		Proxy:                 http.ProxyFromEnvironment,
+		DialContext:           (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+		TLSHandshakeTimeout:   10 * time.Second,
+		ResponseHeaderTimeout: timeout,
+		IdleConnTimeout:       90 * time.Second,
+		MaxIdleConns:          10,
+		ForceAttemptHTTP2:     true,
+	}
+	chat := openai.NewChatCompletionService(
+		option.WithBaseURL(cfg.BaseURL),
+		option.WithHTTPClient(&http.Client{Transport: tr}),
+		option.WithAPIKey(cfg.APIKey),
+		option.WithMaxRetries(0),
+	)
+	return &openAIModel{chat: &chat}, nil
+}
+
+func (m *openAIModel) Generate(ctx context.Context, model string, thread []Turn, onDelta func(string)) (string, error) {
+	params := openai.ChatCompletionNewParams{Model: model, Messages: toOpenAI(thread)}
+	if onDelta == nil {
+		res, err := m.chat.New(ctx, params)
+		if err != nil {
+			return "", modelError(ctx, err)
+		}
+		if len(res.Choices) == 0 {
+			return "", fmt.Errorf("%w: no choices in the response", ErrModelFailed)
+		}
+		return res.Choices[0].Message.Content, nil
+	}
+	st := m.chat.NewStreaming(ctx, params)
+	defer st.Close()
+	var b strings.Builder
+	for st.Next() {
+		for _, c := range st.Current().Choices {
+			if c.Index == 0 && c.Delta.Content != "" {
+				b.WriteString(c.Delta.Content)
+				onDelta(c.Delta.Content)
+			}
+		}
+	}
+	if err := st.Err(); err != nil {
+		return "", modelError(ctx, err)
+	}
+	return b.String(), nil
+}
+
+// modelError keeps a cancelled or expired context recognisable (the client
+// went away) and marks everything else ErrModelFailed.
+func modelError(ctx context.Context, err error) error {
+	if ctx.Err() != nil {
+		return fmt.Errorf("advisor: model request: %w", ctx.Err())
+	}
+	return fmt.Errorf("%w: %w", ErrModelFailed, err)
+}
+
+func toOpenAI(thread []Turn) []openai.ChatCompletionMessageParamUnion {
+	out := make([]openai.ChatCompletionMessageParamUnion, 0, len(thread))
+	for _, t := range thread {
+		switch t.Role {
+		case "system":
+			out = append(out, openai.SystemMessage(t.Content))
+		case "assistant":
+			out = append(out, openai.AssistantMessage(t.Content))
+		default:
+			out = append(out, openai.UserMessage(t.Content))
+		}
+	}
+	return out
+}
