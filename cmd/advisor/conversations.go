@@ -95,9 +95,9 @@ func conversationsLs(ctx context.Context, e env, args []string) error {
 		return nil
 	}
 	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tSTARTED\tMESSAGES\tMODEL")
+	fmt.Fprintln(tw, "ID\tSTARTED\tMESSAGES\tMODEL\tTITLE")
 	for _, c := range page.Conversations {
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\n", c.ID, c.StartedAt.Format(time.RFC3339), c.MessageCount, c.Model)
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\n", c.ID, c.StartedAt.Format(time.RFC3339), c.MessageCount, c.Model, c.Title)
 	}
 	if err := tw.Flush(); err != nil {
 		return err
@@ -131,8 +131,8 @@ func conversationsShow(ctx context.Context, e env, args []string) error {
 	if *asJSON {
 		return writeJSON(e, toJSONConversation(c))
 	}
-	fmt.Fprintf(e.stdout, "conversation %s\nmodel:    %s\nstarted:  %s\nmessages: %d\n",
-		c.ID, c.Model, c.StartedAt.Format(time.RFC3339Nano), len(c.Messages))
+	fmt.Fprintf(e.stdout, "conversation %s\ntitle:    %s\nmodel:    %s\nstarted:  %s\nmessages: %d\n",
+		c.ID, c.Title, c.Model, c.StartedAt.Format(time.RFC3339Nano), len(c.Messages))
 	for i, m := range c.Messages {
 		fmt.Fprintf(e.stdout, "\n[%d] %s %s (%s)\n%s\n", i+1, m.CreatedAt.Format(time.RFC3339Nano), m.Role, m.ID, m.Content)
 	}

@@ -16,6 +16,7 @@ import (
 // (a title, say) is one more field here plus its line in each converter.
 type jsonConversation struct {
 	ID           string        `json:"id"`
+	Title        string        `json:"title"`
 	Model        string        `json:"model"`
 	StartedAt    time.Time     `json:"started_at"`
 	MessageCount *int          `json:"message_count,omitempty"` // redundant on import; checked when present
@@ -33,6 +34,7 @@ type jsonMessage struct {
 // jsonSummary is one entry of `ls --json`.
 type jsonSummary struct {
 	ID           string    `json:"id"`
+	Title        string    `json:"title"`
 	Model        string    `json:"model"`
 	StartedAt    time.Time `json:"started_at"`
 	MessageCount int       `json:"message_count"`
@@ -42,6 +44,7 @@ func toJSONConversation(c *store.Conversation) jsonConversation {
 	n := len(c.Messages)
 	out := jsonConversation{
 		ID:           c.ID,
+		Title:        c.Title,
 		Model:        c.Model,
 		StartedAt:    c.StartedAt,
 		MessageCount: &n,
@@ -54,7 +57,7 @@ func toJSONConversation(c *store.Conversation) jsonConversation {
 }
 
 func (j jsonConversation) toStore() store.Conversation {
-	c := store.Conversation{ID: j.ID, Model: j.Model, StartedAt: j.StartedAt, Messages: make([]store.Message, len(j.Messages))}
+	c := store.Conversation{ID: j.ID, Title: j.Title, Model: j.Model, StartedAt: j.StartedAt, Messages: make([]store.Message, len(j.Messages))}
 	for i, m := range j.Messages {
 		c.Messages[i] = store.Message{ID: m.ID, ConversationID: m.ConversationID, Role: m.Role, Content: m.Content, CreatedAt: m.CreatedAt}
 	}
@@ -62,7 +65,7 @@ func (j jsonConversation) toStore() store.Conversation {
 }
 
 func toJSONSummary(s store.ConversationSummary) jsonSummary {
-	return jsonSummary{ID: s.ID, Model: s.Model, StartedAt: s.StartedAt, MessageCount: s.MessageCount}
+	return jsonSummary{ID: s.ID, Title: s.Title, Model: s.Model, StartedAt: s.StartedAt, MessageCount: s.MessageCount}
 }
 
 // decodeLine parses one JSON Lines record strictly: unknown fields are an

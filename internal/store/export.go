@@ -20,9 +20,9 @@ const exportBatch = 200
 // position, oldest first, each with its thread in append order. The LEFT
 // JOIN keeps conversations without messages.
 const exportBatchSQL = `
-SELECT c.id, c.started_at, c.model, c.message_count, m.id, m.seq, m.role, m.content, m.created_at
+SELECT c.id, c.started_at, c.model, c.title, c.message_count, m.id, m.seq, m.role, m.content, m.created_at
 FROM (
-	SELECT id, started_at, model, message_count FROM conversations
+	SELECT id, started_at, model, title, message_count FROM conversations
 	WHERE (started_at, id) > ($1, $2)
 	ORDER BY started_at, id
 	LIMIT $3
@@ -33,6 +33,8 @@ ORDER BY c.started_at, c.id, m.seq`
 // CountConversations returns how many conversations are stored, for progress
 // reports.
 func (s *Store) CountConversations(ctx context.Context) (int, error) {
+	ctx, cancel := s.opCtx(ctx)
+	defer cancel()
 	var n int
 	if err := s.db.QueryRowContext(ctx, `SELECT count(*) FROM conversations`).Scan(&n); err != nil {
 		return 0, dbError(ctx, "count conversations", err)
@@ -91,7 +93,7 @@ func (s *Store) exportBatch(ctx context.Context, after cursor, fn func(*Conversa
 			content sql.NullString
 			created sql.NullTime
 		)
-		if err := rows.Scan(&conv.ID, &conv.StartedAt, &conv.Model, &conv.MessageCount, &msgID, &seq, &role, &content, &created); err != nil {
+		if err := rows.Scan(&conv.ID, &conv.StartedAt, &conv.Model, &conv.Title, &conv.MessageCount, &msgID, &seq, &role, &content, &created); err != nil {
 			return n, after, dbError(ctx, "export conversations", err)
 		}
 		if cur == nil || cur.ID != conv.ID {

@@ -27,8 +27,8 @@ const codeUniqueViolation = "23505"
 // insertImportedConversationSQL keeps an existing conversation as it is, so
 // importing the same file twice changes nothing.
 const insertImportedConversationSQL = `
-INSERT INTO conversations (id, started_at, model, message_count)
-VALUES ($1, $2, $3, $4)
+INSERT INTO conversations (id, started_at, model, title, message_count)
+VALUES ($1, $2, $3, $4, $5)
 ON CONFLICT (id) DO NOTHING`
 
 // insertImportedMessagesSQL inserts a whole thread in one statement, seq
@@ -40,7 +40,7 @@ FROM unnest($2::uuid[], $3::bigint[], $4::text[], $5::text[], $6::timestamptz[])
 
 // CheckImport validates c as ImportConversation would, without touching the
 // database, so a tool can reject a bad file before importing any of it.
-// Errors wrap ErrInvalidRecord, ErrInvalidModel, ErrInvalidRole,
+// Errors wrap ErrInvalidRecord, ErrInvalidModel, ErrInvalidTitle, ErrInvalidRole,
 // ErrInvalidContent or ErrContentTooLarge.
 func (s *Store) CheckImport(c Conversation) error {
 	_, err := s.checkImport(c)
@@ -56,6 +56,9 @@ func (s *Store) checkImport(c Conversation) (uuid.UUID, error) {
 		return id, fmt.Errorf("%w: conversation %s has no started_at", ErrInvalidRecord, id)
 	}
 	if err := validModel(c.Model); err != nil {
+		return id, err
+	}
+	if err := validTitle(c.Title); err != nil {
 		return id, err
 	}
 	seen := make(map[uuid.UUID]bool, len(c.Messages))
@@ -86,7 +89,7 @@ func (s *Store) checkImport(c Conversation) (uuid.UUID, error) {
 	return id, nil
 }
 
-// ImportConversation stores c as it is — its id, started_at, model and its
+// ImportConversation stores c as it is — its id, started_at, model, title and its
 // messages' ids, roles, contents and created_at — in one transaction, with
 // seq numbered in the order of c.Messages and message_count set to their
 // number. It reports false, and changes nothing, if a conversation with c's
@@ -110,12 +113,14 @@ func (s *Store) ImportConversation(ctx context.Context, c Conversation) (bool, e
 		seqs[i] = int64(i + 1)
 		roles[i], contents[i], created[i] = m.Role, m.Content, m.CreatedAt
 	}
+	ctx, cancel := s.opCtx(ctx)
+	defer cancel()
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return false, dbError(ctx, "import conversation", err)
 	}
 	defer tx.Rollback() //nolint:errcheck // a no-op after Commit
-	res, err := tx.ExecContext(ctx, insertImportedConversationSQL, id, c.StartedAt, c.Model, int64(n))
+	res, err := tx.ExecContext(ctx, insertImportedConversationSQL, id, c.StartedAt, c.Model, c.Title, int64(n))
 	if err != nil {
 		return false, dbError(ctx, "import conversation", err)
 	}

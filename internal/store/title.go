@@ -27,12 +27,11 @@ func (s *Store) SetTitle(ctx context.Context, id, title string) error {
 	if err != nil {
 		return err
 	}
-	if len(title) > MaxTitleBytes {
-		return fmt.Errorf("%w: %d bytes, limit %d", ErrInvalidTitle, len(title), MaxTitleBytes)
-	}
-	if err := validText(ErrInvalidTitle, title); err != nil {
+	if err := validTitle(title); err != nil {
 		return err
 	}
+	ctx, cancel := s.opCtx(ctx)
+	defer cancel()
 	n, err := s.client.Conversation.Update().Where(conversation.ID(uid)).SetTitle(title).Save(ctx)
 	if err != nil {
 		return dbError(ctx, "set title", err)
@@ -41,4 +40,11 @@ func (s *Store) SetTitle(ctx context.Context, id, title string) error {
 		return fmt.Errorf("store: set title of %s: %w", id, ErrNotFound)
 	}
 	return nil
+}
+
+func validTitle(title string) error {
+	if len(title) > MaxTitleBytes {
+		return fmt.Errorf("%w: %d bytes, limit %d", ErrInvalidTitle, len(title), MaxTitleBytes)
+	}
+	return validText(ErrInvalidTitle, title)
 }
