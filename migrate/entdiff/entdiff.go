@@ -9,6 +9,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"sync"
 
 	atlasmigrate "ariga.io/atlas/sql/migrate"
 	atlasschema "ariga.io/atlas/sql/schema"
@@ -50,7 +51,14 @@ func Check(ctx context.Context, devURL, dirPath string) error {
 	}
 }
 
+// diffMu serialises diffs: ent's NamedDiff prepares the generated, package-
+// level table definitions (ent/migrate.Tables) in place, so two diffs at
+// once race on them.
+var diffMu sync.Mutex
+
 func diff(ctx context.Context, devURL, dirPath, name string, check bool) error {
+	diffMu.Lock()
+	defer diffMu.Unlock()
 	dir, err := atlasmigrate.NewLocalDir(dirPath)
 	if err != nil {
 		return fmt.Errorf("entdiff: open %s: %w", dirPath, err)
