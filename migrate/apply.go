@@ -136,11 +136,18 @@ func pendingFiles(ctx context.Context, db *sql.DB, opts Options, dry bool) (_ Di
 // CLI does, unless the file opts out with `-- atlas:txmode none`.
 func applyFile(ctx context.Context, db *sql.DB, dir Dir, f atlasmigrate.File, opts Options) error {
 	if lf, ok := f.(*atlasmigrate.LocalFile); ok && slices.Contains(lf.Directive("txmode"), "none") {
-		drv, err := postgres.Open(db)
+		// One session for the whole file, so a SET in one statement
+		// applies to the next, as under the CLI.
+		conn, err := db.Conn(ctx)
 		if err != nil {
 			return &FileError{File: f.Name(), Err: err}
 		}
-		return execute(ctx, drv, &revisions{db}, dir, f, opts)
+		defer conn.Close()
+		drv, err := postgres.Open(conn)
+		if err != nil {
+			return &FileError{File: f.Name(), Err: err}
+		}
+		return execute(ctx, drv, &revisions{conn}, dir, f, opts)
 	}
 	tx, err := db.BeginTx(ctx, nil)
 	if err != nil {

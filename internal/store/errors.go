@@ -40,12 +40,14 @@ var (
 const (
 	codeForeignKeyViolation  = "23503"
 	codeCheckViolation       = "23514"
-	codeInvalidTextRepr      = "22P02"
 	codeCharacterNotInRepert = "22021"
 	codeUntranslatableChar   = "22P05"
 	codeProgramLimitExceeded = "54000"
 	codeStringDataRightTrunc = "22001"
 )
+
+// roleCheckConstraint is the CHECK on messages.role (ent/schema/message.go).
+const roleCheckConstraint = "messages_role_check"
 
 // dbError maps a database error to a sentinel where one applies and adds
 // what the caller was doing.
@@ -56,10 +58,14 @@ func dbError(ctx context.Context, op string, err error) error {
 	var pgErr *pgconn.PgError
 	if errors.As(err, &pgErr) {
 		switch pgErr.Code {
-		case codeForeignKeyViolation, codeInvalidTextRepr:
+		case codeForeignKeyViolation:
 			return fmt.Errorf("store: %s: %w", op, ErrNotFound)
 		case codeCheckViolation:
-			return fmt.Errorf("store: %s: %w (%s)", op, ErrInvalidRole, pgErr.ConstraintName)
+			// Only the role CHECK means a bad role; a future CHECK must
+			// not be reported as one.
+			if pgErr.ConstraintName == roleCheckConstraint {
+				return fmt.Errorf("store: %s: %w", op, ErrInvalidRole)
+			}
 		case codeCharacterNotInRepert, codeUntranslatableChar:
 			return fmt.Errorf("store: %s: %w", op, ErrInvalidContent)
 		case codeProgramLimitExceeded, codeStringDataRightTrunc:

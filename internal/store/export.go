@@ -47,6 +47,10 @@ func (s *Store) CountConversations(ctx context.Context) (int, error) {
 // batches so that memory stays constant however many there are. An error
 // from fn stops the walk and is returned as it is. Conversations created
 // during the walk after its position are included; none is visited twice.
+// The walk takes as long as it takes; when ctx has no deadline, the store's
+// timeout bounds how long it waits on the server for the next row (time in
+// fn does not count), so a hung server yields an error wrapping
+// context.DeadlineExceeded.
 func (s *Store) ExportConversations(ctx context.Context, fn func(*Conversation) error) error {
 	// Before any started_at the store writes (now() or an imported time).
 	after := cursor{startedAt: time.Date(1, 1, 1, 0, 0, 0, 0, time.UTC)}
@@ -64,7 +68,10 @@ func (s *Store) ExportConversations(ctx context.Context, fn func(*Conversation) 
 
 // exportBatch streams one batch to fn and returns how many conversations it
 // held and the position of the last one.
-func (s *Store) exportBatch(ctx context.Context, after cursor, fn func(*Conversation) error) (int, cursor, error) {
+func (s *Store) exportBatch(ctx context.Context, after cursor, fn func(*Conversation) error) (_ int, _ cursor, err error) {
+	ctx, stall := s.stallWatch(ctx)
+	defer stall.stop()
+	defer func() { err = stall.explain(err) }()
 	rows, err := s.db.QueryContext(ctx, exportBatchSQL, after.startedAt, after.id, exportBatch)
 	if err != nil {
 		return 0, after, dbError(ctx, "export conversations", err)
@@ -82,9 +89,13 @@ func (s *Store) exportBatch(ctx context.Context, after cursor, fn func(*Conversa
 		after = cursor{startedAt: cur.StartedAt, id: cur.ID}
 		c := toConversation(cur)
 		cur = nil
+		// The consumer's time is not the server's: a slow writer is fine.
+		stall.pause()
+		defer stall.resume()
 		return fn(c)
 	}
 	for rows.Next() {
+		stall.resume()
 		var (
 			conv    ent.Conversation
 			msgID   uuid.NullUUID

@@ -43,6 +43,17 @@ func TestHungServerYieldsErrors(t *testing.T) {
 			return err
 		},
 		"DeleteConversation": func() error { return s.DeleteConversation(ctx, id) },
+		"SetTitle":           func() error { return s.SetTitle(ctx, id, "t") },
+		"CountConversations": func() error { _, err := s.CountConversations(ctx); return err },
+		"ExportConversations": func() error {
+			return s.ExportConversations(ctx, func(*store.Conversation) error { return nil })
+		},
+		"ImportConversation": func() error {
+			_, err := s.ImportConversation(ctx, store.Conversation{
+				ID: "0b8c3f6e-3f4e-4a52-9b0e-2d4f8e1a7c11", StartedAt: time.Now(),
+			})
+			return err
+		},
 		"NewStore": func() error {
 			s2, err := store.NewStore(ctx, cluster.URL("postgres"), store.WithTimeout(timeout))
 			if err == nil {
@@ -56,11 +67,14 @@ func TestHungServerYieldsErrors(t *testing.T) {
 			t.Errorf("%s on a hung server = %v, want an error wrapping context.DeadlineExceeded", name, err)
 		}
 	}
-	// A caller's own deadline wins over the store's default.
-	short, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
+	// A caller's own deadline wins over the store's default, here a longer
+	// one: the call may only give up once the caller's deadline has passed.
+	// (Were the store's shorter default applied, it would return while
+	// long.Err() is still nil.)
+	long, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
-	if _, err := s.GetConversation(short, id); !errors.Is(err, context.DeadlineExceeded) {
-		t.Errorf("GetConversation with the caller's deadline = %v", err)
+	if _, err := s.GetConversation(long, id); !errors.Is(err, context.DeadlineExceeded) || long.Err() == nil {
+		t.Errorf("GetConversation with the caller's longer deadline = %v (caller's ctx: %v), want the caller's deadline to be what expired", err, long.Err())
 	}
 
 	if err := cluster.Thaw(); err != nil {
