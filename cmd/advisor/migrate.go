@@ -231,14 +231,15 @@ func migrateStatus(ctx context.Context, e env, args []string) error {
 	if err != nil {
 		return err
 	}
-	printStatus(e.stdout, st)
+	printStatus(e.stdout, e.secrets.redact, st)
 	return nil
 }
 
 // printStatus follows the layout of `atlas migrate status`
 // (cmd/atlas/internal/cmdlog/cmdlog.go, MigrateStatusTemplate), so that
-// operators and scripts see the same words from either tool.
-func printStatus(w io.Writer, st *migrate.StatusReport) {
+// operators and scripts see the same words from either tool. A failed
+// file's statement and error come from the database and are masked.
+func printStatus(w io.Writer, mask func(string) string, st *migrate.StatusReport) {
 	status, next, current := "OK", "Already at latest version", st.Current
 	if len(st.Pending) > 0 {
 		status, next = "PENDING", strings.SplitN(st.Pending[0], "_", 2)[0]
@@ -256,8 +257,8 @@ func printStatus(w io.Writer, st *migrate.StatusReport) {
 	}
 	for _, f := range st.Failed {
 		fmt.Fprintf(w, "\nMigration %s failed after %d of %d statements:\n", f.Version, f.Applied, f.Total)
-		fmt.Fprintf(w, "  -- SQL:   %s\n", strings.ReplaceAll(f.ErrorStmt, "\n", " "))
-		fmt.Fprintf(w, "  -- ERROR: %s\n", strings.ReplaceAll(f.Error, "\n", " "))
+		fmt.Fprintf(w, "  -- SQL:   %s\n", strings.ReplaceAll(mask(f.ErrorStmt), "\n", " "))
+		fmt.Fprintf(w, "  -- ERROR: %s\n", strings.ReplaceAll(mask(f.Error), "\n", " "))
 	}
 	if st.NotClean != "" {
 		fmt.Fprintf(w, "\nThe database holds tables but no migration history (%s).\n"+
