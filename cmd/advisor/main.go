@@ -54,11 +54,7 @@ type env struct {
 }
 
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) (err error) {
-	sec := &secrets{}
-	for _, k := range secretEnv {
-		sec.add(getenv(k))
-	}
-	sec.addArgs(args)
+	sec := newSecrets(getenv, args)
 	e := env{getenv: getenv, stdout: stdout, stderr: redactWriter{stderr, sec}, secrets: sec, rawStderr: stderr}
 	defer func() { err = sec.redactErr(err) }()
 	if len(args) == 0 {

@@ -112,6 +112,10 @@ func runServe(ctx context.Context, e env, args []string) error {
 		}
 		defer dev.close(log)
 		o.dsn = dev.url
+		// Its superuser password is in both URLs; the net under the
+		// redaction the code paths do themselves.
+		e.secrets.add(dev.url)
+		e.secrets.add(dev.cluster.URL("postgres"))
 	}
 	ln, err := net.Listen("tcp", o.addr)
 	if err != nil {
