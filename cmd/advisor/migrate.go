@@ -119,16 +119,18 @@ func migrateApply(ctx context.Context, e env, args []string) error {
 		return err
 	}
 	defer db.Close()
-	if *baseline != "" {
-		if err := checkBaseline(ctx, e, db, dir, *baseline, *devURL); err != nil {
-			return err
-		}
-	}
 	opts := migrate.Options{
 		Dir:         dir,
 		Baseline:    *baseline,
 		LockTimeout: *lockTimeout,
 		Logf:        func(f string, a ...any) { fmt.Fprintf(e.stderr, f+"\n", a...) },
+	}
+	if *baseline != "" {
+		// Under the migration lock, so that no concurrent apply changes
+		// the schema between the check and the baseline row.
+		opts.BeforeApply = func(ctx context.Context) error {
+			return checkBaseline(ctx, e, db, dir, *baseline, *devURL)
+		}
 	}
 	if *dryRun {
 		return printDryRun(ctx, e, db, opts)
@@ -147,7 +149,8 @@ func migrateApply(ctx context.Context, e env, args []string) error {
 
 // checkBaseline refuses a baseline the live schema does not match. It only
 // matters for a database without history: with one, Atlas ignores the
-// baseline, and so do we.
+// baseline, and so do we. It runs under the migration lock (BeforeApply);
+// db must have a connection to spare besides the lock's.
 func checkBaseline(ctx context.Context, e env, db *sql.DB, dir migrate.Dir, version, devURL string) error {
 	st, err := migrate.Status(ctx, db, dir)
 	if err != nil {
