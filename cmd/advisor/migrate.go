@@ -61,7 +61,7 @@ func runMigrate(ctx context.Context, e env, args []string) error {
 	}
 }
 
-func newFlags(name string, e env) *flag.FlagSet {
+func newFlags(name string) *flag.FlagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	return fs
@@ -91,7 +91,7 @@ func openDir(path string) (migrate.Dir, error) {
 }
 
 func migrateApply(ctx context.Context, e env, args []string) error {
-	fs := newFlags("migrate apply", e)
+	fs := newFlags("migrate apply")
 	url := fs.String("url", "", "database URL (default $HWLAB_DATABASE_URL)")
 	baseline := fs.String("baseline", "", "version a non-empty database without history is at")
 	devURL := fs.String("dev-url", "", "empty database for the --baseline check (default: a throwaway cluster)")
@@ -207,7 +207,7 @@ func printDryRun(ctx context.Context, e env, db *sql.DB, opts migrate.Options) e
 }
 
 func migrateStatus(ctx context.Context, e env, args []string) error {
-	fs := newFlags("migrate status", e)
+	fs := newFlags("migrate status")
 	url := fs.String("url", "", "database URL (default $HWLAB_DATABASE_URL)")
 	dirPath := fs.String("dir", "", "migration directory (default: the one built in)")
 	pos, err := parse(fs, args)
@@ -270,7 +270,7 @@ func printStatus(w io.Writer, mask func(string) string, st *migrate.StatusReport
 }
 
 func migrateDiff(ctx context.Context, e env, args []string) error {
-	fs := newFlags("migrate diff", e)
+	fs := newFlags("migrate diff")
 	devURL := fs.String("dev-url", "", "empty database to replay the directory on (default: a throwaway cluster)")
 	dirPath := fs.String("dir", defaultMigrationsDir, "migration directory")
 	pos, err := parse(fs, args)
@@ -295,11 +295,15 @@ func migrateDiff(ctx context.Context, e env, args []string) error {
 }
 
 func migrateCheck(ctx context.Context, e env, args []string) error {
-	fs := newFlags("migrate check", e)
+	fs := newFlags("migrate check")
 	devURL := fs.String("dev-url", "", "empty database to replay the directory on (default: a throwaway cluster)")
 	dirPath := fs.String("dir", defaultMigrationsDir, "migration directory")
-	if _, err := parse(fs, args); err != nil {
+	pos, err := parse(fs, args)
+	if err != nil {
 		return err
+	}
+	if len(pos) > 0 {
+		return usagef("migrate check takes no arguments, got %q", pos)
 	}
 	dir, err := migrate.OpenDir(*dirPath)
 	if err != nil {
@@ -318,10 +322,14 @@ func migrateCheck(ctx context.Context, e env, args []string) error {
 }
 
 func migrateHash(e env, args []string) error {
-	fs := newFlags("migrate hash", e)
+	fs := newFlags("migrate hash")
 	dirPath := fs.String("dir", defaultMigrationsDir, "migration directory")
-	if _, err := parse(fs, args); err != nil {
+	pos, err := parse(fs, args)
+	if err != nil {
 		return err
+	}
+	if len(pos) > 0 {
+		return usagef("migrate hash takes no arguments, got %q", pos)
 	}
 	dir, err := migrate.OpenDir(*dirPath)
 	if err != nil {

@@ -53,7 +53,7 @@ type serveOptions struct {
 }
 
 func parseServe(e env, args []string) (serveOptions, error) {
-	fs := newFlags("serve", e)
+	fs := newFlags("serve")
 	o := serveOptions{shutdownGrace: 60 * time.Second}
 	fs.StringVar(&o.addr, "addr", "127.0.0.1:8080", "listen address")
 	fs.BoolVar(&o.noMigrate, "no-migrate", false, "only check the schema")

@@ -18,7 +18,7 @@ import (
 )
 
 func conversationsExport(ctx context.Context, e env, args []string) error {
-	fs := newFlags("conversations export", e)
+	fs := newFlags("conversations export")
 	url := fs.String("url", "", "database URL (default $HWLAB_DATABASE_URL)")
 	out := fs.String("out", "", "file to write (default: stdout)")
 	force := fs.Bool("progress", false, "always show a progress bar on stderr")
@@ -110,7 +110,7 @@ const maxLine = 1 << 30
 const maxReported = 20
 
 func conversationsImport(ctx context.Context, e env, args []string) error {
-	fs := newFlags("conversations import", e)
+	fs := newFlags("conversations import")
 	url := fs.String("url", "", "database URL (default $HWLAB_DATABASE_URL)")
 	force := fs.Bool("progress", false, "always show a progress bar on stderr")
 	pos, err := parse(fs, args)
