@@ -32,6 +32,13 @@ type Options struct {
 	LockTimeout time.Duration
 	// Logf, when set, receives one line of progress per file.
 	Logf func(format string, args ...any)
+	// BeforeApply, when set, runs once the lock is held and before anything
+	// is read or written under it (the revisions table, a baseline row,
+	// the files): a check that must see the schema the files will be
+	// applied to, such as CheckBaseline, which a concurrent migrator could
+	// otherwise change between the check and the apply. An error aborts
+	// Apply or DryRun with nothing changed, and is returned as it is.
+	BeforeApply func(ctx context.Context) error
 }
 
 // ErrNotClean is returned (wrapped) when the database already holds tables
@@ -107,6 +114,11 @@ func pendingFiles(ctx context.Context, db *sql.DB, opts Options, dry bool) (_ Di
 			unlock()
 		}
 	}()
+	if opts.BeforeApply != nil {
+		if err := opts.BeforeApply(ctx); err != nil {
+			return nil, nil, nil, err
+		}
+	}
 	var rrw atlasmigrate.RevisionReadWriter = &revisions{db}
 	if dry {
 		exists, err := revisionsTableExists(ctx, db)
@@ -190,12 +202,22 @@ func lock(ctx context.Context, drv atlasmigrate.Driver, timeout time.Duration) (
 	if !ok {
 		return nil, fmt.Errorf("migrate: driver %T cannot lock", drv)
 	}
-	if deadline, ok := ctx.Deadline(); ok && time.Until(deadline) < timeout {
-		timeout = time.Until(deadline)
+	// Wait no longer than ctx allows; a ctx already past its deadline
+	// (its timer may not have fired yet) does not try at all.
+	if deadline, ok := ctx.Deadline(); ok {
+		left := time.Until(deadline)
+		if left <= 0 {
+			err := ctx.Err()
+			if err == nil {
+				err = context.DeadlineExceeded
+			}
+			return nil, fmt.Errorf("migrate: acquire lock: %w", err)
+		}
+		timeout = min(timeout, left)
 	}
 	unlock, err := locker.Lock(ctx, lockName, timeout)
 	if errors.Is(err, schema.ErrLocked) {
-		return nil, fmt.Errorf("migrate: another migration holds the lock (waited %s): %w", timeout, err)
+		return nil, fmt.Errorf("migrate: another migration holds the lock (waited %s): %w", timeout.Round(time.Millisecond), err)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("migrate: acquire lock: %w", err)

@@ -56,7 +56,7 @@ func openStore(ctx context.Context, e env, flagURL string) (*store.Store, error)
 }
 
 func conversationsLs(ctx context.Context, e env, args []string) error {
-	fs := newFlags("conversations ls", e)
+	fs := newFlags("conversations ls")
 	url := fs.String("url", "", "database URL (default $HWLAB_DATABASE_URL)")
 	limit := fs.Int("limit", 20, fmt.Sprintf("conversations per page (1..%d)", store.MaxPageSize))
 	cur := fs.String("cursor", "", "continue after a previous page (its next cursor)")
@@ -109,7 +109,7 @@ func conversationsLs(ctx context.Context, e env, args []string) error {
 }
 
 func conversationsShow(ctx context.Context, e env, args []string) error {
-	fs := newFlags("conversations show", e)
+	fs := newFlags("conversations show")
 	url := fs.String("url", "", "database URL (default $HWLAB_DATABASE_URL)")
 	asJSON := fs.Bool("json", false, "print JSON (the export format)")
 	pos, err := parse(fs, args)
@@ -140,7 +140,7 @@ func conversationsShow(ctx context.Context, e env, args []string) error {
 }
 
 func conversationsRm(ctx context.Context, e env, args []string) error {
-	fs := newFlags("conversations rm", e)
+	fs := newFlags("conversations rm")
 	url := fs.String("url", "", "database URL (default $HWLAB_DATABASE_URL)")
 	pos, err := parse(fs, args)
 	if err != nil {

@@ -2,11 +2,11 @@ package main
 
 import (
 	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
 
+	"git.georgsen.dk/hwlab/internal/jsonstrict"
 	"git.georgsen.dk/hwlab/internal/store"
 )
 
@@ -71,14 +71,12 @@ func toJSONSummary(s store.ConversationSummary) jsonSummary {
 // decodeLine parses one JSON Lines record strictly: unknown fields are an
 // error (rather than data silently dropped), and so is trailing content.
 func decodeLine(line []byte) (store.Conversation, error) {
-	dec := json.NewDecoder(bytes.NewReader(line))
-	dec.DisallowUnknownFields()
 	var j jsonConversation
-	if err := dec.Decode(&j); err != nil {
+	if err := jsonstrict.Decode(bytes.NewReader(line), &j); err != nil {
+		if errors.Is(err, jsonstrict.ErrTrailingData) {
+			return store.Conversation{}, errors.New("trailing data after the record (one record per line)")
+		}
 		return store.Conversation{}, fmt.Errorf("not a conversation record: %v", err)
-	}
-	if dec.More() {
-		return store.Conversation{}, errors.New("more than one JSON value on the line")
 	}
 	if j.MessageCount != nil && *j.MessageCount != len(j.Messages) {
 		return store.Conversation{}, fmt.Errorf("message_count is %d but %d messages follow", *j.MessageCount, len(j.Messages))

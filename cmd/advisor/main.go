@@ -36,18 +36,26 @@ func exitCode(err error, stderr io.Writer) int {
 }
 
 // env is how commands read the environment; tests pass their own.
+//
+// stdout is the raw standard output: data (export, show, ls) and the fixed
+// messages commands compose themselves go there unaltered, since a mask
+// applied to data would edit it (a password "a" would turn "started_at"
+// into "stxxxxxrted_xxxxxt"). Nothing printed there holds a database URL;
+// a line that quotes text from elsewhere (a failed migration's error in
+// status) masks that text itself with secrets.redact. stderr (messages,
+// logs, the progress bar) is masked as a whole, and so is the final error:
+// that is where URLs and driver errors end up.
 type env struct {
-	getenv         func(string) string
-	stdout, stderr io.Writer
-	secrets        *secrets // every URL seen; output is masked with it
-	rawStderr      io.Writer
+	getenv    func(string) string
+	stdout    io.Writer // raw: data and composed messages
+	stderr    io.Writer // masked with secrets
+	secrets   *secrets  // every URL seen
+	rawStderr io.Writer // the unmasked stderr, only to ask whether it is a terminal
 }
 
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) (err error) {
-	sec := &secrets{}
-	sec.add(getenv("HWLAB_DATABASE_URL"))
-	sec.addArgs(args)
-	e := env{getenv: getenv, stdout: redactWriter{stdout, sec}, stderr: redactWriter{stderr, sec}, secrets: sec, rawStderr: stderr}
+	sec := newSecrets(getenv, args)
+	e := env{getenv: getenv, stdout: stdout, stderr: redactWriter{stderr, sec}, secrets: sec, rawStderr: stderr}
 	defer func() { err = sec.redactErr(err) }()
 	if len(args) == 0 {
 		return usagef("missing command\n\n%s", topUsage)
@@ -66,6 +74,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return usagef("unknown command %q\n\n%s", args[0], topUsage)
 	}
 }
+
+// secretEnv lists the variables that may hold a database URL with a password.
+var secretEnv = []string{"HWLAB_DATABASE_URL", "HWLAB_MIGRATE_DATABASE_URL"}
 
 const topUsage = `usage: advisor <command> [arguments]
 

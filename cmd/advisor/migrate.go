@@ -61,7 +61,7 @@ func runMigrate(ctx context.Context, e env, args []string) error {
 	}
 }
 
-func newFlags(name string, e env) *flag.FlagSet {
+func newFlags(name string) *flag.FlagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	return fs
@@ -91,7 +91,7 @@ func openDir(path string) (migrate.Dir, error) {
 }
 
 func migrateApply(ctx context.Context, e env, args []string) error {
-	fs := newFlags("migrate apply", e)
+	fs := newFlags("migrate apply")
 	url := fs.String("url", "", "database URL (default $HWLAB_DATABASE_URL)")
 	baseline := fs.String("baseline", "", "version a non-empty database without history is at")
 	devURL := fs.String("dev-url", "", "empty database for the --baseline check (default: a throwaway cluster)")
@@ -119,16 +119,18 @@ func migrateApply(ctx context.Context, e env, args []string) error {
 		return err
 	}
 	defer db.Close()
-	if *baseline != "" {
-		if err := checkBaseline(ctx, e, db, dir, *baseline, *devURL); err != nil {
-			return err
-		}
-	}
 	opts := migrate.Options{
 		Dir:         dir,
 		Baseline:    *baseline,
 		LockTimeout: *lockTimeout,
 		Logf:        func(f string, a ...any) { fmt.Fprintf(e.stderr, f+"\n", a...) },
+	}
+	if *baseline != "" {
+		// Under the migration lock, so that no concurrent apply changes
+		// the schema between the check and the baseline row.
+		opts.BeforeApply = func(ctx context.Context) error {
+			return checkBaseline(ctx, e, db, dir, *baseline, *devURL)
+		}
 	}
 	if *dryRun {
 		return printDryRun(ctx, e, db, opts)
@@ -147,7 +149,8 @@ func migrateApply(ctx context.Context, e env, args []string) error {
 
 // checkBaseline refuses a baseline the live schema does not match. It only
 // matters for a database without history: with one, Atlas ignores the
-// baseline, and so do we.
+// baseline, and so do we. It runs under the migration lock (BeforeApply);
+// db must have a connection to spare besides the lock's.
 func checkBaseline(ctx context.Context, e env, db *sql.DB, dir migrate.Dir, version, devURL string) error {
 	st, err := migrate.Status(ctx, db, dir)
 	if err != nil {
@@ -204,7 +207,7 @@ func printDryRun(ctx context.Context, e env, db *sql.DB, opts migrate.Options) e
 }
 
 func migrateStatus(ctx context.Context, e env, args []string) error {
-	fs := newFlags("migrate status", e)
+	fs := newFlags("migrate status")
 	url := fs.String("url", "", "database URL (default $HWLAB_DATABASE_URL)")
 	dirPath := fs.String("dir", "", "migration directory (default: the one built in)")
 	pos, err := parse(fs, args)
@@ -231,14 +234,15 @@ func migrateStatus(ctx context.Context, e env, args []string) error {
 	if err != nil {
 		return err
 	}
-	printStatus(e.stdout, st)
+	printStatus(e.stdout, e.secrets.redact, st)
 	return nil
 }
 
 // printStatus follows the layout of `atlas migrate status`
 // (cmd/atlas/internal/cmdlog/cmdlog.go, MigrateStatusTemplate), so that
-// operators and scripts see the same words from either tool.
-func printStatus(w io.Writer, st *migrate.StatusReport) {
+// operators and scripts see the same words from either tool. A failed
+// file's statement and error come from the database and are masked.
+func printStatus(w io.Writer, mask func(string) string, st *migrate.StatusReport) {
 	status, next, current := "OK", "Already at latest version", st.Current
 	if len(st.Pending) > 0 {
 		status, next = "PENDING", strings.SplitN(st.Pending[0], "_", 2)[0]
@@ -256,8 +260,8 @@ func printStatus(w io.Writer, st *migrate.StatusReport) {
 	}
 	for _, f := range st.Failed {
 		fmt.Fprintf(w, "\nMigration %s failed after %d of %d statements:\n", f.Version, f.Applied, f.Total)
-		fmt.Fprintf(w, "  -- SQL:   %s\n", strings.ReplaceAll(f.ErrorStmt, "\n", " "))
-		fmt.Fprintf(w, "  -- ERROR: %s\n", strings.ReplaceAll(f.Error, "\n", " "))
+		fmt.Fprintf(w, "  -- SQL:   %s\n", strings.ReplaceAll(mask(f.ErrorStmt), "\n", " "))
+		fmt.Fprintf(w, "  -- ERROR: %s\n", strings.ReplaceAll(mask(f.Error), "\n", " "))
 	}
 	if st.NotClean != "" {
 		fmt.Fprintf(w, "\nThe database holds tables but no migration history (%s).\n"+
@@ -266,7 +270,7 @@ func printStatus(w io.Writer, st *migrate.StatusReport) {
 }
 
 func migrateDiff(ctx context.Context, e env, args []string) error {
-	fs := newFlags("migrate diff", e)
+	fs := newFlags("migrate diff")
 	devURL := fs.String("dev-url", "", "empty database to replay the directory on (default: a throwaway cluster)")
 	dirPath := fs.String("dir", defaultMigrationsDir, "migration directory")
 	pos, err := parse(fs, args)
@@ -291,11 +295,15 @@ func migrateDiff(ctx context.Context, e env, args []string) error {
 }
 
 func migrateCheck(ctx context.Context, e env, args []string) error {
-	fs := newFlags("migrate check", e)
+	fs := newFlags("migrate check")
 	devURL := fs.String("dev-url", "", "empty database to replay the directory on (default: a throwaway cluster)")
 	dirPath := fs.String("dir", defaultMigrationsDir, "migration directory")
-	if _, err := parse(fs, args); err != nil {
+	pos, err := parse(fs, args)
+	if err != nil {
 		return err
+	}
+	if len(pos) > 0 {
+		return usagef("migrate check takes no arguments, got %q", pos)
 	}
 	dir, err := migrate.OpenDir(*dirPath)
 	if err != nil {
@@ -314,10 +322,14 @@ func migrateCheck(ctx context.Context, e env, args []string) error {
 }
 
 func migrateHash(e env, args []string) error {
-	fs := newFlags("migrate hash", e)
+	fs := newFlags("migrate hash")
 	dirPath := fs.String("dir", defaultMigrationsDir, "migration directory")
-	if _, err := parse(fs, args); err != nil {
+	pos, err := parse(fs, args)
+	if err != nil {
 		return err
+	}
+	if len(pos) > 0 {
+		return usagef("migrate hash takes no arguments, got %q", pos)
 	}
 	dir, err := migrate.OpenDir(*dirPath)
 	if err != nil {

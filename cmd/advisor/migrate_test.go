@@ -30,6 +30,8 @@ func TestUsageExitCodes(t *testing.T) {
 		{[]string{"migrate", "apply", "extra"}, env, 2},
 		{[]string{"migrate", "status"}, nil, 2}, // no URL at all
 		{[]string{"migrate", "diff"}, env, 2},
+		{[]string{"migrate", "check", "extra", "--dir", "/nonexistent/dir"}, env, 2},
+		{[]string{"migrate", "hash", "extra", "--dir", "/nonexistent/dir"}, env, 2},
 		{[]string{"conversations", "ls", "--limit", "0"}, env, 2},
 		{[]string{"conversations", "show"}, env, 2},
 		{[]string{"conversations", "import"}, env, 2},

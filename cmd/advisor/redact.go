@@ -4,6 +4,8 @@ import (
 	"errors"
 	"io"
 	"net/url"
+	"slices"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -16,6 +18,21 @@ import (
 type secrets struct {
 	mu   sync.Mutex
 	dsns []string
+	// quoted holds the passwords as strconv.Quote spells them inside the
+	// quotes: slog's text handler writes a value with '"' or '\\' that way,
+	// so a password holding either would not match literally in a log line.
+	quoted []string
+}
+
+// newSecrets collects the secrets a run starts with: the database URLs of
+// the environment (secretEnv) and the arguments that look like one.
+func newSecrets(getenv func(string) string, args []string) *secrets {
+	s := &secrets{}
+	for _, k := range secretEnv {
+		s.add(getenv(k))
+	}
+	s.addArgs(args)
+	return s
 }
 
 // add records s if it can carry a password.
@@ -26,6 +43,13 @@ func (s *secrets) add(dsn string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.dsns = append(s.dsns, dsn)
+	for _, p := range store.Passwords(dsn) {
+		if q := strconv.Quote(p); p != "" && q[1:len(q)-1] != p {
+			s.quoted = append(s.quoted, q[1:len(q)-1])
+		}
+	}
+	// Longest first, so a spelling that contains another is masked whole.
+	slices.SortFunc(s.quoted, func(a, b string) int { return len(b) - len(a) })
 }
 
 // addArgs records every argument that looks like a URL with a password, so
@@ -46,11 +70,17 @@ func (s *secrets) addArgs(args []string) {
 func (s *secrets) redact(msg string) string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	for _, q := range s.quoted {
+		msg = strings.ReplaceAll(msg, q, mask)
+	}
 	for _, d := range s.dsns {
 		msg = store.Redact(d, msg)
 	}
 	return msg
 }
+
+// mask replaces a password; the same as store.Redact's.
+const mask = "xxxxx"
 
 // redactedError keeps errors.Is working on the sentinel an error matched
 // (errUsage picks the exit code) without exposing the original message.

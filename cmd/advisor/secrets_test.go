@@ -21,9 +21,16 @@ const secretPassword = "Zq9-s3cr3t:pw@x"
 // and returns a URL that logs in with the password.
 func secretDatabase(t *testing.T) string {
 	t.Helper()
+	return roleDatabase(t, secretPassword)
+}
+
+// roleDatabase creates a login role with password and a database it owns,
+// and returns a URL that logs in as that role with the password.
+func roleDatabase(t *testing.T, password string) string {
+	t.Helper()
 	admin := pgtest.Open(t, pgtest.AdminURL())
 	name := fmt.Sprintf("secret_%d", time.Now().UnixNano())
-	mustExec(t, admin, fmt.Sprintf(`CREATE ROLE %s LOGIN PASSWORD '%s'`, name, secretPassword))
+	mustExec(t, admin, fmt.Sprintf(`CREATE ROLE %s LOGIN PASSWORD '%s'`, name, strings.ReplaceAll(password, "'", "''")))
 	mustExec(t, admin, fmt.Sprintf(`CREATE DATABASE %s OWNER %s`, name, name))
 	t.Cleanup(func() {
 		ctx := context.Background()
@@ -31,12 +38,18 @@ func secretDatabase(t *testing.T) string {
 		admin.ExecContext(ctx, `DROP DATABASE IF EXISTS `+name)
 		admin.ExecContext(ctx, `DROP ROLE IF EXISTS `+name)
 	})
-	u, err := url.Parse(pgtest.AdminURL())
+	return withUser(t, pgtest.AdminURL(), url.UserPassword(name, password), name)
+}
+
+// withUser returns base with its user info and database replaced.
+func withUser(t *testing.T, base string, user *url.Userinfo, db string) string {
+	t.Helper()
+	u, err := url.Parse(base)
 	if err != nil {
 		t.Fatal(err)
 	}
-	u.User = url.UserPassword(name, secretPassword)
-	u.Path = "/" + name
+	u.User = user
+	u.Path = "/" + db
 	return u.String()
 }
 

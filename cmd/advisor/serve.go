@@ -53,7 +53,7 @@ type serveOptions struct {
 }
 
 func parseServe(e env, args []string) (serveOptions, error) {
-	fs := newFlags("serve", e)
+	fs := newFlags("serve")
 	o := serveOptions{shutdownGrace: 60 * time.Second}
 	fs.StringVar(&o.addr, "addr", "127.0.0.1:8080", "listen address")
 	fs.BoolVar(&o.noMigrate, "no-migrate", false, "only check the schema")
@@ -112,6 +112,10 @@ func runServe(ctx context.Context, e env, args []string) error {
 		}
 		defer dev.close(log)
 		o.dsn = dev.url
+		// Its superuser password is in both URLs; the net under the
+		// redaction the code paths do themselves.
+		e.secrets.add(dev.url)
+		e.secrets.add(dev.cluster.URL("postgres"))
 	}
 	ln, err := net.Listen("tcp", o.addr)
 	if err != nil {

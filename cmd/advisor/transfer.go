@@ -10,12 +10,15 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
+
+	"github.com/google/uuid"
 
 	"git.georgsen.dk/hwlab/internal/store"
 )
 
 func conversationsExport(ctx context.Context, e env, args []string) error {
-	fs := newFlags("conversations export", e)
+	fs := newFlags("conversations export")
 	url := fs.String("url", "", "database URL (default $HWLAB_DATABASE_URL)")
 	out := fs.String("out", "", "file to write (default: stdout)")
 	force := fs.Bool("progress", false, "always show a progress bar on stderr")
@@ -107,7 +110,7 @@ const maxLine = 1 << 30
 const maxReported = 20
 
 func conversationsImport(ctx context.Context, e env, args []string) error {
-	fs := newFlags("conversations import", e)
+	fs := newFlags("conversations import")
 	url := fs.String("url", "", "database URL (default $HWLAB_DATABASE_URL)")
 	force := fs.Bool("progress", false, "always show a progress bar on stderr")
 	pos, err := parse(fs, args)
@@ -129,7 +132,7 @@ func conversationsImport(ctx context.Context, e env, args []string) error {
 	defer s.Close()
 
 	// Pass 1 validates every line, so a bad file imports nothing at all.
-	total, err := checkImportFile(e, s, f, pos[0])
+	total, err := checkImportFile(ctx, e, s, f, pos[0])
 	if err != nil {
 		return err
 	}
@@ -166,12 +169,25 @@ func conversationsImport(ctx context.Context, e env, args []string) error {
 }
 
 // checkImportFile decodes and validates every record, reports each bad line
-// by number on stderr, and returns how many records there are.
-func checkImportFile(e env, s *store.Store, r io.Reader, name string) (int, error) {
+// by number on stderr, and returns how many records there are. Besides each
+// record on its own, it checks the file as a whole: a conversation id or a
+// message id used twice in it, and a message id the database already holds
+// under another conversation. Either would make the import fail half-way,
+// after the lines before had been imported. It keeps every id of the file
+// in memory (about 50 bytes per message): the price of refusing up front.
+func checkImportFile(ctx context.Context, e env, s *store.Store, r io.Reader, name string) (int, error) {
 	var (
 		n, bad int
-		ids    = map[string]int{}
+		convs  = map[uuid.UUID]int{} // conversation id → line
+		msgs   = map[uuid.UUID]int{} // message id → line
+		convOf = map[int]uuid.UUID{} // line → conversation id
 	)
+	report := func(no int, err error) {
+		bad++
+		if bad <= maxReported {
+			fmt.Fprintf(e.stderr, "%s:%d: %v\n", name, no, err)
+		}
+	}
 	err := eachLine(r, func(no int, line []byte) error {
 		n++
 		c, err := decodeLine(line)
@@ -179,27 +195,96 @@ func checkImportFile(e env, s *store.Store, r io.Reader, name string) (int, erro
 			err = s.CheckImport(c)
 		}
 		if err == nil {
-			if first, dup := ids[c.ID]; dup {
-				err = fmt.Errorf("conversation %s already appears on line %d", c.ID, first)
-			} else {
-				ids[c.ID] = no
-			}
+			err = fileWideIDs(no, c, convs, msgs)
 		}
 		if err != nil {
-			bad++
-			if bad <= maxReported {
-				fmt.Fprintf(e.stderr, "%s:%d: %v\n", name, no, err)
-			}
+			report(no, err)
+			return nil
 		}
+		convOf[no] = uuid.MustParse(c.ID)
 		return nil
 	})
 	if err != nil {
 		return 0, err
 	}
+	if bad == 0 {
+		conflicts, err := storedElsewhere(ctx, s, msgs, convOf)
+		if err != nil {
+			return 0, err
+		}
+		for _, c := range conflicts {
+			report(c.line, c.err)
+		}
+	}
 	if bad > 0 {
 		return 0, fmt.Errorf("%s: %d bad line(s) of %d; nothing was imported", name, bad, n)
 	}
 	return n, nil
+}
+
+// fileWideIDs records c's ids, or says which earlier line already used one.
+// CheckImport has validated them, so they parse.
+func fileWideIDs(no int, c store.Conversation, convs, msgs map[uuid.UUID]int) error {
+	id := uuid.MustParse(c.ID)
+	if first, dup := convs[id]; dup {
+		return fmt.Errorf("conversation %s already appears on line %d", c.ID, first)
+	}
+	for _, m := range c.Messages {
+		if first, dup := msgs[uuid.MustParse(m.ID)]; dup {
+			return fmt.Errorf("message %s already appears on line %d", m.ID, first)
+		}
+	}
+	convs[id] = no
+	for _, m := range c.Messages {
+		msgs[uuid.MustParse(m.ID)] = no
+	}
+	return nil
+}
+
+// ownerBatch is how many message ids one lookup sends (16 bytes each).
+const ownerBatch = 10000
+
+type lineError struct {
+	line int
+	err  error
+}
+
+// storedElsewhere asks the database, a batch at a time, which message ids
+// of the file it already holds under a different conversation. The same
+// conversation is fine: importing it again skips it. A message added by
+// someone else between this check and the import still fails that line
+// with ErrIDConflict; nothing can rule that out short of one transaction
+// for the whole file.
+func storedElsewhere(ctx context.Context, s *store.Store, msgs map[uuid.UUID]int, convOf map[int]uuid.UUID) ([]lineError, error) {
+	var out []lineError
+	batch := make([]string, 0, ownerBatch)
+	flush := func() error {
+		owners, err := s.MessageOwners(ctx, batch)
+		if err != nil {
+			return err
+		}
+		for mid, owner := range owners {
+			line := msgs[uuid.MustParse(mid)]
+			if want := convOf[line].String(); owner != want {
+				out = append(out, lineError{line, fmt.Errorf("message %s already exists in the database, in conversation %s (here it is in %s)", mid, owner, want)})
+			}
+		}
+		batch = batch[:0]
+		return nil
+	}
+	for mid := range msgs {
+		batch = append(batch, mid.String())
+		if len(batch) == ownerBatch {
+			if err := flush(); err != nil {
+				return nil, err
+			}
+		}
+	}
+	if err := flush(); err != nil {
+		return nil, err
+	}
+	slices.SortFunc(out, func(a, b lineError) int { return a.line - b.line })
+	return out, nil
 }
 
 // eachLine calls fn with each non-blank line and its 1-based number.
