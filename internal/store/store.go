@@ -46,6 +46,7 @@ type config struct {
 	maxIdleConns    int
 	connMaxLifetime time.Duration
 	connMaxIdleTime time.Duration
+	connConfig      []func(*pgx.ConnConfig) // WithConnConfig
 }
 
 // Option configures NewStore.
@@ -96,6 +97,9 @@ func NewStore(ctx context.Context, dsn string, opts ...Option) (*Store, error) {
 	connCfg, err := pgx.ParseConfig(dsn)
 	if err != nil {
 		return nil, fmt.Errorf("store: invalid DSN: %s", redact(dsn, err.Error()))
+	}
+	for _, fn := range cfg.connConfig {
+		fn(connCfg)
 	}
 	db := stdlib.OpenDB(*connCfg)
 	db.SetMaxOpenConns(cfg.maxOpenConns)
