@@ -3,7 +3,7 @@
 GO   ?= go
 TAGS := integration
 
-.PHONY: generate migration test check build
+.PHONY: generate migration test check build bench bench-doc
 
 ## generate: regenerate the ent client from ent/schema
 generate:
@@ -31,3 +31,11 @@ check:
 ## build: the advisor binary in bin/
 build:
 	$(GO) build -o bin/advisor ./cmd/advisor
+
+## bench: benchmarks of the store against the plan's pgx baseline on a throwaway PostgreSQL (BENCH_COUNT=6 BENCH_TIME=1s); see docs/performance.md
+bench:
+	GO=$(GO) bench/run.sh
+
+## bench-doc: rewrite the results section of docs/performance.md from bench/out/bench.txt (or BENCH_FILE)
+bench-doc:
+	bench/doc.sh $(or $(BENCH_FILE),bench/out/bench.txt)

@@ -72,7 +72,7 @@ type opened struct {
 }
 
 // open connects impl to dsn with a pool of poolSize; b's cleanup closes it.
-func open(b *testing.B, im impl, dsn string, opts ...store.Option) opened {
+func open(b testing.TB, im impl, dsn string, opts ...store.Option) opened {
 	b.Helper()
 	ctx := context.Background()
 	qc := &queryCounter{}

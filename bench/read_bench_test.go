@@ -85,7 +85,7 @@ func BenchmarkListConversationsPage(b *testing.B) {
 }
 
 // cursorAt walks the listing to the start of page (0-based), untimed.
-func cursorAt(b *testing.B, s *store.Store, page int) string {
+func cursorAt(b testing.TB, s *store.Store, page int) string {
 	b.Helper()
 	cur := ""
 	for range page {

@@ -7,6 +7,8 @@ import (
 	"fmt"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
 )
 
 // appendMessageSQL appends a message in one statement and one round trip:
@@ -41,13 +43,15 @@ func (s *Store) AddMessage(ctx context.Context, conversationID, role, content st
 	if err := s.validContent(content); err != nil {
 		return "", err
 	}
-	var id uuid.UUID
-	err = s.db.QueryRowContext(ctx, appendMessageSQL, uid, role, content).Scan(&id)
+	var id pgtype.UUID
+	err = s.withPgx(ctx, func(conn *pgx.Conn) error {
+		return conn.QueryRow(ctx, appendMessageSQL, pgtype.UUID{Bytes: uid, Valid: true}, role, content).Scan(&id)
+	})
 	if errors.Is(err, sql.ErrNoRows) {
 		return "", fmt.Errorf("store: add message to %s: %w", conversationID, ErrNotFound)
 	}
 	if err != nil {
 		return "", dbError(ctx, "add message", err)
 	}
-	return id.String(), nil
+	return uuid.UUID(id.Bytes).String(), nil
 }

@@ -4,12 +4,12 @@ import (
 	"context"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgtype"
-	"github.com/jackc/pgx/v5/stdlib"
 )
 
-// readConversation runs getConversationSQL on one of the pool's connections
-// through pgx itself and scans each row straight into a plan Message. It
+// readConversation runs getConversationSQL through pgx (withPgx) and scans
+// each row straight into a plan Message. It
 // returns nil, nil when the conversation does not exist.
 //
 // Why not database/sql: there every row cost about 21 allocations (driver
@@ -20,14 +20,9 @@ import (
 // columns are scanned from the first row only. docs/performance.md has the
 // numbers.
 func (s *Store) readConversation(ctx context.Context, id uuid.UUID) (*Conversation, error) {
-	conn, err := s.db.Conn(ctx)
-	if err != nil {
-		return nil, err
-	}
-	defer conn.Close()
 	var c *Conversation
-	err = conn.Raw(func(driverConn any) error {
-		rows, err := driverConn.(*stdlib.Conn).Conn().Query(ctx, getConversationSQL, pgtype.UUID{Bytes: id, Valid: true})
+	err := s.withPgx(ctx, func(conn *pgx.Conn) error {
+		rows, err := conn.Query(ctx, getConversationSQL, pgtype.UUID{Bytes: id, Valid: true})
 		if err != nil {
 			return err
 		}
