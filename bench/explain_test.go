@@ -3,10 +3,12 @@
 package bench
 
 import (
+	"cmp"
 	"context"
 	"flag"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -122,6 +124,14 @@ func explain(t *testing.T) {
 			fmt.Fprintf(&out, "### %s: %s\n\n```sql\n%s\n```\n\n```\n%s```\n\n", im.name, st.name, strings.TrimSpace(sql), plan)
 		}
 	}
+	for _, im := range both {
+		sql, args := recordAddMessage(t, im)
+		plan, err := explainWrite(ctx, t, writeDB(t, im.schema), sql, args)
+		if err != nil {
+			t.Fatalf("%s AddMessage: %v", im.name, err)
+		}
+		fmt.Fprintf(&out, "### %s: AddMessage (rolled back)\n\n```sql\n%s\n```\n\n```\n%s```\n\n", im.name, strings.TrimSpace(sql), plan)
+	}
 	if *explainOut == "" {
 		t.Log("\n" + out.String())
 		return
@@ -153,4 +163,81 @@ func explainPlan(ctx context.Context, conn *pgx.Conn, sql string, args []any) (s
 		}
 	}
 	return plan.String(), nil
+}
+
+// recordAddMessage appends a message with im on the write database and
+// returns the statement it sent.
+func recordAddMessage(t *testing.T, im impl) (string, []any) {
+	ctx := context.Background()
+	rec := &recorder{}
+	var r repo
+	if im == implStore {
+		s, err := store.NewStore(ctx, writeDB(t, im.schema), store.WithConnConfig(func(c *pgx.ConnConfig) { c.Tracer = rec }))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close()
+		r = s
+	} else {
+		s, err := baseline.New(ctx, writeDB(t, im.schema), 1, func(c *pgxpool.Config) { c.ConnConfig.Tracer = rec })
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close()
+		r = s
+	}
+	conv, err := r.CreateConversation(ctx, "explain")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.AddMessage(ctx, conv, "user", content); err != nil {
+		t.Fatal(err)
+	}
+	return rec.last()
+}
+
+// explainWrite runs a write under EXPLAIN (ANALYZE, BUFFERS, WAL) in a
+// transaction it rolls back, five times, and returns the plan of the run
+// with the median execution time.
+func explainWrite(ctx context.Context, t *testing.T, dsn, sql string, args []any) (string, error) {
+	conn, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		return "", err
+	}
+	defer conn.Close(ctx)
+	type run struct {
+		plan string
+		ms   float64
+	}
+	var runs []run
+	for range 5 {
+		tx, err := conn.Begin(ctx)
+		if err != nil {
+			return "", err
+		}
+		rows, err := tx.Query(ctx, "EXPLAIN (ANALYZE, BUFFERS, WAL) "+sql, args...)
+		if err != nil {
+			return "", err
+		}
+		var r run
+		for rows.Next() {
+			var line string
+			if err := rows.Scan(&line); err != nil {
+				return "", err
+			}
+			r.plan += line + "\n"
+			if v, ok := strings.CutPrefix(line, "Execution Time: "); ok {
+				fmt.Sscanf(v, "%f", &r.ms)
+			}
+		}
+		if err := rows.Err(); err != nil {
+			return "", err
+		}
+		if err := tx.Rollback(ctx); err != nil {
+			return "", err
+		}
+		runs = append(runs, r)
+	}
+	slices.SortFunc(runs, func(a, b run) int { return cmp.Compare(a.ms, b.ms) })
+	return runs[len(runs)/2].plan, nil
 }

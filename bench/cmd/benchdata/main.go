@@ -51,6 +51,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	if *url == "" {
 		return errors.New("no --url and no HWLAB_DATABASE_URL")
 	}
+	if *schema != "migrated" && *schema != "plan" && *schema != "existing" {
+		return fmt.Errorf("--schema %q: want migrated, plan or existing", *schema)
+	}
 	cfg, err := pgx.ParseConfig(*url)
 	if err != nil {
 		return err // pgx redacts the password
@@ -74,9 +77,6 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 				return err
 			}
 		}
-	case "existing":
-	default:
-		return fmt.Errorf("--schema %q: want migrated, plan or existing", *schema)
 	}
 
 	spec := benchdata.Spec{Conversations: *convs, MessagesPer: *per}
