@@ -49,7 +49,7 @@ var (
 // readDB returns the URL of a database holding schema and spec's data. It
 // is built once per process, and on a server named by
 // HWLAB_TEST_DATABASE_URL it is kept and reused by later runs (like
-// pgtestdb's templates), so only read-only benchmarks may use it.
+// pgtestdb's templates). It is read-only: only reads may use it.
 func readDB(tb testing.TB, schema string, spec benchdata.Spec) string {
 	tb.Helper()
 	name := fmt.Sprintf("hwlab_bench_%s_%dx%d", dbIdent(schema), spec.Conversations, spec.MessagesPer)
@@ -76,7 +76,9 @@ func readDB(tb testing.TB, schema string, spec benchdata.Spec) string {
 		}
 		tb.Logf("loaded %s (%d conversations x %d messages, threads %v) in %s",
 			name, spec.Conversations, spec.MessagesPer, spec.Threads, time.Since(start).Round(time.Millisecond))
-		_, err := conn.Exec(ctx, fmt.Sprintf("COMMENT ON DATABASE %s IS '%s'", name, marker))
+		// Read-only from now on, so a benchmark that writes by mistake fails
+		// instead of skewing every later read.
+		_, err := conn.Exec(ctx, fmt.Sprintf("ALTER DATABASE %s SET default_transaction_read_only = on; COMMENT ON DATABASE %s IS '%s'", name, name, marker))
 		return err
 	})
 }

@@ -33,12 +33,35 @@ func TestPairedRatios(t *testing.T) {
 }
 
 type pairedCase struct {
-	name   string
-	target string
-	ref    impl
-	spec   *benchdata.Spec // nil: the write database
-	k      int             // calls per side per round
-	op     func(o opened, conv string) func(context.Context) error
+	name, ref, target string
+	k                 int // calls per side per round
+	// ops returns the reference's call and the store's.
+	ops func(t *testing.T) (ref, st func(context.Context) error)
+}
+
+// sides opens ref and the store on their databases (spec nil: the write
+// database) and makes each one's call with op.
+func sides(ref impl, spec *benchdata.Spec, op func(o opened, conv string) func(context.Context) error) func(t *testing.T) (func(context.Context) error, func(context.Context) error) {
+	return func(t *testing.T) (func(context.Context) error, func(context.Context) error) {
+		var ops [2]func(context.Context) error
+		for i, im := range []impl{ref, implStore} {
+			var dsn, conv string
+			if spec == nil {
+				dsn = writeDB(t, im.schema)
+			} else {
+				dsn = readDB(t, im.schema, *spec)
+			}
+			o := open(t, im, dsn)
+			if spec == nil {
+				var err error
+				if conv, err = o.CreateConversation(context.Background(), "bench-model"); err != nil {
+					t.Fatal(err)
+				}
+			}
+			ops[i] = op(o, conv)
+		}
+		return ops[0], ops[1]
+	}
 }
 
 func paired(t *testing.T) {
@@ -51,6 +74,9 @@ func paired(t *testing.T) {
 			return err
 		}
 	}
+	create := func(o opened, _ string) func(context.Context) error {
+		return func(ctx context.Context) error { _, err := o.CreateConversation(ctx, "bench-model"); return err }
+	}
 	get := func(n int) func(o opened, _ string) func(context.Context) error {
 		return func(o opened, _ string) func(context.Context) error {
 			return func(ctx context.Context) error {
@@ -59,34 +85,44 @@ func paired(t *testing.T) {
 			}
 		}
 	}
+	list := func(t *testing.T) (func(context.Context) error, func(context.Context) error) {
+		var ops [2]func(context.Context) error
+		for i, spec := range []benchdata.Spec{spec10k, spec100k} {
+			o := open(t, implStore, readDB(t, schemaMigrated, spec))
+			ops[i] = func(ctx context.Context) error { _, err := o.ListConversations(ctx); return err }
+		}
+		return ops[0], ops[1]
+	}
+	pages := func(t *testing.T) (func(context.Context) error, func(context.Context) error) {
+		var ops [2]func(context.Context) error
+		for i, page := range []int{0, deepPage} {
+			o := open(t, implStore, readDB(t, schemaMigrated, spec100k))
+			cur := cursorAt(t, o.st, page)
+			ops[i] = func(ctx context.Context) error {
+				_, err := o.st.ListConversationsPage(ctx, cur, 100)
+				return err
+			}
+		}
+		return ops[0], ops[1]
+	}
 	cases := []pairedCase{
-		{"CreateConversation", "≤ 1.15", implBaseline, nil, 20, func(o opened, _ string) func(context.Context) error {
-			return func(ctx context.Context) error { _, err := o.CreateConversation(ctx, "bench-model"); return err }
-		}},
-		{"AddMessage", "≤ 1.15", implBaseline, nil, 20, add},
-		{"AddMessageParallel/convs=distinct (16 goroutines, time per 320 messages)", "throughput ≥ 0.9 (time ≤ 1.11)", implBaseline, nil, 1, addParallel},
-		{"GetConversation/msgs=2 vs baseline-idx", "≤ 1.5 (vs baseline)", implBaselineIndexed, &spec100k, 20, get(2)},
-		{"GetConversation/msgs=100 vs baseline-idx", "≤ 1.0 (vs baseline)", implBaselineIndexed, &spec100k, 10, get(100)},
-		{"GetConversation/msgs=10000 vs baseline-idx", "≤ 1.0 (vs baseline)", implBaselineIndexed, &spec100k, 1, get(10_000)},
+		{"CreateConversation", "baseline", "≤ 1.15", 20, sides(implBaseline, nil, create)},
+		{"AddMessage", "baseline", "≤ 1.15", 20, sides(implBaseline, nil, add)},
+		{"AddMessageParallel/convs=distinct: time for 320 appends from 16 goroutines", "baseline",
+			"throughput ≥ 0.9, so time ≤ 1.11", 1, sides(implBaseline, nil, addParallel)},
+		{"GetConversation/msgs=2", "baseline-idx", "≤ 1.5 against baseline", 20, sides(implBaselineIndexed, &spec100k, get(2))},
+		{"GetConversation/msgs=100", "baseline-idx", "≤ 1.0 against baseline", 10, sides(implBaselineIndexed, &spec100k, get(100))},
+		{"GetConversation/msgs=10000", "baseline-idx", "≤ 1.0 against baseline", 1, sides(implBaselineIndexed, &spec100k, get(10_000))},
+		{"ListConversations at 100k ÷ at 10k conversations", "store at 10k", "≤ 1.3", 20, list},
+		{"ListConversationsPage page 900 ÷ page 0 (100k)", "store, page 0", "≤ 1.3", 20, pages},
 	}
 	var out strings.Builder
 	fmt.Fprintf(&out, "| comparison (store ÷ reference) | reference | target | median ratio | middle half of the %d rounds |\n|---|---|---|---|---|\n", rounds)
 	for _, c := range cases {
-		ops := make([]func(context.Context) error, 2)
-		for i, im := range []impl{c.ref, implStore} {
-			dsn := ""
-			if c.spec == nil {
-				dsn = writeDB(t, im.schema)
-			} else {
-				dsn = readDB(t, im.schema, *c.spec)
-			}
-			o := open(t, im, dsn)
-			conv, err := o.CreateConversation(context.Background(), "bench-model")
-			if err != nil {
-				t.Fatal(err)
-			}
-			ops[i] = c.op(o, conv)
-			if _, err := timeCalls(ops[i], c.k); err != nil { // warm up
+		ref, st := c.ops(t)
+		ops := [2]func(context.Context) error{ref, st}
+		for _, op := range ops {
+			if _, err := timeCalls(op, c.k); err != nil { // warm up
 				t.Fatal(err)
 			}
 		}
@@ -102,7 +138,7 @@ func paired(t *testing.T) {
 			ratios = append(ratios, float64(d[1])/float64(d[0]))
 		}
 		slices.Sort(ratios)
-		fmt.Fprintf(&out, "| %s | %s | %s | %.2f | %.2f – %.2f |\n", c.name, c.ref.name, c.target,
+		fmt.Fprintf(&out, "| %s | %s | %s | %.2f | %.2f – %.2f |\n", c.name, c.ref, c.target,
 			ratios[rounds/2], ratios[rounds/4], ratios[3*rounds/4])
 	}
 	if *pairedOut == "" {

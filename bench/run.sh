@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 GO=${GO:-go}
 count=${BENCH_COUNT:-6}
 benchtime=${BENCH_TIME:-1s}
-out=${BENCH_OUT:-bench/out}
+out=$(realpath -m "${BENCH_OUT:-bench/out}") # absolute: go test runs in ./bench
 filter=${BENCH_FILTER:-.}
 mkdir -p "$out"
 # The machine, for the record (docs/performance.md shows it).
