@@ -3,7 +3,7 @@
 GO   ?= go
 TAGS := integration
 
-.PHONY: generate migration test check build fuzz run
+.PHONY: generate migration test check build fuzz run bench bench-doc
 
 ## generate: regenerate the ent client from ent/schema
 generate:
@@ -24,10 +24,11 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzParseID$$' -fuzztime $(FUZZTIME) ./internal/store
 	$(GO) test -tags $(TAGS) -run '^$$' -fuzz '^FuzzContentRoundTrip$$' -fuzztime $(FUZZTIME) ./internal/store
 
-## check: vet, formatting, generated code current, migrations in sync with ent/schema, atlas.sum valid
+## check: vet (benchmarks compiled too, never run), formatting, generated code current, migrations in sync with ent/schema, atlas.sum valid
 check:
 	$(GO) vet ./...
 	$(GO) vet -tags $(TAGS) ./...
+	$(GO) vet -tags bench ./bench/...
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) generate ./ent
 	@if [ -n "$$(git status --porcelain -- ent)" ]; then \
@@ -47,3 +48,11 @@ run: build
 screenshot:
 	@mkdir -p docs
 	HWLAB_SCREENSHOT=$(CURDIR)/docs/advisor.png $(GO) test -tags $(TAGS) -count=1 -run 'TestBrowser$$' ./internal/advisor/webtest
+
+## bench: benchmarks of the store against the plan's pgx baseline on a throwaway PostgreSQL (BENCH_COUNT=6 BENCH_TIME=1s); see docs/performance.md
+bench:
+	GO=$(GO) bench/run.sh
+
+## bench-doc: rewrite the results section of docs/performance.md from bench/out/bench.txt (or BENCH_FILE)
+bench-doc:
+	bench/doc.sh $(or $(BENCH_FILE),bench/out/bench.txt)

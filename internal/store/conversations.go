@@ -2,13 +2,10 @@ package store
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 
 	entsql "entgo.io/ent/dialect/sql"
-	"github.com/google/uuid"
 
-	"git.georgsen.dk/hwlab/ent"
 	"git.georgsen.dk/hwlab/ent/conversation"
 )
 
@@ -33,11 +30,12 @@ func (s *Store) CreateConversation(ctx context.Context, model string) (string, e
 }
 
 // getConversationSQL reads a conversation and its thread in one round trip;
-// ent's eager loading would take two. The LEFT JOIN keeps a conversation
-// without messages (the plan's inner JOIN lost it). Order is by seq, which
-// is unique within a conversation, so ties in created_at cannot reorder.
+// ent's eager loading would take two; readConversation runs it. The LEFT
+// JOIN keeps a conversation without messages (the plan's inner JOIN lost
+// it). Order is by seq, which is unique within a conversation, so ties in
+// created_at cannot reorder.
 const getConversationSQL = `
-SELECT c.started_at, c.model, c.title, c.message_count, m.id, m.seq, m.role, m.content, m.created_at
+SELECT c.started_at, c.model, c.title, c.message_count, m.id, m.role, m.content, m.created_at
 FROM conversations c
 LEFT JOIN messages m ON m.conversation_id = c.id
 WHERE c.id = $1
@@ -52,43 +50,14 @@ func (s *Store) GetConversation(ctx context.Context, id string) (*Conversation, 
 	}
 	ctx, cancel := s.opCtx(ctx)
 	defer cancel()
-	rows, err := s.db.QueryContext(ctx, getConversationSQL, uid)
+	c, err := s.readConversation(ctx, uid)
 	if err != nil {
-		return nil, dbError(ctx, "get conversation", err)
-	}
-	defer rows.Close()
-	var c *ent.Conversation
-	for rows.Next() {
-		var (
-			conv    ent.Conversation
-			msgID   uuid.NullUUID
-			seq     sql.NullInt64
-			role    sql.NullString
-			content sql.NullString
-			created sql.NullTime
-		)
-		if err := rows.Scan(&conv.StartedAt, &conv.Model, &conv.Title, &conv.MessageCount, &msgID, &seq, &role, &content, &created); err != nil {
-			return nil, dbError(ctx, "get conversation", err)
-		}
-		if c == nil {
-			conv.ID = uid
-			c = &conv
-			c.Edges.Messages = make([]*ent.Message, 0, conv.MessageCount)
-		}
-		if msgID.Valid {
-			c.Edges.Messages = append(c.Edges.Messages, &ent.Message{
-				ID: msgID.UUID, ConversationID: uid, Seq: seq.Int64,
-				Role: role.String, Content: content.String, CreatedAt: created.Time,
-			})
-		}
-	}
-	if err := rows.Err(); err != nil {
 		return nil, dbError(ctx, "get conversation", err)
 	}
 	if c == nil {
 		return nil, fmt.Errorf("store: get conversation %s: %w", id, ErrNotFound)
 	}
-	return toConversation(c), nil
+	return c, nil
 }
 
 // ListConversations returns up to MaxPageSize summaries, newest started_at

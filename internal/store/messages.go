@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
 )
 
 // appendMessageSQL appends a message in one statement and one round trip:
@@ -59,15 +61,17 @@ func (s *Store) AppendMessage(ctx context.Context, conversationID, role, content
 	ctx, cancel := s.opCtx(ctx)
 	defer cancel()
 	var (
-		id      uuid.UUID
+		id      pgtype.UUID
 		created time.Time
 	)
-	err = s.db.QueryRowContext(ctx, appendMessageSQL, uid, role, content).Scan(&id, &created)
+	err = s.withPgx(ctx, func(conn *pgx.Conn) error {
+		return conn.QueryRow(ctx, appendMessageSQL, pgtype.UUID{Bytes: uid, Valid: true}, role, content).Scan(&id, &created)
+	})
 	if errors.Is(err, sql.ErrNoRows) {
 		return Message{}, fmt.Errorf("store: add message to %s: %w", conversationID, ErrNotFound)
 	}
 	if err != nil {
 		return Message{}, dbError(ctx, "add message", err)
 	}
-	return Message{ID: id.String(), ConversationID: uid.String(), Role: role, Content: content, CreatedAt: created.UTC()}, nil
+	return Message{ID: uuid.UUID(id.Bytes).String(), ConversationID: uid.String(), Role: role, Content: content, CreatedAt: created.UTC()}, nil
 }

@@ -86,6 +86,9 @@ func f(ctx context.Context, db *sql.DB, id, name string, b *sql.Builder) {
 	b.WriteString("(")                                               // ok
 	_ = fmt.Sprintf("store: %s: %v", name, id)                      // ok: no SQL
 	client.Conversation.Delete().Exec(ctx)                           // ok: ent builder, no SQL text
+	pgxConn.Query(ctx, query, id)                                    // BAD pgx variable
+	pgxConn.QueryRow(ctx, q, id)                                     // ok: pgx constant
+	sqlConn.Raw(func(dc any) error { return nil })                   // ok: no SQL text
 }
 `
 	problems := checkSQLConst(t, map[string]string{"planted.go": planted})
@@ -177,7 +180,13 @@ func checkSQLConst(t *testing.T, srcs map[string]string) []string {
 				return true
 			}
 			if id, ok := n.Args[i].(*ast.Ident); ok && id.Name == "ctx" {
-				return true // an ent builder's Exec(ctx): no SQL text
+				if len(n.Args) == i+1 {
+					return true // an ent builder's Exec(ctx): no SQL text
+				}
+				i++ // pgx's Query(ctx, sql, …): the SQL follows the context
+			}
+			if _, ok := n.Args[i].(*ast.FuncLit); ok {
+				return true // database/sql's Conn.Raw(func…): no SQL text
 			}
 			if !c.isConst(n.Args[i]) {
 				report(n, sel.Sel.Name+" with SQL text that is not a constant")

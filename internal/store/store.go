@@ -46,7 +46,8 @@ type config struct {
 	maxIdleConns    int
 	connMaxLifetime time.Duration
 	connMaxIdleTime time.Duration
-	timeout         time.Duration // per operation, when the caller sets no deadline; 0: none
+	timeout         time.Duration           // per operation, when the caller sets no deadline; 0: none
+	connConfig      []func(*pgx.ConnConfig) // WithConnConfig
 }
 
 // Option configures NewStore.
@@ -98,6 +99,9 @@ func NewStore(ctx context.Context, dsn string, opts ...Option) (*Store, error) {
 	connCfg, err := pgx.ParseConfig(dsn)
 	if err != nil {
 		return nil, fmt.Errorf("store: invalid DSN: %s", redact(dsn, err.Error()))
+	}
+	for _, fn := range cfg.connConfig {
+		fn(connCfg)
 	}
 	db := stdlib.OpenDB(*connCfg)
 	db.SetMaxOpenConns(cfg.maxOpenConns)

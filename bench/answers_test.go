@@ -1,0 +1,64 @@
+//go:build bench
+
+package bench
+
+import (
+	"context"
+	"reflect"
+	"testing"
+
+	"git.georgsen.dk/hwlab/bench/benchdata"
+	"git.georgsen.dk/hwlab/internal/store"
+)
+
+// TestSameAnswers proves the comparison is fair: on the 1M-message data set
+// the store and the baseline return the same listing, the same deep page
+// and the same threads, so they hold the same data and do the same work.
+func TestSameAnswers(t *testing.T) {
+	ctx := context.Background()
+	st := open(t, implStore, readDB(t, schemaMigrated, spec100k)).st
+	bl := open(t, implBaseline, readDB(t, schemaPlan, spec100k)).base
+
+	sl, err := st.ListConversations(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bll, err := bl.ListConversations(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(sl) != store.MaxPageSize || !reflect.DeepEqual(sl, bll) {
+		t.Errorf("ListConversations differ:\nstore    %v\nbaseline %v", head(sl), head(bll))
+	}
+
+	page, err := st.ListConversationsPage(ctx, cursorAt(t, st, deepPage), store.MaxPageSize)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bp, err := bl.ListConversationsOffset(ctx, store.MaxPageSize, deepPage*store.MaxPageSize)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := checkPage(page.Conversations, nil, deepPage); err != nil {
+		t.Error(err)
+	}
+	if !reflect.DeepEqual(page.Conversations, bp) {
+		t.Errorf("page %d differs:\nstore    %v\nbaseline %v", deepPage, head(page.Conversations), head(bp))
+	}
+
+	for _, n := range spec100k.Threads {
+		sc, err := st.GetConversation(ctx, benchdata.ThreadID(n))
+		if err != nil {
+			t.Fatal(err)
+		}
+		bc, err := bl.GetConversation(ctx, benchdata.ThreadID(n))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(sc.Messages) != n || !reflect.DeepEqual(sc, bc) {
+			t.Errorf("thread of %d: store has %d messages, baseline %d, or they differ", n, len(sc.Messages), len(bc.Messages))
+		}
+	}
+}
+
+func head(cs []store.ConversationSummary) []store.ConversationSummary { return cs[:min(2, len(cs))] }

@@ -1,0 +1,127 @@
+//go:build bench
+
+package bench
+
+import (
+	"context"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"git.georgsen.dk/hwlab/bench/baseline"
+	"git.georgsen.dk/hwlab/bench/benchdata"
+	"git.georgsen.dk/hwlab/internal/store"
+)
+
+// poolSize is the pool limit of both implementations: at least the 16
+// goroutines of the concurrent benchmarks, and equal for fairness.
+const poolSize = 16
+
+// content is the message every AddMessage benchmark appends, as long as the
+// generated data's messages.
+var content = strings.Repeat("homelab ", benchdata.ContentBytes/len("homelab "))
+
+// queryCounter is a pgx.QueryTracer that counts the statements sent
+// (Query, QueryRow and Exec, transaction control included).
+type queryCounter struct{ n atomic.Int64 }
+
+func (c *queryCounter) TraceQueryStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceQueryStartData) context.Context {
+	c.n.Add(1)
+	return ctx
+}
+
+func (c *queryCounter) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryEndData) {}
+
+// repo is what both implementations offer.
+type repo interface {
+	CreateConversation(ctx context.Context, model string) (string, error)
+	AddMessage(ctx context.Context, conversationID, role, content string) (string, error)
+	GetConversation(ctx context.Context, id string) (*store.Conversation, error)
+	ListConversations(ctx context.Context) ([]store.ConversationSummary, error)
+}
+
+// impl is one side of a comparison: a name for the benchmark's /impl= key
+// and the schema its database holds.
+type impl struct {
+	name   string
+	schema string
+}
+
+var (
+	implBaseline = impl{"baseline", schemaPlan}
+	implStore    = impl{"store", schemaMigrated}
+	// implBaselineIndexed is the baseline on the plan's schema plus an
+	// index on messages(conversation_id); only the read benchmarks use it.
+	implBaselineIndexed = impl{"baseline-idx", schemaPlanIndexed}
+)
+
+// both is the order of every comparison: baseline first, so benchstat
+// reports the store relative to it.
+var both = []impl{implBaseline, implStore}
+
+// opened is an implementation connected to a database, with its counter.
+type opened struct {
+	repo
+	queries *queryCounter
+	st      *store.Store    // when impl is the store
+	base    *baseline.Store // when impl is a baseline
+}
+
+// open connects impl to dsn with a pool of poolSize; b's cleanup closes it.
+func open(b testing.TB, im impl, dsn string, opts ...store.Option) opened {
+	b.Helper()
+	ctx := context.Background()
+	qc := &queryCounter{}
+	o := opened{queries: qc}
+	if im.schema == schemaMigrated {
+		opts = append([]store.Option{
+			store.WithPool(poolSize, poolSize, time.Hour, time.Hour),
+			store.WithConnConfig(func(c *pgx.ConnConfig) { c.Tracer = qc }),
+		}, opts...)
+		s, err := store.NewStore(ctx, dsn, opts...)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(func() { s.Close() })
+		o.repo, o.st = s, s
+		return o
+	}
+	s, err := baseline.New(ctx, dsn, poolSize, func(c *pgxpool.Config) {
+		c.ConnConfig.Tracer = qc
+		c.MaxConnLifetime, c.MaxConnIdleTime = time.Hour, time.Hour
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(s.Close)
+	o.repo, o.base = s, s
+	return o
+}
+
+// measure runs op b.N times under the timer, after one untimed call that
+// warms the connection and its statement cache, and reports queries/op.
+func measure(b *testing.B, o opened, op func(ctx context.Context) error) {
+	b.Helper()
+	ctx := context.Background()
+	if err := op(ctx); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	o.queries.n.Store(0)
+	b.ResetTimer()
+	for range b.N {
+		if err := op(ctx); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.StopTimer()
+	reportQueries(b, o)
+}
+
+func reportQueries(b *testing.B, o opened) {
+	b.ReportMetric(float64(o.queries.n.Load())/float64(b.N), "queries/op")
+}
