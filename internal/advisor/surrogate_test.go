@@ -15,17 +15,17 @@ func TestLoneSurrogate(t *testing.T) {
 		want int
 	}{
 		{`{"a":"x"}`, -1},
-		{`{"a":"\ud83d\ude00"}`, -1},          // a pair: 😀
+		{`{"a":"\ud83d\ude00"}`, -1},           // a pair: 😀
 		{`{"a":"\uD83D\uDE00\u00e9\n\""}`, -1}, // upper case, other escapes
 		{`{"a":"\\ud800"}`, -1},                // an escaped backslash, then text
 		{`{"a":"\ud800"}`, 6},
 		{`{"a":"ok\uDFFF"}`, 8},
-		{`{"a":"\ud800\u0041"}`, 6},       // high, then not a low
-		{`{"a":"\ud800x\udc00"}`, 6},      // high, then text
-		{`{"a":"\udc00\ud800"}`, 6},       // reversed
+		{`{"a":"\ud800\u0041"}`, 6},        // high, then not a low
+		{`{"a":"\ud800x\udc00"}`, 6},       // high, then text
+		{`{"a":"\udc00\ud800"}`, 6},        // reversed
 		{`{"a":"\ud83d\ude00\udc00"}`, 18}, // a pair, then a lone low
-		{`{"\ud800":1}`, 2},               // keys are strings too
-		{`{"a":"\ud8`, -1},                // truncated: the decoder's to report
+		{`{"\ud800":1}`, 2},                // keys are strings too
+		{`{"a":"\ud8`, -1},                 // truncated: the decoder's to report
 		{`{"a":"\`, -1},
 	} {
 		if got := loneSurrogate([]byte(tt.in)); got != tt.want {
