@@ -15,6 +15,7 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -67,11 +68,25 @@ func (l *logWatch) waitFor(t *testing.T, s string, done <-chan error) {
 }
 
 type running struct {
-	base   string
-	logs   *logWatch
-	stop   context.CancelFunc
-	done   chan error
-	client *http.Client
+	base     string
+	logs     *logWatch
+	stop     context.CancelFunc
+	done     chan error
+	client   *http.Client
+	lnClosed <-chan struct{} // closed once serve closed its listener
+}
+
+// closeWatch is a listener that reports its Close, so a test can wait for
+// it instead of sleeping.
+type closeWatch struct {
+	net.Listener
+	once   sync.Once
+	closed chan struct{}
+}
+
+func (l *closeWatch) Close() error {
+	l.once.Do(func() { close(l.closed) })
+	return l.Listener.Close()
 }
 
 // startServe runs serve on a loopback listener of the test's own and
@@ -97,9 +112,10 @@ func launchServe(t *testing.T, o serveOptions) *running {
 		o.shutdownGrace = time.Minute
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	r := &running{base: "http://" + ln.Addr().String(), logs: newLogWatch(), stop: cancel, done: make(chan error, 1), client: &http.Client{}}
+	cw := &closeWatch{Listener: ln, closed: make(chan struct{})}
+	r := &running{base: "http://" + ln.Addr().String(), logs: newLogWatch(), stop: cancel, done: make(chan error, 1), client: &http.Client{}, lnClosed: cw.closed}
 	log := slog.New(slog.NewTextHandler(r.logs, nil))
-	go func() { r.done <- serve(ctx, log, ln, o) }()
+	go func() { r.done <- serve(ctx, log, cw, o) }()
 	t.Cleanup(func() {
 		cancel()
 		<-r.done
@@ -134,8 +150,8 @@ func idOf(t *testing.T, body string) string {
 }
 
 // TestServeGracefulShutdown: a stream in flight when the signal comes is
-// finished and stored; new connections are refused meanwhile; serve
-// returns nil.
+// finished and stored; while it is held, the listener is already closed and
+// a new connection is refused; serve returns nil.
 func TestServeGracefulShutdown(t *testing.T) {
 	t.Parallel()
 	stub := modelstub.New()
@@ -168,6 +184,20 @@ func TestServeGracefulShutdown(t *testing.T) {
 	<-stub.Held() // the model has the request: it is in flight
 	r.stop()      // SIGINT/SIGTERM
 	r.logs.waitFor(t, "shutting down", r.done)
+	select {
+	case <-r.lnClosed:
+	case err := <-r.done:
+		t.Fatalf("serve returned %v with a request in flight", err)
+	}
+	// Still inside the grace period: the model holds the request, so the
+	// in-flight connection keeps the port bound and the kernel will not
+	// hand it to another test's listener; a dial can only be refused.
+	if c, err := net.Dial("tcp", strings.TrimPrefix(r.base, "http://")); err == nil {
+		c.Close()
+		t.Error("a new connection was accepted during the grace period")
+	} else if !errors.Is(err, syscall.ECONNREFUSED) {
+		t.Errorf("new connection during the grace period: %v, want connection refused", err)
+	}
 	stub.Release()
 	res := <-streamed
 	if res.err != nil || !strings.Contains(res.body, "event: done") || !strings.Contains(res.body, "echo: finish me") {
@@ -177,9 +207,6 @@ func TestServeGracefulShutdown(t *testing.T) {
 		t.Fatalf("serve returned %v", err)
 	}
 	r.done <- nil // for the cleanup
-	if _, err := net.DialTimeout("tcp", strings.TrimPrefix(r.base, "http://"), time.Second); err == nil {
-		t.Error("still accepting connections after serve returned")
-	}
 	db, err := sql.Open("pgx", dsn)
 	if err != nil {
 		t.Fatal(err)

@@ -197,3 +197,34 @@ func TestPage(t *testing.T) {
 	}
 
 }
+
+// TestSummaryWithoutThread: create and PATCH answer with the summary
+// without reading the thread. The test takes the messages table's SELECT
+// privilege away from the store's role; the thread's endpoints then fail,
+// these two must not.
+func TestSummaryWithoutThread(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, nil)
+	id := f.create()
+	if r := f.do("POST", "/api/conversations/"+id+"/messages", `{"role":"user","content":"first"}`); r.status != http.StatusCreated {
+		t.Fatalf("append: %d %s", r.status, r.body)
+	}
+	if _, err := f.st.DB().Exec(`REVOKE SELECT ON messages FROM CURRENT_USER`); err != nil {
+		t.Fatal(err)
+	}
+	if r := f.do("GET", "/api/conversations/"+id, ""); r.status != http.StatusInternalServerError {
+		t.Fatalf("the revoke did not take: GET %d %s", r.status, r.body)
+	}
+	r := f.do("PATCH", "/api/conversations/"+id, `{"title":"renamed"}`)
+	var s conversation
+	r.json(t, &s)
+	if r.status != 200 || s.Title != "renamed" || s.MessageCount != 1 || s.ID != id {
+		t.Fatalf("PATCH read the thread: %d %s", r.status, r.body)
+	}
+	r = f.do("POST", "/api/conversations", `{}`)
+	var c conversation
+	r.json(t, &c)
+	if r.status != http.StatusCreated || c.Messages == nil || len(c.Messages) != 0 || c.Model != "stub-model" {
+		t.Fatalf("create read the thread: %d %s", r.status, r.body)
+	}
+}

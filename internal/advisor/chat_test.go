@@ -238,3 +238,51 @@ func TestThreadBudget(t *testing.T) {
 		t.Errorf("over-budget newest: sent %+v", msgs)
 	}
 }
+
+// TestModelEndsEarlyNotStored: a model answer that ends cleanly but
+// without a finish_reason is a failure (502, or an error event after the
+// tokens), and stores nothing but the user's message; an answer stopped by
+// max tokens (finish_reason "length") is the model's whole answer and is
+// stored.
+func TestModelEndsEarlyNotStored(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, nil)
+	id := f.create()
+	f.stub.SetMode(modelstub.EndEarly)
+	r := f.do("POST", "/api/conversations/"+id+"/chat", `{"content":"one two three four"}`)
+	if r.status != http.StatusBadGateway {
+		t.Fatalf("JSON chat on an early end: %d %s", r.status, r.body)
+	}
+	if got := roles(f.thread(id)); got != "user" {
+		t.Fatalf("after the JSON early end: %s", got)
+	}
+
+	evs := f.openStream(context.Background(), "/api/conversations/"+id+"/reply", `{}`).all()
+	var tokens int
+	for _, ev := range evs {
+		if ev.name == "token" {
+			tokens++
+		}
+	}
+	last := evs[len(evs)-1]
+	var e struct{ Status int }
+	json.Unmarshal([]byte(last.data), &e)
+	if last.name != "error" || e.Status != http.StatusBadGateway || tokens == 0 {
+		t.Fatalf("stream early end: events %+v", evs)
+	}
+	if got := roles(f.thread(id)); got != "user" {
+		t.Fatalf("partial streamed reply stored: %s", got)
+	}
+
+	f.stub.SetMode(modelstub.FinishLength)
+	if r := f.do("POST", "/api/conversations/"+id+"/reply", `{}`); r.status != 200 {
+		t.Fatalf("reply cut by max tokens: %d %s", r.status, r.body)
+	}
+	evs = f.openStream(context.Background(), "/api/conversations/"+id+"/chat", `{"content":"more"}`).all()
+	if last := evs[len(evs)-1]; last.name != "done" {
+		t.Fatalf("stream cut by max tokens: %+v", evs)
+	}
+	if got := roles(f.thread(id)); got != "user,assistant,user,assistant" {
+		t.Fatalf("after finish_reason length: %s", got)
+	}
+}

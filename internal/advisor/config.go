@@ -12,9 +12,15 @@ import (
 
 // Defaults for Config's zero values.
 const (
-	// DefaultMaxBodyBytes bounds a request body: room for the store's
-	// default 4 MiB content limit after JSON escaping.
-	DefaultMaxBodyBytes = 8<<20 + 4096
+	// DefaultMaxBodyBytes is the request body limit for a store with the
+	// default content limit; see Config.MaxBodyBytes.
+	DefaultMaxBodyBytes = jsonEscapeFactor*store.DefaultMaxContentBytes + bodySlack
+	// jsonEscapeFactor: the worst JSON escaping of a byte is \u00XX, six
+	// bytes, which encoding/json uses for control characters and <, >, &.
+	jsonEscapeFactor = 6
+	// bodySlack is room for the rest of a request body: field names,
+	// role, quotes, whitespace.
+	bodySlack = 64 << 10
 	// DefaultThreadBudget is the default thread budget in characters (about
 	// 12k tokens at the usual ~4 characters a token).
 	DefaultThreadBudget = 48000
@@ -47,8 +53,11 @@ type Config struct {
 	// Token, when set, is required as "Authorization: Bearer <Token>" on
 	// every /api request.
 	Token string
-	// MaxBodyBytes bounds request bodies (413 beyond). 0 means
-	// DefaultMaxBodyBytes.
+	// MaxBodyBytes bounds request bodies (413 beyond). 0 means room for the
+	// store's largest content in the worst JSON escaping (every byte as
+	// \u00XX, as Go's encoder writes <, > and &), so content the store
+	// accepts is never refused for its encoding: 6 × Store.MaxContentBytes
+	// plus 64 KiB (24 MiB + 64 KiB by default).
 	MaxBodyBytes int64
 	// Heartbeat is the SSE ping interval. 0 means DefaultHeartbeat.
 	Heartbeat time.Duration
@@ -63,7 +72,7 @@ func (c Config) withDefaults() (Config, error) {
 		c.ThreadBudget = DefaultThreadBudget
 	}
 	if c.MaxBodyBytes <= 0 {
-		c.MaxBodyBytes = DefaultMaxBodyBytes
+		c.MaxBodyBytes = jsonEscapeFactor*int64(c.Store.MaxContentBytes()) + bodySlack
 	}
 	if c.Heartbeat <= 0 {
 		c.Heartbeat = DefaultHeartbeat

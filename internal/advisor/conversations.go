@@ -49,13 +49,15 @@ func (h *handler) createConversation(w http.ResponseWriter, r *http.Request) {
 		h.writeError(w, r, err)
 		return
 	}
-	c, err := h.cfg.Store.GetConversation(r.Context(), id)
+	// A new conversation has no thread to read: its summary and [] are the
+	// whole conversation.
+	sum, err := h.cfg.Store.GetConversationSummary(r.Context(), id)
 	if err != nil {
 		h.writeError(w, r, err)
 		return
 	}
 	w.Header().Set("Location", "/api/conversations/"+id)
-	writeJSON(w, http.StatusCreated, toConversationJSON(c))
+	writeJSON(w, http.StatusCreated, conversationJSON{summaryJSON: toSummaryJSON(sum), Messages: []messageJSON{}})
 }
 
 func (h *handler) getConversation(w http.ResponseWriter, r *http.Request) {
@@ -92,12 +94,13 @@ func (h *handler) patchConversation(w http.ResponseWriter, r *http.Request) {
 		h.writeError(w, r, err)
 		return
 	}
-	c, err := h.cfg.Store.GetConversation(r.Context(), id)
+	// The summary only: a rename must not read the whole thread.
+	sum, err := h.cfg.Store.GetConversationSummary(r.Context(), id)
 	if err != nil {
 		h.writeError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, toConversationJSON(c).summaryJSON)
+	writeJSON(w, http.StatusOK, toSummaryJSON(sum))
 }
 
 // addMessage is the raw append, for writers other than the chat.

@@ -2,9 +2,15 @@ package advisor
 
 import (
 	"context"
+	"database/sql/driver"
 	"errors"
+	"io"
 	"log/slog"
+	"net"
 	"net/http"
+	"strings"
+
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"git.georgsen.dk/hwlab/internal/store"
 )
@@ -27,31 +33,84 @@ var (
 )
 
 // errorTable is the one mapping from error to HTTP status and the message a
-// client sees. Order matters: ErrContentTooLarge also matches
-// ErrInvalidContent, so it comes first. Messages are fixed strings: the
-// error's own text may hold internal detail and never reaches a client,
-// except for clientError, whose text the handler wrote for the client.
-var errorTable = []struct {
-	err    error
-	status int
-	msg    string
-}{
-	{store.ErrNotFound, http.StatusNotFound, "conversation not found"},
-	{store.ErrContentTooLarge, http.StatusRequestEntityTooLarge, "content too large"},
-	{store.ErrInvalidContent, http.StatusBadRequest, "invalid content: NUL bytes and invalid UTF-8 are not allowed"},
-	{store.ErrInvalidRole, http.StatusBadRequest, "invalid role: want user, assistant or system"},
-	{store.ErrInvalidModel, http.StatusBadRequest, "invalid model name"},
-	{store.ErrInvalidTitle, http.StatusBadRequest, "invalid title: too long, or NUL bytes or invalid UTF-8"},
-	{store.ErrInvalidCursor, http.StatusBadRequest, "invalid cursor"},
-	{store.ErrInvalidLimit, http.StatusBadRequest, "invalid limit: want 1..100"},
-	{errBadRequest, http.StatusBadRequest, "bad request"},
-	{errUnauthorized, http.StatusUnauthorized, "missing or wrong bearer token"},
-	{errForbidden, http.StatusForbidden, "forbidden"},
-	{errNotUserTurn, http.StatusConflict, "the last message is not the user's: nothing to reply to"},
-	{errTooLarge, http.StatusRequestEntityTooLarge, "request body too large"},
-	{errMediaType, http.StatusUnsupportedMediaType, "Content-Type must be application/json"},
-	{ErrNoModel, http.StatusServiceUnavailable, "no model configured: set ADVISOR_MODEL_URL (an OpenAI-compatible base URL, e.g. http://127.0.0.1:11434/v1) and ADVISOR_MODEL, then restart"},
-	{ErrModelFailed, http.StatusBadGateway, "the model failed; retry"},
+// client sees. A row matches by errors.Is on err, or by match when set.
+// Order matters: ErrContentTooLarge also matches ErrInvalidContent, so it
+// comes first; ErrModelFailed comes before the database row, as a model's
+// own connection failure wraps a *net.OpError too. Messages are fixed
+// strings: the error's own text may hold internal detail and never reaches
+// a client, except for clientError, whose text the handler wrote for the
+// client. Anything unmatched is a 500 "internal error".
+var errorTable = []errorRow{
+	{err: store.ErrNotFound, status: http.StatusNotFound, msg: "conversation not found"},
+	{err: store.ErrContentTooLarge, status: http.StatusRequestEntityTooLarge, msg: "content too large"},
+	{err: store.ErrInvalidContent, status: http.StatusBadRequest, msg: "invalid content: NUL bytes and invalid UTF-8 are not allowed"},
+	{err: store.ErrInvalidRole, status: http.StatusBadRequest, msg: "invalid role: want user, assistant or system"},
+	{err: store.ErrInvalidModel, status: http.StatusBadRequest, msg: "invalid model name"},
+	{err: store.ErrInvalidTitle, status: http.StatusBadRequest, msg: "invalid title: too long, or NUL bytes or invalid UTF-8"},
+	{err: store.ErrInvalidCursor, status: http.StatusBadRequest, msg: "invalid cursor"},
+	{err: store.ErrInvalidLimit, status: http.StatusBadRequest, msg: "invalid limit: want 1..100"},
+	{err: errBadRequest, status: http.StatusBadRequest, msg: "bad request"},
+	{err: errUnauthorized, status: http.StatusUnauthorized, msg: "missing or wrong bearer token"},
+	{err: errForbidden, status: http.StatusForbidden, msg: "forbidden"},
+	{err: errNotUserTurn, status: http.StatusConflict, msg: "the last message is not the user's: nothing to reply to"},
+	{err: errTooLarge, status: http.StatusRequestEntityTooLarge, msg: "request body too large"},
+	{err: errMediaType, status: http.StatusUnsupportedMediaType, msg: "Content-Type must be application/json"},
+	{err: ErrNoModel, status: http.StatusServiceUnavailable, msg: "no model configured: set ADVISOR_MODEL_URL (an OpenAI-compatible base URL, e.g. http://127.0.0.1:11434/v1) and ADVISOR_MODEL, then restart"},
+	{err: ErrModelFailed, status: http.StatusBadGateway, msg: "the model failed; retry"},
+	{match: dbUnavailable, status: http.StatusServiceUnavailable, msg: "database unavailable; retry later", retryAfter: dbRetryAfter},
+}
+
+type errorRow struct {
+	err        error
+	match      func(error) bool // instead of errors.Is(_, err) when set
+	status     int
+	msg        string
+	retryAfter string // the Retry-After header, when set
+}
+
+func (row errorRow) matches(err error) bool {
+	if row.match != nil {
+		return row.match(err)
+	}
+	return errors.Is(err, row.err)
+}
+
+// dbRetryAfter is the Retry-After (seconds) of a 503 for an unreachable
+// database: long enough for a restarting PostgreSQL, short for a person.
+const dbRetryAfter = "5"
+
+// dbUnavailable reports whether a store error means the database could not
+// be reached or did not answer in time: connecting failed, the connection
+// broke (unexpected EOF, conn closed), the server is shutting down or starting (SQLSTATE class 08,
+// 57P01..57P03), or the store's per-operation timeout expired
+// (context.DeadlineExceeded; request contexts carry no deadline of their
+// own). A cancelled context is not: that is the client going away (or the
+// server stopping), nobody to tell to retry.
+func dbUnavailable(err error) bool {
+	if errors.Is(err, context.Canceled) {
+		return false
+	}
+	for _, e := range []error{context.DeadlineExceeded, driver.ErrBadConn, pgconn.ErrConnClosed, io.ErrUnexpectedEOF} {
+		// io.ErrUnexpectedEOF: pgx's report of a connection the server
+		// (or the network) closed under a query.
+		if errors.Is(err, e) {
+			return true
+		}
+	}
+	var connErr *pgconn.ConnectError
+	var opErr *net.OpError
+	if errors.As(err, &connErr) || errors.As(err, &opErr) {
+		return true
+	}
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		switch pgErr.Code {
+		case "57P01", "57P02", "57P03": // admin_shutdown, crash_shutdown, cannot_connect_now
+			return true
+		}
+		return strings.HasPrefix(pgErr.Code, "08") // connection_exception
+	}
+	return false
 }
 
 // clientError carries a message written for the client (a JSON decoding
@@ -68,15 +127,21 @@ func badRequest(msg string) error { return &clientError{errBadRequest, msg} }
 
 // statusOf returns the status and the client's message for err.
 func statusOf(err error) (int, string) {
+	row := rowOf(err)
+	if ce := (*clientError)(nil); row.err != nil && errors.As(err, &ce) {
+		return row.status, ce.msg
+	}
+	return row.status, row.msg
+}
+
+// rowOf is err's row of the error table, or the 500 row.
+func rowOf(err error) errorRow {
 	for _, row := range errorTable {
-		if errors.Is(err, row.err) {
-			if ce := (*clientError)(nil); errors.As(err, &ce) {
-				return row.status, ce.msg
-			}
-			return row.status, row.msg
+		if row.matches(err) {
+			return row
 		}
 	}
-	return http.StatusInternalServerError, "internal error"
+	return errorRow{status: http.StatusInternalServerError, msg: "internal error"}
 }
 
 // writeError answers with the error's status and JSON body, and logs 5xx
@@ -84,6 +149,9 @@ func statusOf(err error) (int, string) {
 // is logged at debug level only: nobody is left to answer.
 func (h *handler) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	status, msg := statusOf(err)
+	if ra := rowOf(err).retryAfter; ra != "" {
+		w.Header().Set("Retry-After", ra)
+	}
 	if status >= 500 {
 		level := slog.LevelError
 		if errors.Is(r.Context().Err(), context.Canceled) {

@@ -2,10 +2,15 @@ package advisor
 
 import (
 	"context"
+	"database/sql/driver"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
+	"syscall"
 	"testing"
+
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"git.georgsen.dk/hwlab/internal/store"
 )
@@ -32,8 +37,8 @@ func TestErrorTable(t *testing.T) {
 		ErrNoModel:               http.StatusServiceUnavailable,
 		ErrModelFailed:           http.StatusBadGateway,
 	}
-	if len(want) != len(errorTable) {
-		t.Fatalf("table has %d rows, test knows %d", len(errorTable), len(want))
+	if len(want)+1 != len(errorTable) { // +1: the database row, below
+		t.Fatalf("table has %d rows, test knows %d", len(errorTable), len(want)+1)
 	}
 	for sentinel, status := range want {
 		err := fmt.Errorf("store: op on postgres://u:pw@db/x: %w", sentinel)
@@ -46,10 +51,35 @@ func TestErrorTable(t *testing.T) {
 	if got, _ := statusOf(fmt.Errorf("%w: %w", store.ErrInvalidContent, store.ErrContentTooLarge)); got != 413 {
 		t.Errorf("too large content: %d", got)
 	}
-	for _, err := range []error{errors.New("pq: password=hunter2 failed"), context.Canceled} {
-		if got, msg := statusOf(err); got != 500 || msg != "internal error" {
+	for _, err := range []error{
+		errors.New("pq: password=hunter2 failed"),
+		context.Canceled,
+		// The client went away during a connect: not the database's fault.
+		fmt.Errorf("store: list: %w: %w", context.Canceled, &pgconn.ConnectError{Config: &pgconn.Config{}}),
+		&pgconn.PgError{Code: "23505"},
+	} {
+		if got, msg := statusOf(err); got != 500 || msg != "internal error" || rowOf(err).retryAfter != "" {
 			t.Errorf("%v: %d %q", err, got, msg)
 		}
+	}
+	// The database unreachable or too slow: 503 with Retry-After, whatever
+	// layer reported it. A model's connection failure stays a 502.
+	for _, err := range []error{
+		fmt.Errorf("store: list: %w (timeout)", context.DeadlineExceeded),
+		fmt.Errorf("store: list: %w", &pgconn.ConnectError{Config: &pgconn.Config{}}),
+		fmt.Errorf("store: list: %w", &net.OpError{Op: "read", Net: "tcp", Err: syscall.ECONNRESET}),
+		fmt.Errorf("store: list: %w", driver.ErrBadConn),
+		fmt.Errorf("store: list: %w", &pgconn.PgError{Code: "57P01"}),
+		fmt.Errorf("store: list: %w", &pgconn.PgError{Code: "08006"}),
+	} {
+		got, msg := statusOf(err)
+		if got != http.StatusServiceUnavailable || msg != "database unavailable; retry later" || rowOf(err).retryAfter == "" {
+			t.Errorf("%v: %d %q", err, got, msg)
+		}
+	}
+	modelDown := fmt.Errorf("%w: %w", ErrModelFailed, &net.OpError{Op: "dial", Net: "tcp", Err: syscall.ECONNREFUSED})
+	if got, _ := statusOf(modelDown); got != http.StatusBadGateway {
+		t.Errorf("model unreachable: %d, want 502", got)
 	}
 	if got, msg := statusOf(badRequest(`missing field "title"`)); got != 400 || msg != `missing field "title"` {
 		t.Errorf("clientError: %d %q", got, msg)

@@ -1,11 +1,14 @@
 package advisor
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"time"
+	"unicode/utf8"
 
 	"git.georgsen.dk/hwlab/internal/store"
 )
@@ -63,10 +66,29 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 // and trailing data. An empty body decodes as {} when emptyOK. The body was
 // already size-limited by the middleware, so an over-long one surfaces here
 // as *http.MaxBytesError.
+//
+// encoding/json replaces invalid UTF-8 and lone UTF-16 surrogate escapes
+// ("\ud800") with U+FFFD without an error, so content would be stored
+// altered and the store's ErrInvalidContent could never fire: decode
+// rejects both itself, on the raw bytes, before decoding.
 func decode(r *http.Request, dst any, emptyOK bool) error {
-	dec := json.NewDecoder(r.Body)
+	body, err := io.ReadAll(r.Body)
+	var tooLarge *http.MaxBytesError
+	if errors.As(err, &tooLarge) {
+		return errTooLarge
+	}
+	if err != nil {
+		return badRequest("reading the body: " + err.Error())
+	}
+	if !utf8.Valid(body) {
+		return badRequest("the body is not valid UTF-8")
+	}
+	if off := loneSurrogate(body); off >= 0 {
+		return badRequest(fmt.Sprintf("unpaired UTF-16 surrogate escape at offset %d: text must be valid Unicode", off))
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
-	err := dec.Decode(dst)
+	err = dec.Decode(dst)
 	if errors.Is(err, io.EOF) && emptyOK {
 		return nil
 	}
@@ -77,10 +99,6 @@ func decode(r *http.Request, dst any, emptyOK bool) error {
 	}
 	if err == nil {
 		return nil
-	}
-	var tooLarge *http.MaxBytesError
-	if errors.As(err, &tooLarge) {
-		return errTooLarge
 	}
 	if errors.Is(err, io.EOF) {
 		return badRequest("empty body: want a JSON object")

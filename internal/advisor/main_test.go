@@ -56,8 +56,19 @@ type fixture struct {
 // nil only if edit sets noModel).
 func newFixture(t *testing.T, edit func(*advisor.Config), storeOpts ...store.Option) *fixture {
 	t.Helper()
+	return newFixtureVia(t, nil, edit, storeOpts...)
+}
+
+// newFixtureVia is newFixture whose store connects to via(dsn) instead of
+// the test database's DSN (a proxy in front of it); via nil is newFixture.
+func newFixtureVia(t *testing.T, via func(string) string, edit func(*advisor.Config), storeOpts ...store.Option) *fixture {
+	t.Helper()
 	f := &fixture{t: t, logs: &syncBuffer{}, dsn: pgtest.Migrated(t)}
-	st, err := store.NewStore(context.Background(), f.dsn, storeOpts...)
+	dsn := f.dsn
+	if via != nil {
+		dsn = via(dsn)
+	}
+	st, err := store.NewStore(context.Background(), dsn, storeOpts...)
 	if err != nil {
 		t.Fatal(err)
 	}

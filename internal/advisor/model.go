@@ -14,6 +14,7 @@ type Model interface {
 	// Generate returns the complete reply. With onDelta nil it makes one
 	// non-streaming request; otherwise it streams and calls onDelta with
 	// each piece as it arrives, from the calling goroutine. Errors other
-	// than ctx's wrap ErrModelFailed.
+	// than ctx's wrap ErrModelFailed; an answer that ends without the model
+	// saying it finished (no finish_reason) is such an error, not a reply.
 	Generate(ctx context.Context, model string, thread []Turn, onDelta func(string)) (string, error)
 }

@@ -80,24 +80,49 @@ func (m *openAIModel) Generate(ctx context.Context, model string, thread []Turn,
 		if len(res.Choices) == 0 {
 			return "", fmt.Errorf("%w: no choices in the response", ErrModelFailed)
 		}
+		if res.Choices[0].FinishReason == "" {
+			return "", errUnfinished
+		}
 		return res.Choices[0].Message.Content, nil
 	}
 	st := m.chat.NewStreaming(ctx, params)
 	defer st.Close()
 	var b strings.Builder
+	finished := false
 	for st.Next() {
 		for _, c := range st.Current().Choices {
-			if c.Index == 0 && c.Delta.Content != "" {
+			if c.Index != 0 {
+				continue
+			}
+			if c.Delta.Content != "" {
 				b.WriteString(c.Delta.Content)
 				onDelta(c.Delta.Content)
+			}
+			if c.FinishReason != "" {
+				finished = true
 			}
 		}
 	}
 	if err := st.Err(); err != nil {
 		return "", modelError(ctx, err)
 	}
+	if !finished {
+		return "", modelError(ctx, errUnfinished)
+	}
 	return b.String(), nil
 }
+
+// errUnfinished: the answer ended without a finish_reason. openai-go
+// reports no error when a stream's body simply ends (no [DONE], which its
+// decoder does not distinguish from EOF), nor for a completion whose
+// finish_reason is null, so a reply cut short would look complete. Every
+// OpenAI-compatible server (OpenAI, Ollama, llama.cpp, vLLM) sets
+// finish_reason on the last choice. Any reason counts as finished,
+// "length" included: that reply is the model's whole answer to the
+// max-tokens setting, retrying gives the same cut, and the user already
+// saw those tokens; "a partial reply is not stored" is about replies the
+// model did not finish sending.
+var errUnfinished = fmt.Errorf("%w: the answer ended without a finish_reason (cut short)", ErrModelFailed)
 
 // modelError keeps a cancelled or expired context recognisable (the client
 // went away) and marks everything else ErrModelFailed.

@@ -80,3 +80,27 @@ func TestModelBadURL(t *testing.T) {
 		}
 	}
 }
+
+// TestModelEndsEarly: an answer that ends without a finish_reason (a
+// stream cut cleanly before its end, a completion with finish_reason null)
+// is incomplete: Generate fails with ErrModelFailed instead of returning
+// the part as the reply.
+func TestModelEndsEarly(t *testing.T) {
+	t.Parallel()
+	stub := modelstub.New()
+	defer stub.Close()
+	stub.SetMode(modelstub.EndEarly)
+	m, err := advisor.NewOpenAIModel(advisor.OpenAIConfig{BaseURL: stub.BaseURL()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		name    string
+		onDelta func(string)
+	}{{"json", nil}, {"stream", func(string) {}}} {
+		text, err := m.Generate(context.Background(), "m", thread, tt.onDelta)
+		if !errors.Is(err, advisor.ErrModelFailed) {
+			t.Errorf("%s: Generate = %q, %v; want ErrModelFailed", tt.name, text, err)
+		}
+	}
+}

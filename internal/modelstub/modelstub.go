@@ -33,6 +33,15 @@ const (
 	// HoldMidStream streams the first chunk, then waits for Release or the
 	// client to go away: lets a test cut the client off mid-reply.
 	HoldMidStream
+	// EndEarly ends the answer cleanly but incomplete, the way a model
+	// server that gives up (or a proxy that cuts a response at a chunk
+	// boundary) looks: streaming, the first half of the chunks and then the
+	// end of the body, with no finish_reason and no [DONE]; in JSON mode, a
+	// well-formed completion of the first half whose finish_reason is null.
+	EndEarly
+	// FinishLength answers the whole reply but with finish_reason "length",
+	// as a model stopped by its max-tokens setting does.
+	FinishLength
 )
 
 // Message is one chat message as the stub received it.
@@ -166,7 +175,17 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 				return
 			}
 		}
-		writeJSON(w, completion(req.Model, reply))
+		if mode == EndEarly {
+			c := completion(req.Model, strings.Join(firstHalf(chunks(reply)), ""))
+			c["choices"].([]any)[0].(map[string]any)["finish_reason"] = nil
+			writeJSON(w, c)
+			return
+		}
+		c := completion(req.Model, reply)
+		if mode == FinishLength {
+			c["choices"].([]any)[0].(map[string]any)["finish_reason"] = "length"
+		}
+		writeJSON(w, c)
 		return
 	}
 	s.stream(w, r, req.Model, reply, mode, release, markHeld)
@@ -185,6 +204,11 @@ func chunks(reply string) []string {
 		reply = reply[i+1:]
 	}
 	return out
+}
+
+// firstHalf is the part of a reply EndEarly sends: at least one chunk.
+func firstHalf(parts []string) []string {
+	return parts[:max(1, len(parts)/2)]
 }
 
 func (s *Server) stream(w http.ResponseWriter, r *http.Request, model, reply string, mode Mode, release chan struct{}, markHeld func()) {
@@ -206,6 +230,13 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request, model, reply str
 		return
 	}
 	parts := chunks(reply)
+	if mode == EndEarly {
+		for _, p := range firstHalf(parts) {
+			writeChunk(w, chunk(model, p, ""))
+		}
+		fl.Flush()
+		return // the handler returns: the body ends cleanly
+	}
 	for i, p := range parts {
 		if mode == FailMidStream && i == len(parts)/2 && i > 0 {
 			breakConnection(w)
@@ -221,7 +252,11 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request, model, reply str
 		breakConnection(w)
 		return
 	}
-	writeChunk(w, chunk(model, "", "stop"))
+	finish := "stop"
+	if mode == FinishLength {
+		finish = "length"
+	}
+	writeChunk(w, chunk(model, "", finish))
 	fmt.Fprint(w, "data: [DONE]\n\n")
 	fl.Flush()
 }

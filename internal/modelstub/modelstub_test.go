@@ -117,3 +117,36 @@ func TestHoldFirstToken(t *testing.T) {
 		t.Fatalf("after release %q", got)
 	}
 }
+
+// TestEndEarly: the stub's early end is clean to openai-go (no error, no
+// finish_reason, part of the reply), which is what the advisor must catch.
+func TestEndEarly(t *testing.T) {
+	t.Parallel()
+	s := modelstub.New()
+	t.Cleanup(s.Close)
+	s.SetMode(modelstub.EndEarly)
+	c := client(s)
+
+	res, err := c.New(context.Background(), params())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ch := res.Choices[0]; ch.FinishReason != "" || ch.Message.Content == "" || ch.Message.Content == "echo: hello there world" {
+		t.Fatalf("JSON: finish %q, content %q", ch.FinishReason, ch.Message.Content)
+	}
+
+	st := c.NewStreaming(context.Background(), params())
+	var got, finish string
+	for st.Next() {
+		for _, ch := range st.Current().Choices {
+			got += ch.Delta.Content
+			finish += string(ch.FinishReason)
+		}
+	}
+	if err := st.Err(); err != nil {
+		t.Fatalf("stream error %v: the early end should look clean", err)
+	}
+	if got == "" || got == "echo: hello there world" || finish != "" {
+		t.Fatalf("stream: %q, finish %q", got, finish)
+	}
+}
