@@ -3,6 +3,5 @@
 // stores both sides of the exchange, and the embedded web page. It imports
 // the repository (internal/store) and nothing else of the data layer.
 //
-// The HTTP contract is in API-CONTRACT.md at the repository root (to move
-// to docs/api.md).
+// The HTTP contract is in docs/api.md.
 package advisor
