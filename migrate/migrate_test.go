@@ -119,30 +119,6 @@ func TestEmbeddedDirIsValid(t *testing.T) {
 	}
 }
 
-// laterFiles returns the embedded files after version 1 and, for each, the
-// revision row an execute leaves ("version:2:n/n"), derived from the
-// directory so that adding a migration needs no test edit.
-func laterFiles(t *testing.T) (versions, revs []string) {
-	t.Helper()
-	dir, err := migrate.EmbeddedDir()
-	if err != nil {
-		t.Fatal(err)
-	}
-	files, err := dir.Files()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, f := range files[1:] {
-		stmts, err := f.Stmts()
-		if err != nil {
-			t.Fatal(err)
-		}
-		versions = append(versions, f.Version())
-		revs = append(revs, fmt.Sprintf("%s:2:%d/%d", f.Version(), len(stmts), len(stmts)))
-	}
-	return versions, revs
-}
-
 // TestTamperedDirectoryIsRefused: an edited file, an edited sum, an added
 // file or a missing sum is refused before anything touches the database.
 func TestTamperedDirectoryIsRefused(t *testing.T) {

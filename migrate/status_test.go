@@ -16,17 +16,9 @@ import (
 // directory as migrations are added.
 func embeddedFiles(t *testing.T) []string {
 	t.Helper()
-	dir, err := migrate.EmbeddedDir()
-	if err != nil {
-		t.Fatal(err)
-	}
-	files, err := dir.Files()
-	if err != nil {
-		t.Fatal(err)
-	}
-	names := make([]string, len(files))
-	for i, f := range files {
-		names[i] = f.Name()
+	var names []string
+	for _, f := range pgtest.MigrationFiles(t) {
+		names = append(names, f.Name())
 	}
 	return names
 }

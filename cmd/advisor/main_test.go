@@ -12,7 +12,6 @@ import (
 	"testing"
 
 	"git.georgsen.dk/hwlab/internal/pgtest"
-	"git.georgsen.dk/hwlab/migrate"
 )
 
 func TestMain(m *testing.M) { pgtest.Main(m) }
@@ -64,17 +63,9 @@ func tableExists(t *testing.T, db *sql.DB, name string) bool {
 // tests follow the directory when files are added.
 func versions(t *testing.T) []string {
 	t.Helper()
-	dir, err := migrate.EmbeddedDir()
-	if err != nil {
-		t.Fatal(err)
-	}
-	files, err := dir.Files()
-	if err != nil {
-		t.Fatal(err)
-	}
-	out := make([]string, len(files))
-	for i, f := range files {
-		out[i] = f.Version()
+	var out []string
+	for _, f := range pgtest.MigrationFiles(t) {
+		out = append(out, f.Version())
 	}
 	return out
 }

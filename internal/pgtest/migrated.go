@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"testing"
 
+	atlasmigrate "ariga.io/atlas/sql/migrate"
 	"github.com/peterldowns/pgtestdb"
 
 	"git.georgsen.dk/hwlab/migrate"
@@ -49,3 +50,18 @@ type emptyMigrator struct{}
 func (emptyMigrator) Hash() (string, error) { return "empty-v1", nil }
 
 func (emptyMigrator) Migrate(context.Context, *sql.DB, pgtestdb.Config) error { return nil }
+
+// MigrationFiles returns the embedded migration files in order, so tests
+// follow the directory as migrations are added instead of hard-coding it.
+func MigrationFiles(t testing.TB) []atlasmigrate.File {
+	t.Helper()
+	dir, err := migrate.EmbeddedDir()
+	if err != nil {
+		t.Fatal(err)
+	}
+	files, err := dir.Files()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return files
+}

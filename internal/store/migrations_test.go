@@ -7,24 +7,13 @@ import (
 	"sync"
 	"testing"
 
+	"git.georgsen.dk/hwlab/internal/pgtest"
 	"git.georgsen.dk/hwlab/internal/store"
-	"git.georgsen.dk/hwlab/migrate"
 )
 
 // migrationFiles is how many files the embedded directory holds, so adding a
 // migration needs no edit here.
-func migrationFiles(t testing.TB) int {
-	t.Helper()
-	dir, err := migrate.EmbeddedDir()
-	if err != nil {
-		t.Fatal(err)
-	}
-	files, err := dir.Files()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return len(files)
-}
+func migrationFiles(t testing.TB) int { return len(pgtest.MigrationFiles(t)) }
 
 // TestRunMigrationsConcurrently: four callers at once on an empty database
 // all succeed, and each file is applied exactly once (the advisory lock
