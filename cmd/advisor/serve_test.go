@@ -85,8 +85,11 @@ type closeWatch struct {
 }
 
 func (l *closeWatch) Close() error {
+	// Signal only once the socket is really closed: signalled earlier, a
+	// dial could still land in the backlog and be reset instead of refused.
+	err := l.Listener.Close()
 	l.once.Do(func() { close(l.closed) })
-	return l.Listener.Close()
+	return err
 }
 
 // startServe runs serve on a loopback listener of the test's own and
