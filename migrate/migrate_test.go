@@ -43,22 +43,7 @@ func openEmpty(t *testing.T) *sql.DB {
 // change them.
 func scratchDir(t *testing.T) string {
 	t.Helper()
-	dst := t.TempDir()
-	src := "migrations"
-	entries, err := os.ReadDir(src)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, e := range entries {
-		b, err := os.ReadFile(filepath.Join(src, e.Name()))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(filepath.Join(dst, e.Name()), b, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return dst
+	return pgtest.ScratchMigrations(t)
 }
 
 func tableExists(t *testing.T, db *sql.DB, name string) bool {

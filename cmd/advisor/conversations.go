@@ -61,12 +61,8 @@ func conversationsLs(ctx context.Context, e env, args []string) error {
 	limit := fs.Int("limit", 20, fmt.Sprintf("conversations per page (1..%d)", store.MaxPageSize))
 	cur := fs.String("cursor", "", "continue after a previous page (its next cursor)")
 	asJSON := fs.Bool("json", false, "print JSON")
-	pos, err := parse(fs, args)
-	if err != nil {
+	if err := parseNoArgs(fs, args); err != nil {
 		return err
-	}
-	if len(pos) > 0 {
-		return usagef("conversations ls takes no arguments, got %q", pos)
 	}
 	if *limit < 1 || *limit > store.MaxPageSize {
 		return usagef("--limit must be 1..%d, got %d", store.MaxPageSize, *limit)

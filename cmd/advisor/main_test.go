@@ -73,22 +73,7 @@ func versions(t *testing.T) []string {
 // scratchDir copies the committed migration directory for a test to edit.
 func scratchDir(t *testing.T) string {
 	t.Helper()
-	src := filepath.Join("..", "..", "migrate", "migrations")
-	dst := t.TempDir()
-	entries, err := os.ReadDir(src)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, e := range entries {
-		b, err := os.ReadFile(filepath.Join(src, e.Name()))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(filepath.Join(dst, e.Name()), b, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return dst
+	return pgtest.ScratchMigrations(t)
 }
 
 // writeMigration adds (or replaces) a file in a scratch directory and

@@ -82,6 +82,19 @@ func parse(fs *flag.FlagSet, args []string) ([]string, error) {
 	}
 }
 
+// parseNoArgs parses the flags of a command that takes no positional
+// arguments; any is a usage error.
+func parseNoArgs(fs *flag.FlagSet, args []string) error {
+	pos, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) > 0 {
+		return usagef("%s takes no arguments, got %q", fs.Name(), pos)
+	}
+	return nil
+}
+
 // openDir opens --dir, or returns nil for the directory built into the binary.
 func openDir(path string) (migrate.Dir, error) {
 	if path == "" {
@@ -98,12 +111,8 @@ func migrateApply(ctx context.Context, e env, args []string) error {
 	dryRun := fs.Bool("dry-run", false, "print the SQL that would run; change nothing")
 	dirPath := fs.String("dir", "", "migration directory (default: the one built in)")
 	lockTimeout := fs.Duration("lock-timeout", time.Minute, "how long to wait for another migrator")
-	pos, err := parse(fs, args)
-	if err != nil {
+	if err := parseNoArgs(fs, args); err != nil {
 		return err
-	}
-	if len(pos) > 0 {
-		return usagef("migrate apply takes no arguments, got %q", pos)
 	}
 	e.secrets.add(*devURL)
 	dsn, err := databaseURL(*url, e)
@@ -210,12 +219,8 @@ func migrateStatus(ctx context.Context, e env, args []string) error {
 	fs := newFlags("migrate status")
 	url := fs.String("url", "", "database URL (default $HWLAB_DATABASE_URL)")
 	dirPath := fs.String("dir", "", "migration directory (default: the one built in)")
-	pos, err := parse(fs, args)
-	if err != nil {
+	if err := parseNoArgs(fs, args); err != nil {
 		return err
-	}
-	if len(pos) > 0 {
-		return usagef("migrate status takes no arguments, got %q", pos)
 	}
 	dsn, err := databaseURL(*url, e)
 	if err != nil {
@@ -298,12 +303,8 @@ func migrateCheck(ctx context.Context, e env, args []string) error {
 	fs := newFlags("migrate check")
 	devURL := fs.String("dev-url", "", "empty database to replay the directory on (default: a throwaway cluster)")
 	dirPath := fs.String("dir", defaultMigrationsDir, "migration directory")
-	pos, err := parse(fs, args)
-	if err != nil {
+	if err := parseNoArgs(fs, args); err != nil {
 		return err
-	}
-	if len(pos) > 0 {
-		return usagef("migrate check takes no arguments, got %q", pos)
 	}
 	dir, err := migrate.OpenDir(*dirPath)
 	if err != nil {
@@ -324,12 +325,8 @@ func migrateCheck(ctx context.Context, e env, args []string) error {
 func migrateHash(e env, args []string) error {
 	fs := newFlags("migrate hash")
 	dirPath := fs.String("dir", defaultMigrationsDir, "migration directory")
-	pos, err := parse(fs, args)
-	if err != nil {
+	if err := parseNoArgs(fs, args); err != nil {
 		return err
-	}
-	if len(pos) > 0 {
-		return usagef("migrate hash takes no arguments, got %q", pos)
 	}
 	dir, err := migrate.OpenDir(*dirPath)
 	if err != nil {

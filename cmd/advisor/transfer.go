@@ -22,12 +22,8 @@ func conversationsExport(ctx context.Context, e env, args []string) error {
 	url := fs.String("url", "", "database URL (default $HWLAB_DATABASE_URL)")
 	out := fs.String("out", "", "file to write (default: stdout)")
 	force := fs.Bool("progress", false, "always show a progress bar on stderr")
-	pos, err := parse(fs, args)
-	if err != nil {
+	if err := parseNoArgs(fs, args); err != nil {
 		return err
-	}
-	if len(pos) > 0 {
-		return usagef("conversations export takes no arguments, got %q", pos)
 	}
 	s, err := openStore(ctx, e, *url)
 	if err != nil {

@@ -3,6 +3,9 @@ package pgtest
 import (
 	"context"
 	"database/sql"
+	"io/fs"
+	"os"
+	"path/filepath"
 	"testing"
 
 	atlasmigrate "ariga.io/atlas/sql/migrate"
@@ -64,4 +67,28 @@ func MigrationFiles(t testing.TB) []atlasmigrate.File {
 		t.Fatal(err)
 	}
 	return files
+}
+
+// ScratchMigrations writes a copy of the embedded migration directory, its
+// atlas.sum included, into a temp dir for a test to edit.
+func ScratchMigrations(t testing.TB) string {
+	t.Helper()
+	dir, err := migrate.EmbeddedDir()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dst := t.TempDir()
+	sum, err := fs.ReadFile(dir, "atlas.sum")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dst, "atlas.sum"), sum, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range MigrationFiles(t) {
+		if err := os.WriteFile(filepath.Join(dst, f.Name()), f.Bytes(), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dst
 }
