@@ -161,19 +161,7 @@ func appendTo(t *testing.T, path, s string) {
 }
 
 // planDDL is the plan's original CREATE TABLE IF NOT EXISTS code.
-const planDDL = `
-CREATE TABLE IF NOT EXISTS conversations (
-	id UUID PRIMARY KEY DEFAULT gen_random_uuid(),
-	started_at TIMESTAMPTZ NOT NULL DEFAULT now(),
-	model TEXT NOT NULL DEFAULT ''
-);
-CREATE TABLE IF NOT EXISTS messages (
-	id UUID PRIMARY KEY DEFAULT gen_random_uuid(),
-	conversation_id UUID NOT NULL REFERENCES conversations(id) ON DELETE CASCADE,
-	role TEXT NOT NULL CHECK (role IN ('user','assistant','system')),
-	content TEXT NOT NULL,
-	created_at TIMESTAMPTZ NOT NULL DEFAULT now()
-);`
+const planDDL = pgtest.PlanDDL
 
 // TestPlanDatabaseNeedsBaselineThenUpgrades: a database made by the plan's
 // code is refused without --baseline; with the baseline at version 1 it is

@@ -95,6 +95,24 @@ func parseNoArgs(fs *flag.FlagSet, args []string) error {
 	return nil
 }
 
+// openTarget opens the database of --url (or the environment) and the
+// migration directory of --dir, for the commands that work on both.
+func openTarget(ctx context.Context, e env, url, dirPath string) (*sql.DB, migrate.Dir, error) {
+	dsn, err := databaseURL(url, e)
+	if err != nil {
+		return nil, nil, err
+	}
+	dir, err := openDir(dirPath)
+	if err != nil {
+		return nil, nil, err
+	}
+	db, err := openDB(ctx, dsn)
+	if err != nil {
+		return nil, nil, err
+	}
+	return db, dir, nil
+}
+
 // openDir opens --dir, or returns nil for the directory built into the binary.
 func openDir(path string) (migrate.Dir, error) {
 	if path == "" {
@@ -115,15 +133,7 @@ func migrateApply(ctx context.Context, e env, args []string) error {
 		return err
 	}
 	e.secrets.add(*devURL)
-	dsn, err := databaseURL(*url, e)
-	if err != nil {
-		return err
-	}
-	dir, err := openDir(*dirPath)
-	if err != nil {
-		return err
-	}
-	db, err := openDB(ctx, dsn)
+	db, dir, err := openTarget(ctx, e, *url, *dirPath)
 	if err != nil {
 		return err
 	}
@@ -222,15 +232,7 @@ func migrateStatus(ctx context.Context, e env, args []string) error {
 	if err := parseNoArgs(fs, args); err != nil {
 		return err
 	}
-	dsn, err := databaseURL(*url, e)
-	if err != nil {
-		return err
-	}
-	dir, err := openDir(*dirPath)
-	if err != nil {
-		return err
-	}
-	db, err := openDB(ctx, dsn)
+	db, dir, err := openTarget(ctx, e, *url, *dirPath)
 	if err != nil {
 		return err
 	}

@@ -92,3 +92,19 @@ func ScratchMigrations(t testing.TB) string {
 	}
 	return dst
 }
+
+// PlanDDL is the plan's original CREATE TABLE IF NOT EXISTS code: what a
+// database made before migrations existed holds.
+const PlanDDL = `
+CREATE TABLE IF NOT EXISTS conversations (
+	id UUID PRIMARY KEY DEFAULT gen_random_uuid(),
+	started_at TIMESTAMPTZ NOT NULL DEFAULT now(),
+	model TEXT NOT NULL DEFAULT ''
+);
+CREATE TABLE IF NOT EXISTS messages (
+	id UUID PRIMARY KEY DEFAULT gen_random_uuid(),
+	conversation_id UUID NOT NULL REFERENCES conversations(id) ON DELETE CASCADE,
+	role TEXT NOT NULL CHECK (role IN ('user','assistant','system')),
+	content TEXT NOT NULL,
+	created_at TIMESTAMPTZ NOT NULL DEFAULT now()
+);`
