@@ -14,7 +14,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"git.georgsen.dk/hwlab/internal/pgcluster"
-	"git.georgsen.dk/hwlab/internal/store"
+	"git.georgsen.dk/hwlab/internal/secret"
 )
 
 // devDirName is the dev cluster's home inside the checkout (gitignored).
@@ -89,19 +89,19 @@ func (d *devDB) close(log *slog.Logger) {
 func ensureDatabase(ctx context.Context, adminURL, dbname string) error {
 	db, err := sql.Open("pgx", adminURL)
 	if err != nil {
-		return errors.New(store.Redact(adminURL, err.Error()))
+		return errors.New(secret.Redact(adminURL, err.Error()))
 	}
 	defer db.Close()
 	var exists bool
 	if err := db.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)`, dbname).Scan(&exists); err != nil {
-		return errors.New(store.Redact(adminURL, err.Error()))
+		return errors.New(secret.Redact(adminURL, err.Error()))
 	}
 	if exists {
 		return nil
 	}
 	var pgErr *pgconn.PgError
 	if _, err := db.ExecContext(ctx, `CREATE DATABASE `+dbname); err != nil && !(errors.As(err, &pgErr) && pgErr.Code == "42P04") {
-		return fmt.Errorf("dev cluster: create database %s: %s", dbname, store.Redact(adminURL, err.Error()))
+		return fmt.Errorf("dev cluster: create database %s: %s", dbname, secret.Redact(adminURL, err.Error()))
 	}
 	return nil
 }

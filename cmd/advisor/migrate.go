@@ -13,6 +13,7 @@ import (
 	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" database/sql driver
 
 	"git.georgsen.dk/hwlab/internal/pgcluster"
+	"git.georgsen.dk/hwlab/internal/secret"
 	"git.georgsen.dk/hwlab/internal/store"
 	"git.georgsen.dk/hwlab/migrate"
 	"git.georgsen.dk/hwlab/migrate/entdiff"
@@ -290,7 +291,7 @@ func migrateDiff(ctx context.Context, e env, args []string) error {
 	return withDevURL(ctx, e, *devURL, func(dev string) error {
 		wrote, err := entdiff.Write(ctx, dev, *dirPath, pos[0])
 		if err != nil {
-			return errors.New(store.Redact(dev, err.Error()))
+			return errors.New(secret.Redact(dev, err.Error()))
 		}
 		if !wrote {
 			fmt.Fprintln(e.stdout, "The migration directory is in sync with ent/schema; no file written")
@@ -317,7 +318,7 @@ func migrateCheck(ctx context.Context, e env, args []string) error {
 	}
 	return withDevURL(ctx, e, *devURL, func(dev string) error {
 		if err := entdiff.Check(ctx, dev, *dirPath); err != nil {
-			return errors.New(store.Redact(dev, err.Error()))
+			return errors.New(secret.Redact(dev, err.Error()))
 		}
 		fmt.Fprintln(e.stdout, "atlas.sum is valid and the migrations are in sync with ent/schema")
 		return nil

@@ -9,7 +9,7 @@ import (
 	"strings"
 	"sync"
 
-	"git.georgsen.dk/hwlab/internal/store"
+	"git.georgsen.dk/hwlab/internal/secret"
 )
 
 // secrets collects every database URL the command was given, so that all
@@ -43,7 +43,7 @@ func (s *secrets) add(dsn string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.dsns = append(s.dsns, dsn)
-	for _, p := range store.Passwords(dsn) {
+	for _, p := range secret.Passwords(dsn) {
 		if q := strconv.Quote(p); p != "" && q[1:len(q)-1] != p {
 			s.quoted = append(s.quoted, q[1:len(q)-1])
 		}
@@ -74,7 +74,7 @@ func (s *secrets) redact(msg string) string {
 		msg = strings.ReplaceAll(msg, q, mask)
 	}
 	for _, d := range s.dsns {
-		msg = store.Redact(d, msg)
+		msg = secret.Redact(d, msg)
 	}
 	return msg
 }

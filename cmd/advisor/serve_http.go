@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"git.georgsen.dk/hwlab/internal/advisor"
+	"git.georgsen.dk/hwlab/internal/secret"
 	"git.georgsen.dk/hwlab/internal/store"
 )
 
@@ -25,7 +26,7 @@ func serve(ctx context.Context, log *slog.Logger, ln net.Listener, o serveOption
 	}
 	st, err := store.NewStore(ctx, o.dsn)
 	if err != nil {
-		return errors.New(store.Redact(o.dsn, err.Error()))
+		return errors.New(secret.Redact(o.dsn, err.Error()))
 	}
 	defer st.Close()
 	model, err := modelFor(o)

@@ -7,7 +7,7 @@ import (
 	"log/slog"
 	"strings"
 
-	"git.georgsen.dk/hwlab/internal/store"
+	"git.georgsen.dk/hwlab/internal/secret"
 	"git.georgsen.dk/hwlab/migrate"
 )
 
@@ -28,7 +28,7 @@ func prepareSchema(ctx context.Context, log *slog.Logger, o serveOptions) error 
 	}
 	db, err := openDB(ctx, dsn)
 	if err != nil {
-		return fmt.Errorf("connect for migrations (%s): %s", role, store.Redact(dsn, err.Error()))
+		return fmt.Errorf("connect for migrations (%s): %s", role, secret.Redact(dsn, err.Error()))
 	}
 	defer db.Close()
 	dir, err := migrate.EmbeddedDir()
@@ -38,7 +38,7 @@ func prepareSchema(ctx context.Context, log *slog.Logger, o serveOptions) error 
 	if o.noMigrate {
 		pending, err := migrate.PendingFiles(ctx, db, dir)
 		if err != nil {
-			return errors.New(store.Redact(dsn, err.Error()))
+			return errors.New(secret.Redact(dsn, err.Error()))
 		}
 		if len(pending) > 0 {
 			return fmt.Errorf("%w: %d migration(s) pending (%s); run `advisor migrate apply` with a role that may change the schema, or start without --no-migrate",
@@ -52,7 +52,7 @@ func prepareSchema(ctx context.Context, log *slog.Logger, o serveOptions) error 
 		Logf: func(f string, a ...any) { log.Info(fmt.Sprintf(f, a...)) },
 	})
 	if err != nil {
-		return fmt.Errorf("migrate (%s): %s", role, store.Redact(dsn, err.Error()))
+		return fmt.Errorf("migrate (%s): %s", role, secret.Redact(dsn, err.Error()))
 	}
 	log.Info("schema is current", "applied", len(applied), "via", role)
 	return nil

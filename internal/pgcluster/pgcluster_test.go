@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	secretpkg "git.georgsen.dk/hwlab/internal/secret"
 	"github.com/jackc/pgx/v5"
 )
 
@@ -173,7 +174,7 @@ func TestStartErrorHidesPassword(t *testing.T) {
 	if strings.Contains(err.Error(), secret) {
 		t.Errorf("error contains the password")
 	}
-	if !strings.Contains(err.Error(), "[REDACTED]") {
+	if !strings.Contains(err.Error(), secretpkg.Mask) {
 		t.Errorf("error does not show the redacted setting; did the failure change?")
 	}
 	rec.assertNoSecret(secret)

@@ -2,21 +2,20 @@ package pgcluster
 
 import (
 	"bytes"
-	"errors"
 	"io"
 	"os"
 	"strings"
+
+	"git.georgsen.dk/hwlab/internal/secret"
 )
 
-// redact removes secret from err's message. The server log and pg_ctl output
-// quoted in errors echo settings and command lines, so anything that reaches
-// the caller goes through here. A redacted error deliberately does not wrap
-// the original, whose message still holds the secret.
-func redact(err error, secret string) error {
-	if err == nil || secret == "" || !strings.Contains(err.Error(), secret) {
-		return err
-	}
-	return errors.New(strings.ReplaceAll(err.Error(), secret, "[REDACTED]"))
+// redact masks the password in err's message. The server log and pg_ctl
+// output quoted in errors echo settings and command lines, so anything that
+// reaches the caller goes through here.
+func redact(err error, password string) error {
+	s := &secret.Set{}
+	s.AddPassword(password)
+	return s.Error(err)
 }
 
 // lastLines returns at most n trailing lines of b, indented for embedding in

@@ -17,6 +17,7 @@ import (
 	"github.com/jackc/pgx/v5/stdlib"
 
 	"git.georgsen.dk/hwlab/ent"
+	"git.georgsen.dk/hwlab/internal/secret"
 )
 
 // Defaults for the Options.
@@ -98,7 +99,7 @@ func NewStore(ctx context.Context, dsn string, opts ...Option) (*Store, error) {
 	}
 	connCfg, err := pgx.ParseConfig(dsn)
 	if err != nil {
-		return nil, fmt.Errorf("store: invalid DSN: %s", redact(dsn, err.Error()))
+		return nil, fmt.Errorf("store: invalid DSN: %s", secret.Redact(dsn, err.Error()))
 	}
 	for _, fn := range cfg.connConfig {
 		fn(connCfg)
@@ -115,7 +116,7 @@ func NewStore(ctx context.Context, dsn string, opts ...Option) (*Store, error) {
 		if ctx.Err() != nil {
 			return nil, fmt.Errorf("store: connect: %w", ctx.Err())
 		}
-		return nil, fmt.Errorf("store: connect: %s", redact(dsn, err.Error()))
+		return nil, fmt.Errorf("store: connect: %s", secret.Redact(dsn, err.Error()))
 	}
 	return &Store{
 		db:     db,
