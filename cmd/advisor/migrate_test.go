@@ -38,6 +38,21 @@ func TestUsageExitCodes(t *testing.T) {
 		{[]string{"help"}, env, 0},
 		{[]string{"migrate", "help"}, env, 0},
 		{[]string{"migrate", "status"}, env, 1}, // a URL nobody answers: failure, not usage
+		// cobra's defaults, mapped (cli.go)
+		{[]string{"help", "migrate"}, env, 0},
+		{[]string{"migrate", "help", "apply"}, env, 0},
+		{[]string{"migrate", "apply", "--help"}, env, 0},
+		{[]string{"help", "frobnicate"}, env, 2},
+		{[]string{"migrate", "help", "frobnicate"}, env, 2},
+		{[]string{"conversations"}, env, 2},
+		{[]string{"conversations", "help"}, env, 0},
+		{[]string{"conversations", "frobnicate"}, env, 2},
+		{[]string{"conversations", "ls", "--url"}, env, 2}, // flag without its value
+		{[]string{"serve", "--no-such-flag"}, env, 2},
+		{[]string{"completion"}, env, 2},
+		{[]string{"completion", "frobnicate"}, env, 2},
+		{[]string{"completion", "bash", "extra"}, env, 2},
+		{[]string{"completion", "bash"}, env, 0},
 	}
 	for _, tc := range cases {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
