@@ -24,17 +24,15 @@ func newConversationsLsCmd(e env, db *dbFlags) *cobra.Command {
 		Aliases: []string{"list"},
 		Short:   "List conversations, newest first, a page at a time",
 		Args:    noArgs,
-		RunE: func(c *cobra.Command, _ []string) error {
+		PreRunE: func(*cobra.Command, []string) error {
 			if o.limit < 1 || o.limit > store.MaxPageSize {
 				return usagef("--limit must be 1..%d, got %d", store.MaxPageSize, o.limit)
 			}
-			s, err := db.open(c.Context(), e)
-			if err != nil {
-				return err
-			}
-			defer s.Close()
-			return conversationsLs(c.Context(), e, s, o)
+			return nil
 		},
+		RunE: db.run(e, func(ctx context.Context, s *store.Store, _ []string) error {
+			return conversationsLs(ctx, e, s, o)
+		}),
 	}
 	c.Flags().IntVar(&o.limit, "limit", 20, fmt.Sprintf("conversations per page (1..%d)", store.MaxPageSize))
 	c.Flags().StringVar(&o.cursor, "cursor", "", "continue after a previous page (its next cursor)")

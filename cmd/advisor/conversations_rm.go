@@ -1,9 +1,12 @@
 package main
 
 import (
+	"context"
 	"fmt"
 
 	"github.com/spf13/cobra"
+
+	"git.georgsen.dk/hwlab/internal/store"
 )
 
 func newConversationsRmCmd(e env, db *dbFlags) *cobra.Command {
@@ -12,17 +15,12 @@ func newConversationsRmCmd(e env, db *dbFlags) *cobra.Command {
 		Aliases: []string{"delete"},
 		Short:   "Delete a conversation and its messages",
 		Args:    exactlyOne("ID"),
-		RunE: func(c *cobra.Command, args []string) error {
-			s, err := db.open(c.Context(), e)
-			if err != nil {
-				return err
-			}
-			defer s.Close()
-			if err := s.DeleteConversation(c.Context(), args[0]); err != nil {
+		RunE: db.run(e, func(ctx context.Context, s *store.Store, args []string) error {
+			if err := s.DeleteConversation(ctx, args[0]); err != nil {
 				return err
 			}
 			fmt.Fprintf(e.stdout, "Deleted conversation %s\n", args[0])
 			return nil
-		},
+		}),
 	}
 }

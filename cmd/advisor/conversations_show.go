@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"time"
@@ -16,13 +17,8 @@ func newConversationsShowCmd(e env, db *dbFlags) *cobra.Command {
 		Use:   "show ID",
 		Short: "Print a conversation's thread in order",
 		Args:  exactlyOne("ID"),
-		RunE: func(c *cobra.Command, args []string) error {
-			s, err := db.open(c.Context(), e)
-			if err != nil {
-				return err
-			}
-			defer s.Close()
-			conv, err := s.GetConversation(c.Context(), args[0])
+		RunE: db.run(e, func(ctx context.Context, s *store.Store, args []string) error {
+			conv, err := s.GetConversation(ctx, args[0])
 			if err != nil {
 				return err
 			}
@@ -31,7 +27,7 @@ func newConversationsShowCmd(e env, db *dbFlags) *cobra.Command {
 			}
 			printThread(e.stdout, conv)
 			return nil
-		},
+		}),
 	}
 	c.Flags().BoolVar(&asJSON, "json", false, "print JSON (the export format)")
 	return c

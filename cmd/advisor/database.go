@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" database/sql driver
+	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
 	"git.georgsen.dk/hwlab/internal/pgcluster"
@@ -43,6 +44,19 @@ func (d *dbFlags) open(ctx context.Context, e env) (*store.Store, error) {
 		return nil, err
 	}
 	return openStore(ctx, dsn)
+}
+
+// run makes a command's RunE that works on the flags' database: fn gets
+// it open, and it is closed after.
+func (d *dbFlags) run(e env, fn func(ctx context.Context, s *store.Store, args []string) error) func(*cobra.Command, []string) error {
+	return func(c *cobra.Command, args []string) error {
+		s, err := d.open(c.Context(), e)
+		if err != nil {
+			return err
+		}
+		defer s.Close()
+		return fn(c.Context(), s, args)
+	}
 }
 
 // openStore is the one way the commands open a database: a store with a
