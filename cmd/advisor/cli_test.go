@@ -27,6 +27,7 @@ func TestHelpAndUsageStreams(t *testing.T) {
 		{[]string{"help", "migrate", "apply"}, 0, "--baseline", ""},
 		{[]string{"conversations", "help", "ls"}, 0, "--url", ""}, // the group's flag, shown on its subcommand
 		{[]string{"completion", "bash"}, 0, "__advisor", ""},
+		{[]string{"__complete", "migrate", "help", ""}, 0, "status", "Completion ended"}, // what the script asks
 		{nil, 2, "", "missing command"},
 		{[]string{"migrate"}, 2, "", "advisor migrate [command]"},
 		{[]string{"migrat"}, 2, "", `did you mean "migrate"`},
