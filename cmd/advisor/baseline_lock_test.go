@@ -16,7 +16,7 @@ import (
 // another session, apply gives up waiting for it without having checked.
 func TestBaselineCheckedUnderTheLock(t *testing.T) {
 	t.Parallel()
-	url, _ := planDatabase(t)
+	url, _ := v1Database(t)
 	conn, err := pgtest.Open(t, url).Conn(context.Background())
 	if err != nil {
 		t.Fatal(err)

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"crypto/sha256"
-	"database/sql"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -50,7 +49,7 @@ func devDir(repo string) (dir string, fallback bool) {
 // startDevDB starts, or adopts, the dev cluster and makes sure its database
 // exists. The server is stopped again when serve exits (close); the data
 // stays, and the next run starts it in a second or two.
-func startDevDB(ctx context.Context, log *slog.Logger) (*devDB, error) {
+func startDevDB(ctx context.Context, log *slog.Logger, sec *secret.Set) (*devDB, error) {
 	repo, err := os.Getwd()
 	if err != nil {
 		return nil, err
@@ -68,7 +67,8 @@ func startDevDB(ctx context.Context, log *slog.Logger) (*devDB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("dev cluster in %s: %w", dir, err)
 	}
-	if err := ensureDatabase(ctx, c.URL("postgres"), devDBName); err != nil {
+	sec.AddPassword(c.Password()) // its superuser's, in every URL of it
+	if err := ensureDatabase(ctx, c.URL("postgres")); err != nil {
 		c.Close()
 		return nil, err
 	}
@@ -84,24 +84,29 @@ func (d *devDB) close(log *slog.Logger) {
 	log.Info("dev cluster: stopped (data kept)")
 }
 
-// ensureDatabase creates dbname unless it exists. CREATE DATABASE has no
-// IF NOT EXISTS; a concurrent creator's duplicate_database is fine too.
-func ensureDatabase(ctx context.Context, adminURL, dbname string) error {
-	db, err := sql.Open("pgx", adminURL)
+// createDevDB is constant: CREATE DATABASE takes no parameter, and no SQL
+// is built from input.
+const createDevDB = `CREATE DATABASE ` + devDBName
+
+// ensureDatabase creates the dev database unless it exists. CREATE
+// DATABASE has no IF NOT EXISTS; a concurrent creator's
+// duplicate_database is fine too.
+func ensureDatabase(ctx context.Context, adminURL string) error {
+	s, err := openStore(ctx, adminURL)
 	if err != nil {
-		return errors.New(secret.Redact(adminURL, err.Error()))
+		return err
 	}
-	defer db.Close()
+	defer s.Close()
 	var exists bool
-	if err := db.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)`, dbname).Scan(&exists); err != nil {
-		return errors.New(secret.Redact(adminURL, err.Error()))
+	if err := s.DB().QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)`, devDBName).Scan(&exists); err != nil {
+		return fmt.Errorf("dev cluster: %w", err)
 	}
 	if exists {
 		return nil
 	}
 	var pgErr *pgconn.PgError
-	if _, err := db.ExecContext(ctx, `CREATE DATABASE `+dbname); err != nil && !(errors.As(err, &pgErr) && pgErr.Code == "42P04") {
-		return fmt.Errorf("dev cluster: create database %s: %s", dbname, secret.Redact(adminURL, err.Error()))
+	if _, err := s.DB().ExecContext(ctx, createDevDB); err != nil && !(errors.As(err, &pgErr) && pgErr.Code == "42P04") {
+		return fmt.Errorf("dev cluster: create database %s: %w", devDBName, err)
 	}
 	return nil
 }

@@ -93,5 +93,6 @@ func contains(t *testing.T, s, want, what string) {
 	}
 }
 
-// planDDL is the plan's original CREATE TABLE IF NOT EXISTS code.
-const planDDL = pgtest.PlanDDL
+// originalDDL is the original schema (v1) as the code before migrations
+// created it: CREATE TABLE IF NOT EXISTS.
+const originalDDL = pgtest.PlanDDL

@@ -38,6 +38,21 @@ func TestUsageExitCodes(t *testing.T) {
 		{[]string{"help"}, env, 0},
 		{[]string{"migrate", "help"}, env, 0},
 		{[]string{"migrate", "status"}, env, 1}, // a URL nobody answers: failure, not usage
+		// cobra's defaults, mapped (cli.go)
+		{[]string{"help", "migrate"}, env, 0},
+		{[]string{"migrate", "help", "apply"}, env, 0},
+		{[]string{"migrate", "apply", "--help"}, env, 0},
+		{[]string{"help", "frobnicate"}, env, 2},
+		{[]string{"migrate", "help", "frobnicate"}, env, 2},
+		{[]string{"conversations"}, env, 2},
+		{[]string{"conversations", "help"}, env, 0},
+		{[]string{"conversations", "frobnicate"}, env, 2},
+		{[]string{"conversations", "ls", "--url"}, env, 2}, // flag without its value
+		{[]string{"serve", "--no-such-flag"}, env, 2},
+		{[]string{"completion"}, env, 2},
+		{[]string{"completion", "frobnicate"}, env, 2},
+		{[]string{"completion", "bash", "extra"}, env, 2},
+		{[]string{"completion", "bash"}, env, 0},
 	}
 	for _, tc := range cases {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
@@ -79,14 +94,15 @@ func TestApplyThenStatus(t *testing.T) {
 	contains(t, r.stdout, "No migration files to execute", "second apply")
 }
 
-// planDatabase creates a database with the plan's schema and data: two
+// v1Database creates a database as the code before migrations left it:
+// the original schema (v1), no migration history, and data: two
 // conversations with messages (one with out-of-order and one with tied
 // times) and an empty one.
-func planDatabase(t *testing.T) (url string, ids [3]string) {
+func v1Database(t *testing.T) (url string, ids [3]string) {
 	t.Helper()
 	url = pgtest.Empty(t)
 	db := pgtest.Open(t, url)
-	mustExec(t, db, planDDL)
+	mustExec(t, db, originalDDL)
 	base := time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)
 	for i, model := range []string{"a", "b", "empty"} {
 		if err := db.QueryRow(`INSERT INTO conversations (model) VALUES ($1) RETURNING id`, model).Scan(&ids[i]); err != nil {
@@ -100,25 +116,25 @@ func planDatabase(t *testing.T) (url string, ids [3]string) {
 	return url, ids
 }
 
-// TestPlanDatabaseUpgradeCLI: `advisor migrate apply` refuses a database
-// made by the plan's code and names the flag and version; with
+// TestOriginalSchemaUpgradeCLI: `advisor migrate apply` refuses a database
+// made before migrations (v1Database) and names the flag and version; with
 // `--baseline <v1>` it checks the schema, upgrades, keeps every row and
 // backfills seq and counts, and the store reads it normally.
-func TestPlanDatabaseUpgradeCLI(t *testing.T) {
+func TestOriginalSchemaUpgradeCLI(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	url, ids := planDatabase(t)
+	url, ids := v1Database(t)
 	env := dbEnv(url)
 	v1 := versions(t)[0]
 
 	r := runAdvisor(t, env, "migrate", "apply")
 	if r.code != 1 {
-		t.Fatalf("apply on a plan database: exit %d, want 1\n%s", r.code, r.all())
+		t.Fatalf("apply on a database without history: exit %d, want 1\n%s", r.code, r.all())
 	}
 	contains(t, r.stderr, "--baseline "+v1, "refusal")
 	r = runAdvisor(t, env, "migrate", "status")
 	mustSucceed(t, r, "status")
-	contains(t, r.stdout, "advisor migrate apply --baseline "+v1, "status of a plan database")
+	contains(t, r.stdout, "advisor migrate apply --baseline "+v1, "status of a database without history")
 
 	r = runAdvisor(t, env, "migrate", "apply", "--baseline", v1, "--dev-url", pgtest.Empty(t))
 	mustSucceed(t, r, "apply --baseline")
@@ -170,7 +186,7 @@ func TestBaselineRefusedWhenSchemaDiffers(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			url, _ := planDatabase(t)
+			url, _ := v1Database(t)
 			db := pgtest.Open(t, url)
 			mustExec(t, db, tc.alter)
 			r := runAdvisor(t, dbEnv(url), "migrate", "apply", "--baseline", v1, "--dev-url", pgtest.Empty(t))
@@ -190,7 +206,7 @@ func TestBaselineRefusedWhenSchemaDiffers(t *testing.T) {
 // a private cluster it starts and removes.
 func TestBaselineWithThrowawayCluster(t *testing.T) {
 	t.Parallel()
-	url, _ := planDatabase(t)
+	url, _ := v1Database(t)
 	r := runAdvisor(t, dbEnv(url), "migrate", "apply", "--baseline", versions(t)[0])
 	mustSucceed(t, r, "apply --baseline without --dev-url")
 	contains(t, r.stderr, "throwaway PostgreSQL cluster", "progress")
@@ -211,14 +227,14 @@ func TestDryRunCLI(t *testing.T) {
 		t.Error("dry run changed the database")
 	}
 
-	planURL, _ := planDatabase(t)
+	v1URL, _ := v1Database(t)
 	v := versions(t)
-	r = runAdvisor(t, dbEnv(planURL), "migrate", "apply", "--dry-run", "--baseline", v[0], "--dev-url", pgtest.Empty(t))
+	r = runAdvisor(t, dbEnv(v1URL), "migrate", "apply", "--dry-run", "--baseline", v[0], "--dev-url", pgtest.Empty(t))
 	mustSucceed(t, r, "dry run with baseline")
 	if strings.Contains(r.stdout, "-- file: "+v[0]) || !strings.Contains(r.stdout, "-- file: "+v[1]) {
 		t.Errorf("dry run with baseline %s lists the wrong files:\n%s", v[0], r.stdout)
 	}
-	if tableExists(t, pgtest.Open(t, planURL), "atlas_schema_revisions.atlas_schema_revisions") {
+	if tableExists(t, pgtest.Open(t, v1URL), "atlas_schema_revisions.atlas_schema_revisions") {
 		t.Error("dry run recorded the baseline")
 	}
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"io"
 	"os"
 	"time"
@@ -29,7 +30,7 @@ func newProgress(e env, total int, what string, force bool) progress {
 		progressbar.OptionSetItsString("conversations"),
 		progressbar.OptionShowIts(),
 		progressbar.OptionThrottle(100*time.Millisecond),
-		progressbar.OptionOnCompletion(func() { io.WriteString(e.stderr, "\n") }),
+		progressbar.OptionOnCompletion(func() { fmt.Fprintln(e.stderr) }),
 	)}
 }
 

@@ -18,19 +18,25 @@ func TestSecretsNet(t *testing.T) {
 	u := func(user, pw string) string {
 		return (&url.URL{Scheme: "postgres", User: url.UserPassword(user, pw), Host: "127.0.0.1:5432", Path: "/hwlab"}).String()
 	}
-	env := map[string]string{
+	vars := map[string]string{
 		"HWLAB_DATABASE_URL":         u("app", app),
 		"HWLAB_MIGRATE_DATABASE_URL": u("owner", owner),
 	}
-	sec := newSecrets(func(k string) string { return env[k] }, nil)
+	sec := newSecrets(func(k string) string { return vars[k] }, nil)
 
-	var buf bytes.Buffer
-	log := slog.New(slog.NewTextHandler(redactWriter{&buf, sec}, nil))
-	log.Error("migrate failed", "err", "server said: password "+owner+" rejected", "other", "app password is "+app)
-	log.Info("plain", "dsn", env["HWLAB_MIGRATE_DATABASE_URL"])
-	err := sec.redactErr(errors.New("connect " + env["HWLAB_MIGRATE_DATABASE_URL"] + ": " + owner))
+	// Both points that mask a log: the stream under stderr (the net) and
+	// the logger's ReplaceAttr (newLogger), each on its own.
+	var viaWriter, viaAttr bytes.Buffer
+	for _, log := range []*slog.Logger{
+		slog.New(slog.NewTextHandler(sec.Writer(&viaWriter), nil)),
+		newLogger(env{stderr: &viaAttr, secrets: sec}),
+	} {
+		log.Error("migrate failed", "err", "server said: password "+owner+" rejected", "other", "app password is "+app)
+		log.Info("plain", "dsn", vars["HWLAB_MIGRATE_DATABASE_URL"])
+	}
+	err := sec.Error(errors.New("connect " + vars["HWLAB_MIGRATE_DATABASE_URL"] + ": " + owner))
 
-	for _, out := range []string{buf.String(), err.Error()} {
+	for _, out := range []string{viaWriter.String(), viaAttr.String(), err.Error()} {
 		for _, leak := range []string{"0wn", "4pp-pw"} {
 			if strings.Contains(out, leak) {
 				t.Errorf("output holds a password (%q):\n%s", leak, out)
@@ -42,7 +48,9 @@ func TestSecretsNet(t *testing.T) {
 	}
 	// Data is not secrets' business, but masking must not eat what is
 	// around a password.
-	if !strings.Contains(buf.String(), "rejected") || !strings.Contains(buf.String(), `msg="migrate failed"`) {
-		t.Errorf("log line mangled:\n%s", buf.String())
+	for _, buf := range []*bytes.Buffer{&viaWriter, &viaAttr} {
+		if !strings.Contains(buf.String(), "rejected") || !strings.Contains(buf.String(), `msg="migrate failed"`) {
+			t.Errorf("log line mangled:\n%s", buf.String())
+		}
 	}
 }

@@ -10,28 +10,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/spf13/cobra"
+
 	"git.georgsen.dk/hwlab/internal/advisor"
 )
-
-const serveUsage = `usage: advisor serve [--addr 127.0.0.1:8080] [--no-migrate] [--dev-db] [--system-prompt TEXT]
-
-  --addr           listen address; beyond loopback ADVISOR_TOKEN is required
-  --no-migrate     do not migrate; refuse to start if the schema is behind
-  --dev-db         when HWLAB_DATABASE_URL is unset, start (or reuse) the
-                   local dev PostgreSQL cluster in .dev/pg (what make run does)
-  --system-prompt  system prompt sent first in every thread (default $ADVISOR_SYSTEM_PROMPT)
-
-environment:
-  HWLAB_DATABASE_URL          the database the service uses (required unless --dev-db)
-  HWLAB_MIGRATE_DATABASE_URL  a role with DDL rights for the migrations at start (default HWLAB_DATABASE_URL)
-  ADVISOR_MODEL_URL           OpenAI-compatible base URL, e.g. http://127.0.0.1:11434/v1 (Ollama)
-  ADVISOR_MODEL               model name, e.g. llama3.1:8b
-  ADVISOR_API_KEY             bearer key for the model endpoint (optional; OPENAI_API_KEY is never read)
-  ADVISOR_SYSTEM_PROMPT       system prompt (optional)
-  ADVISOR_TOKEN               bearer token the API requires (required beyond loopback)
-  ADVISOR_ALLOWED_HOSTS       extra Host names to accept, comma-separated (reverse proxy, LAN DNS name)
-  ADVISOR_THREAD_BUDGET       most characters of history sent to the model (default 48000)
-`
 
 // serveOptions is serve's configuration, read once from flags and env.
 type serveOptions struct {
@@ -52,22 +34,46 @@ type serveOptions struct {
 	shutdownGrace time.Duration
 }
 
-func parseServe(e env, args []string) (serveOptions, error) {
-	fs := newFlags("serve")
+const serveLong = `Serve the advisor: its API and its web page.
+
+environment:
+  HWLAB_DATABASE_URL          the database the service uses (required unless --dev-db)
+  HWLAB_MIGRATE_DATABASE_URL  a role with DDL rights for the migrations at start (default HWLAB_DATABASE_URL)
+  ADVISOR_MODEL_URL           OpenAI-compatible base URL, e.g. http://127.0.0.1:11434/v1 (Ollama)
+  ADVISOR_MODEL               model name, e.g. llama3.1:8b
+  ADVISOR_API_KEY             bearer key for the model endpoint (optional; OPENAI_API_KEY is never read)
+  ADVISOR_SYSTEM_PROMPT       system prompt (optional)
+  ADVISOR_TOKEN               bearer token the API requires (required beyond loopback)
+  ADVISOR_ALLOWED_HOSTS       extra Host names to accept, comma-separated (reverse proxy, LAN DNS name)
+  ADVISOR_THREAD_BUDGET       most characters of history sent to the model (default 48000)`
+
+func newServeCmd(e env, serve serveFunc) *cobra.Command {
 	o := serveOptions{shutdownGrace: 60 * time.Second}
-	fs.StringVar(&o.addr, "addr", "127.0.0.1:8080", "listen address")
-	fs.BoolVar(&o.noMigrate, "no-migrate", false, "only check the schema")
-	fs.BoolVar(&o.devDB, "dev-db", false, "use the local dev cluster when HWLAB_DATABASE_URL is unset")
-	fs.StringVar(&o.systemPrompt, "system-prompt", e.getenv("ADVISOR_SYSTEM_PROMPT"), "system prompt")
-	pos, err := parse(fs, args)
-	if err != nil {
-		return o, err
+	c := &cobra.Command{
+		Use:   "serve",
+		Short: "Serve the advisor (API and web page)",
+		Long:  serveLong,
+		Args:  noArgs,
+		RunE: func(c *cobra.Command, _ []string) error {
+			if err := o.fromEnv(e); err != nil {
+				return err
+			}
+			return serve(c.Context(), e, o)
+		},
 	}
-	if len(pos) != 0 {
-		return o, usagef("serve takes no arguments\n\n%s", serveUsage)
-	}
+	fs := c.Flags()
+	fs.StringVar(&o.addr, "addr", "127.0.0.1:8080", "listen address; beyond loopback ADVISOR_TOKEN is required")
+	fs.BoolVar(&o.noMigrate, "no-migrate", false, "do not migrate; refuse to start if the schema is behind")
+	fs.BoolVar(&o.devDB, "dev-db", false, "when HWLAB_DATABASE_URL is unset, start (or reuse) the local dev PostgreSQL cluster in .dev/pg (what make run does)")
+	fs.StringVar(&o.systemPrompt, "system-prompt", e.getenv("ADVISOR_SYSTEM_PROMPT"), "system prompt sent first in every thread (default $ADVISOR_SYSTEM_PROMPT)")
+	return c
+}
+
+// fromEnv completes o, whose flags are parsed, from the environment and
+// checks the whole.
+func (o *serveOptions) fromEnv(e env) error {
 	if _, _, err := net.SplitHostPort(o.addr); err != nil {
-		return o, usagef("--addr %q: want host:port\n\n%s", o.addr, serveUsage)
+		return usagef("--addr %q: want host:port", o.addr)
 	}
 	o.dsn = e.getenv("HWLAB_DATABASE_URL")
 	o.migrateDSN = e.getenv("HWLAB_MIGRATE_DATABASE_URL")
@@ -83,39 +89,31 @@ func parseServe(e env, args []string) (serveOptions, error) {
 	if b := e.getenv("ADVISOR_THREAD_BUDGET"); b != "" {
 		n, err := strconv.Atoi(b)
 		if err != nil || n < 1 {
-			return o, usagef("ADVISOR_THREAD_BUDGET=%q: want a positive number of characters", b)
+			return usagef("ADVISOR_THREAD_BUDGET=%q: want a positive number of characters", b)
 		}
 		o.budget = n
 	}
 	if (o.modelURL == "") != (o.model == "") {
-		return o, usagef("set both ADVISOR_MODEL_URL and ADVISOR_MODEL, or neither (then chat answers 503)")
+		return usagef("set both ADVISOR_MODEL_URL and ADVISOR_MODEL, or neither (then chat answers 503)")
 	}
 	if !advisor.IsLoopback(o.addr) && o.token == "" {
-		return o, usagef("--addr %s is reachable beyond loopback: set ADVISOR_TOKEN (a long random string) so the API requires it", o.addr)
+		return usagef("--addr %s is reachable beyond loopback: set ADVISOR_TOKEN (a long random string) so the API requires it", o.addr)
 	}
 	if o.dsn == "" && !o.devDB {
-		return o, usagef("HWLAB_DATABASE_URL is not set (make run, or advisor serve --dev-db, uses a local dev cluster instead)")
+		return usagef("HWLAB_DATABASE_URL is not set (make run, or advisor serve --dev-db, uses a local dev cluster instead)")
 	}
-	return o, nil
+	return nil
 }
 
-func runServe(ctx context.Context, e env, args []string) error {
-	o, err := parseServe(e, args)
-	if err != nil {
-		return err
-	}
+func runServe(ctx context.Context, e env, o serveOptions) error {
 	log := newLogger(e)
 	if o.dsn == "" {
-		dev, err := startDevDB(ctx, log)
+		dev, err := startDevDB(ctx, log, e.secrets)
 		if err != nil {
 			return err
 		}
 		defer dev.close(log)
 		o.dsn = dev.url
-		// Its superuser password is in both URLs; the net under the
-		// redaction the code paths do themselves.
-		e.secrets.add(dev.url)
-		e.secrets.add(dev.cluster.URL("postgres"))
 	}
 	ln, err := net.Listen("tcp", o.addr)
 	if err != nil {
@@ -125,7 +123,9 @@ func runServe(ctx context.Context, e env, args []string) error {
 }
 
 func newLogger(e env) *slog.Logger {
-	return slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	// ReplaceAttr masks each value before the handler quotes it; e.stderr
+	// masks the encoded line again, as the net under it.
+	return slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: slog.LevelInfo, ReplaceAttr: e.secrets.ReplaceAttr}))
 }
 
 // modelFor builds the model client, or nil when none is configured.

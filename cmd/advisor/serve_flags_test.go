@@ -1,10 +1,13 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"io"
 	"strings"
 	"testing"
+
+	"git.georgsen.dk/hwlab/internal/secret"
 )
 
 // TestParseServe: configuration mistakes are usage errors (exit 2) that
@@ -63,5 +66,13 @@ func TestParseServe(t *testing.T) {
 }
 
 func env2(m map[string]string) env {
-	return env{getenv: func(k string) string { return m[k] }, stdout: io.Discard, stderr: io.Discard}
+	return env{getenv: func(k string) string { return m[k] }, stdout: io.Discard, stderr: io.Discard, secrets: &secret.Set{}}
+}
+
+// parseServe runs `advisor serve args` through the whole command line and
+// returns the options serve would have started with.
+func parseServe(e env, args []string) (o serveOptions, err error) {
+	capture := func(_ context.Context, _ env, got serveOptions) error { o = got; return nil }
+	err = execute(context.Background(), newRootCmd(e, capture), append([]string{"serve"}, args...))
+	return o, err
 }

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -11,8 +10,8 @@ import (
 	"time"
 
 	"git.georgsen.dk/hwlab/internal/advisor"
-	"git.georgsen.dk/hwlab/internal/secret"
 	"git.georgsen.dk/hwlab/internal/store"
+	"git.georgsen.dk/hwlab/migrate"
 )
 
 // serve runs the service on ln until ctx is done, then shuts down
@@ -21,12 +20,18 @@ import (
 // partial replies are not stored). Tests call it with their own listener.
 func serve(ctx context.Context, log *slog.Logger, ln net.Listener, o serveOptions) error {
 	defer ln.Close()
-	if err := prepareSchema(ctx, log, o); err != nil {
+	dir, err := migrate.EmbeddedDir()
+	if err != nil {
 		return err
 	}
+	if err := prepareSchema(ctx, log, o, dir); err != nil {
+		return err
+	}
+	// The service's own pool (the store's defaults), not the commands'
+	// small one; NewStore's errors hold no password.
 	st, err := store.NewStore(ctx, o.dsn)
 	if err != nil {
-		return errors.New(secret.Redact(o.dsn, err.Error()))
+		return err
 	}
 	defer st.Close()
 	model, err := modelFor(o)

@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"strings"
 
-	"git.georgsen.dk/hwlab/internal/secret"
 	"git.georgsen.dk/hwlab/migrate"
 )
 
@@ -18,7 +17,7 @@ var errSchemaBehind = errors.New("the database schema is behind this binary")
 // advisory lock makes concurrent starts safe: the later ones find nothing
 // to do) or, with --no-migrate, only checks and refuses a schema that is
 // behind, naming the command that fixes it.
-func prepareSchema(ctx context.Context, log *slog.Logger, o serveOptions) error {
+func prepareSchema(ctx context.Context, log *slog.Logger, o serveOptions, dir migrate.Dir) error {
 	dsn, role := o.migrateDSN, "HWLAB_MIGRATE_DATABASE_URL"
 	if dsn == "" {
 		dsn, role = o.dsn, "HWLAB_DATABASE_URL"
@@ -26,19 +25,16 @@ func prepareSchema(ctx context.Context, log *slog.Logger, o serveOptions) error 
 	if o.noMigrate {
 		dsn, role = o.dsn, "HWLAB_DATABASE_URL"
 	}
-	db, err := openDB(ctx, dsn)
+	s, err := openStore(ctx, dsn)
 	if err != nil {
-		return fmt.Errorf("connect for migrations (%s): %s", role, secret.Redact(dsn, err.Error()))
+		return fmt.Errorf("connect for migrations (%s): %w", role, err)
 	}
-	defer db.Close()
-	dir, err := migrate.EmbeddedDir()
-	if err != nil {
-		return err
-	}
+	defer s.Close()
+	db := s.DB()
 	if o.noMigrate {
 		pending, err := migrate.PendingFiles(ctx, db, dir)
 		if err != nil {
-			return errors.New(secret.Redact(dsn, err.Error()))
+			return err
 		}
 		if len(pending) > 0 {
 			return fmt.Errorf("%w: %d migration(s) pending (%s); run `advisor migrate apply` with a role that may change the schema, or start without --no-migrate",
@@ -52,7 +48,7 @@ func prepareSchema(ctx context.Context, log *slog.Logger, o serveOptions) error 
 		Logf: func(f string, a ...any) { log.Info(fmt.Sprintf(f, a...)) },
 	})
 	if err != nil {
-		return fmt.Errorf("migrate (%s): %s", role, secret.Redact(dsn, err.Error()))
+		return fmt.Errorf("migrate (%s): %w", role, err)
 	}
 	log.Info("schema is current", "applied", len(applied), "via", role)
 	return nil

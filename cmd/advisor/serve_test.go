@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -49,23 +50,64 @@ func (l *logWatch) String() string {
 	return l.buf.String()
 }
 
-// waitFor blocks until the log contains s, or the serve call returned.
-func (l *logWatch) waitFor(t *testing.T, s string, done <-chan error) {
+// record is one line of the JSON log: tests match its attributes, not the
+// wording of a line.
+type record map[string]any
+
+// find returns the first record holding every attribute of want.
+func (l *logWatch) find(want record) (record, bool) {
+	for _, r := range l.records() {
+		if r.has(want) {
+			return r, true
+		}
+	}
+	return nil, false
+}
+
+func (l *logWatch) records() []record {
+	var out []record
+	for _, line := range strings.Split(strings.TrimSpace(l.String()), "\n") {
+		var r record
+		if json.Unmarshal([]byte(line), &r) == nil {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+func (r record) has(want record) bool {
+	for k, v := range want {
+		if r[k] != v {
+			return false
+		}
+	}
+	return true
+}
+
+// waitFor blocks until the log holds a record with the attributes of want,
+// or the serve call returned.
+func (l *logWatch) waitFor(t *testing.T, want record, done <-chan error) {
 	t.Helper()
 	for {
 		l.mu.Lock()
-		has, ch := strings.Contains(l.buf.String(), s), l.changed
+		ch := l.changed
 		l.mu.Unlock()
-		if has {
+		if _, ok := l.find(want); ok {
 			return
 		}
 		select {
 		case <-ch:
 		case err := <-done:
-			t.Fatalf("serve returned %v before logging %q:\n%s", err, s, l.String())
+			t.Fatalf("serve returned %v before logging %v:\n%s", err, want, l.String())
 		}
 	}
 }
+
+// The records tests wait for.
+var (
+	servingRecord  = record{"msg": "serving"}
+	shutdownRecord = record{"msg": "shutting down: finishing in-flight requests"}
+)
 
 type running struct {
 	base     string
@@ -97,7 +139,7 @@ func (l *closeWatch) Close() error {
 func startServe(t *testing.T, o serveOptions) *running {
 	t.Helper()
 	r := launchServe(t, o)
-	r.logs.waitFor(t, "msg=serving", r.done)
+	r.logs.waitFor(t, servingRecord, r.done)
 	return r
 }
 
@@ -117,7 +159,7 @@ func launchServe(t *testing.T, o serveOptions) *running {
 	ctx, cancel := context.WithCancel(context.Background())
 	cw := &closeWatch{Listener: ln, closed: make(chan struct{})}
 	r := &running{base: "http://" + ln.Addr().String(), logs: newLogWatch(), stop: cancel, done: make(chan error, 1), client: &http.Client{}, lnClosed: cw.closed}
-	log := slog.New(slog.NewTextHandler(r.logs, nil))
+	log := slog.New(slog.NewJSONHandler(r.logs, nil))
 	go func() { r.done <- serve(ctx, log, cw, o) }()
 	t.Cleanup(func() {
 		cancel()
@@ -186,7 +228,7 @@ func TestServeGracefulShutdown(t *testing.T) {
 	}()
 	<-stub.Held() // the model has the request: it is in flight
 	r.stop()      // SIGINT/SIGTERM
-	r.logs.waitFor(t, "shutting down", r.done)
+	r.logs.waitFor(t, shutdownRecord, r.done)
 	select {
 	case <-r.lnClosed:
 	case err := <-r.done:
@@ -232,7 +274,7 @@ func TestServeNoMigrate(t *testing.T) {
 		t.Fatal(err)
 	}
 	logs := newLogWatch()
-	err = serve(context.Background(), slog.New(slog.NewTextHandler(logs, nil)), ln, serveOptions{dsn: empty, noMigrate: true, addr: ln.Addr().String()})
+	err = serve(context.Background(), slog.New(slog.NewJSONHandler(logs, nil)), ln, serveOptions{dsn: empty, noMigrate: true, addr: ln.Addr().String()})
 	if !errors.Is(err, errSchemaBehind) || !strings.Contains(err.Error(), "advisor migrate apply") || !strings.Contains(err.Error(), "20261127162448_plan_schema.sql") {
 		t.Fatalf("serve --no-migrate on an empty database = %v", err)
 	}
@@ -250,7 +292,7 @@ func TestServeNoMigrate(t *testing.T) {
 	if status, body := r.post(t, "/api/conversations", `{}`); status != http.StatusCreated {
 		t.Fatalf("create on a current schema: %d %s", status, body)
 	}
-	if !strings.Contains(r.logs.String(), "check_only=true") {
+	if _, ok := r.logs.find(record{"msg": "schema is current", "check_only": true}); !ok {
 		t.Errorf("log:\n%s", r.logs.String())
 	}
 }
@@ -274,7 +316,7 @@ func TestServeMigrationRole(t *testing.T) {
 	}
 
 	r := startServe(t, serveOptions{dsn: appURL, migrateDSN: ownerURL})
-	if !strings.Contains(r.logs.String(), "via=HWLAB_MIGRATE_DATABASE_URL") {
+	if _, ok := r.logs.find(record{"msg": "schema is current", "via": "HWLAB_MIGRATE_DATABASE_URL"}); !ok {
 		t.Errorf("log:\n%s", r.logs.String())
 	}
 	status, body := r.post(t, "/api/conversations", `{}`)
@@ -284,7 +326,11 @@ func TestServeMigrationRole(t *testing.T) {
 	if status, body := r.post(t, "/api/conversations/"+idOf(t, body)+"/messages", `{"role":"user","content":"hi"}`); status != http.StatusCreated {
 		t.Fatalf("append as the app role: %d %s", status, body)
 	}
-	if strings.Contains(r.logs.String(), "app-pw") || strings.Contains(r.logs.String(), "pgtdbpass") {
+	ownerPassword, _ := mustParse(t, ownerURL).User.Password()
+	if ownerPassword == "" {
+		t.Fatalf("the owner's URL has no password, so the check below would test nothing: %s", ownerURL)
+	}
+	if strings.Contains(r.logs.String(), "app-pw") || strings.Contains(r.logs.String(), ownerPassword) {
 		t.Errorf("a password in the log:\n%s", r.logs.String())
 	}
 }
@@ -297,11 +343,19 @@ func TestServeConcurrentStarts(t *testing.T) {
 	dsn := pgtest.Empty(t)
 	a := launchServe(t, serveOptions{dsn: dsn})
 	b := launchServe(t, serveOptions{dsn: dsn})
-	a.logs.waitFor(t, "msg=serving", a.done)
-	b.logs.waitFor(t, "msg=serving", b.done)
-	applied := a.logs.String() + b.logs.String()
-	if strings.Count(applied, "msg=\"applied 20261127162448_plan_schema.sql") != 1 {
-		t.Errorf("version 1 applied other than once:\n%s", applied)
+	a.logs.waitFor(t, servingRecord, a.done)
+	b.logs.waitFor(t, servingRecord, b.done)
+	// Each logs how many files it applied: together, each file once.
+	var applied []float64
+	for _, r := range []*running{a, b} {
+		rec, ok := r.logs.find(record{"msg": "schema is current"})
+		if !ok {
+			t.Fatalf("no schema record:\n%s", r.logs.String())
+		}
+		applied = append(applied, rec["applied"].(float64))
+	}
+	if n := len(versions(t)); applied[0]+applied[1] != float64(n) || applied[0]*applied[1] != 0 {
+		t.Errorf("applied %v files, want %d by one of them and 0 by the other:\n%s\n%s", applied, n, a.logs.String(), b.logs.String())
 	}
 	for _, r := range []*running{a, b} {
 		if status, body := r.post(t, "/api/conversations", `{}`); status != http.StatusCreated {

@@ -17,15 +17,8 @@ import (
 	"git.georgsen.dk/hwlab/internal/store"
 )
 
-func conversationsExport(ctx context.Context, e env, args []string) error {
-	fs := newFlags("conversations export")
-	url := fs.String("url", "", "database URL (default $HWLAB_DATABASE_URL)")
-	out := fs.String("out", "", "file to write (default: stdout)")
-	force := fs.Bool("progress", false, "always show a progress bar on stderr")
-	if err := parseNoArgs(fs, args); err != nil {
-		return err
-	}
-	s, err := openStore(ctx, e, *url)
+func conversationsExport(ctx context.Context, e env, db *dbFlags, out string, force bool) error {
+	s, err := db.open(ctx, e)
 	if err != nil {
 		return err
 	}
@@ -34,14 +27,14 @@ func conversationsExport(ctx context.Context, e env, args []string) error {
 	if err != nil {
 		return err
 	}
-	w, commit, err := createOutput(e, *out)
+	w, commit, err := createOutput(e, out)
 	if err != nil {
 		return err
 	}
 	defer commit(false) //nolint:errcheck // cleanup after a failure; the success path commits below
 	bw := bufio.NewWriterSize(w, 64<<10)
 	enc := json.NewEncoder(bw) // one record per line; Encode adds the newline
-	bar := newProgress(e, total, "exporting", *force)
+	bar := newProgress(e, total, "exporting", force)
 	n := 0
 	err = s.ExportConversations(ctx, func(c *store.Conversation) error {
 		n++
@@ -58,8 +51,8 @@ func conversationsExport(ctx context.Context, e env, args []string) error {
 	if err := commit(true); err != nil {
 		return err
 	}
-	if *out != "" {
-		fmt.Fprintf(e.stderr, "exported %d conversation(s) to %s\n", n, *out)
+	if out != "" {
+		fmt.Fprintf(e.stderr, "exported %d conversation(s) to %s\n", n, out)
 	}
 	return nil
 }
@@ -105,30 +98,20 @@ const maxLine = 1 << 30
 // maxReported is how many bad lines import lists before it only counts.
 const maxReported = 20
 
-func conversationsImport(ctx context.Context, e env, args []string) error {
-	fs := newFlags("conversations import")
-	url := fs.String("url", "", "database URL (default $HWLAB_DATABASE_URL)")
-	force := fs.Bool("progress", false, "always show a progress bar on stderr")
-	pos, err := parse(fs, args)
-	if err != nil {
-		return err
-	}
-	if len(pos) != 1 {
-		return usagef("conversations import needs exactly one FILE")
-	}
-	f, err := os.Open(pos[0])
+func conversationsImport(ctx context.Context, e env, db *dbFlags, name string, force bool) error {
+	f, err := os.Open(name)
 	if err != nil {
 		return err
 	}
 	defer f.Close()
-	s, err := openStore(ctx, e, *url)
+	s, err := db.open(ctx, e)
 	if err != nil {
 		return err
 	}
 	defer s.Close()
 
 	// Pass 1 validates every line, so a bad file imports nothing at all.
-	total, err := checkImportFile(ctx, e, s, f, pos[0])
+	total, err := checkImportFile(ctx, e, s, f, name)
 	if err != nil {
 		return err
 	}
@@ -136,17 +119,17 @@ func conversationsImport(ctx context.Context, e env, args []string) error {
 		return err
 	}
 	// Pass 2 imports, one transaction per conversation.
-	bar := newProgress(e, total, "importing", *force)
+	bar := newProgress(e, total, "importing", force)
 	var added, skipped int
 	err = eachLine(f, func(no int, line []byte) error {
 		c, err := decodeLine(line)
 		if err != nil {
-			return fmt.Errorf("%s:%d: %v", pos[0], no, err)
+			return fmt.Errorf("%s:%d: %v", name, no, err)
 		}
 		ok, err := s.ImportConversation(ctx, c)
 		if err != nil {
 			return fmt.Errorf("%s:%d: conversation %s: %w (it was not imported; %d before it were, and a rerun skips them)",
-				pos[0], no, c.ID, err, added)
+				name, no, c.ID, err, added)
 		}
 		if ok {
 			added++

@@ -15,11 +15,12 @@ import (
 
 // The threat model promises that no SQL is built from input: every query
 // is a constant and takes its values as parameters. These tests enforce it
-// on the code that talks to the database (this package and migrate) with a
-// syntactic check, and prove on planted code that the check can fail.
+// on the code that talks to the database (this package, migrate and the
+// advisor command) with a syntactic check, and prove on planted code that
+// the check can fail.
 
 // sqlDirs are the packages whose non-test files are checked.
-var sqlDirs = []string{".", "../../migrate", "../../migrate/entdiff"}
+var sqlDirs = []string{".", "../../migrate", "../../migrate/entdiff", "../../cmd/advisor"}
 
 // queryArg maps a method that takes SQL text to the index of that argument.
 var queryArg = map[string]int{

@@ -1,0 +1,44 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"git.georgsen.dk/hwlab/internal/store"
+)
+
+func newConversationsShowCmd(e env, db *dbFlags) *cobra.Command {
+	var asJSON bool
+	c := &cobra.Command{
+		Use:   "show ID",
+		Short: "Print a conversation's thread in order",
+		Args:  exactlyOne("ID"),
+		RunE: db.run(e, func(ctx context.Context, s *store.Store, args []string) error {
+			conv, err := s.GetConversation(ctx, args[0])
+			if err != nil {
+				return err
+			}
+			if asJSON {
+				return writeJSON(e, toJSONConversation(conv))
+			}
+			printThread(e.stdout, conv)
+			return nil
+		}),
+	}
+	c.Flags().BoolVar(&asJSON, "json", false, "print JSON (the export format)")
+	return c
+}
+
+// printThread prints a conversation for a reader: a header, then each
+// message with its time, role and id.
+func printThread(w io.Writer, c *store.Conversation) {
+	fmt.Fprintf(w, "conversation %s\ntitle:    %s\nmodel:    %s\nstarted:  %s\nmessages: %d\n",
+		c.ID, c.Title, c.Model, c.StartedAt.Format(time.RFC3339Nano), len(c.Messages))
+	for i, m := range c.Messages {
+		fmt.Fprintf(w, "\n[%d] %s %s (%s)\n%s\n", i+1, m.CreatedAt.Format(time.RFC3339Nano), m.Role, m.ID, m.Content)
+	}
+}

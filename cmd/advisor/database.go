@@ -1,0 +1,134 @@
+package main
+
+import (
+	"context"
+	"fmt"
+
+	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" database/sql driver
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
+	"git.georgsen.dk/hwlab/internal/pgcluster"
+	"git.georgsen.dk/hwlab/internal/store"
+	"git.georgsen.dk/hwlab/migrate"
+)
+
+// dbFlags names the database a command works on. Its flags are declared
+// here once; `conversations` has them for all its subcommands, `migrate
+// apply` and `status` each.
+type dbFlags struct {
+	url string
+}
+
+func (d *dbFlags) register(fs *pflag.FlagSet) {
+	fs.StringVar(&d.url, "url", "", "database URL (default $HWLAB_DATABASE_URL; prefer the environment or a passfile: command lines are visible to other users)")
+}
+
+// dsn is the URL the flags name: where it enters, so its password is
+// recorded for masking here, once.
+func (d *dbFlags) dsn(e env) (string, error) {
+	u := d.url
+	if u == "" {
+		u = e.getenv("HWLAB_DATABASE_URL")
+	}
+	if u == "" {
+		return "", usagef("no database URL: set HWLAB_DATABASE_URL or pass --url")
+	}
+	e.secrets.Add(u)
+	return u, nil
+}
+
+func (d *dbFlags) open(ctx context.Context, e env) (*store.Store, error) {
+	dsn, err := d.dsn(e)
+	if err != nil {
+		return nil, err
+	}
+	return openStore(ctx, dsn)
+}
+
+// run makes a command's RunE that works on the flags' database: fn gets
+// it open, and it is closed after.
+func (d *dbFlags) run(e env, fn func(ctx context.Context, s *store.Store, args []string) error) func(*cobra.Command, []string) error {
+	return func(c *cobra.Command, args []string) error {
+		s, err := d.open(c.Context(), e)
+		if err != nil {
+			return err
+		}
+		defer s.Close()
+		return fn(c.Context(), s, args)
+	}
+}
+
+// openStore is the one way the commands open a database: a store with a
+// small pool, pinged. Its errors never carry the password; migrations use
+// its pool (DB).
+func openStore(ctx context.Context, dsn string) (*store.Store, error) {
+	return store.NewStore(ctx, dsn, store.WithPool(2, 2, 0, 0))
+}
+
+// openTarget opens the database of the flags and the migration directory
+// of --dir, for the commands that work on both.
+func openTarget(ctx context.Context, e env, d *dbFlags, dirPath string) (*store.Store, migrate.Dir, error) {
+	dsn, err := d.dsn(e)
+	if err != nil {
+		return nil, nil, err
+	}
+	dir, err := openDir(dirPath)
+	if err != nil {
+		return nil, nil, err
+	}
+	s, err := openStore(ctx, dsn)
+	if err != nil {
+		return nil, nil, err
+	}
+	return s, dir, nil
+}
+
+// devFlags is --dev-url: an empty scratch database for what replays the
+// migration directory (diff, check, the --baseline check).
+type devFlags struct {
+	url string
+}
+
+func (d *devFlags) register(fs *pflag.FlagSet, purpose string) {
+	fs.StringVar(&d.url, "dev-url", "", "empty scratch database "+purpose+" (default: a throwaway cluster)")
+}
+
+// with runs fn on --dev-url, or on a throwaway cluster's empty database.
+func (d *devFlags) with(ctx context.Context, e env, fn func(dsn string) error) error {
+	if d.url != "" {
+		e.secrets.Add(d.url)
+		return fn(d.url)
+	}
+	fmt.Fprintln(e.stderr, "starting a throwaway PostgreSQL cluster for the dev database…")
+	c, err := pgcluster.Start(ctx, pgcluster.Options{})
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	e.secrets.AddPassword(c.Password())
+	return fn(c.URL("postgres"))
+}
+
+// defaultMigrationsDir is where `make migration` writes, relative to the
+// module root that the Makefile runs in.
+const defaultMigrationsDir = "migrate/migrations"
+
+// dirFlag is --dir. Commands that change a directory default to the
+// checkout's; those that read one default to the directory built into the
+// binary ("").
+func dirFlag(fs *pflag.FlagSet, p *string, def string) {
+	help := "migration directory"
+	if def == "" {
+		help += " (default: the one built in)"
+	}
+	fs.StringVar(p, "dir", def, help)
+}
+
+// openDir opens --dir, or returns nil for the directory built into the binary.
+func openDir(path string) (migrate.Dir, error) {
+	if path == "" {
+		return nil, nil
+	}
+	return migrate.OpenDir(path)
+}
