@@ -176,6 +176,38 @@ func TestNoModel(t *testing.T) {
 	if len(f.stub.Requests()) != 0 {
 		t.Error("the stub was called")
 	}
+	// serve warns once at start-up; the expected 503s are not errors.
+	if logs := f.logs.String(); strings.Contains(logs, "level=ERROR") || !strings.Contains(logs, "status=503") {
+		t.Errorf("want the 503s logged below ERROR:\n%s", logs)
+	}
+}
+
+// TestConfigEndpoint: the page learns up front whether a model is set.
+func TestConfigEndpoint(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		name  string
+		model bool
+	}{{"with a model", true}, {"without a model", false}}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			f := newFixture(t, func(cfg *advisor.Config) {
+				if !c.model {
+					cfg.Model = nil
+				}
+			})
+			r := f.do("GET", "/api/config", "")
+			var got struct {
+				ModelConfigured bool   `json:"model_configured"`
+				DefaultModel    string `json:"default_model"`
+			}
+			r.json(t, &got)
+			if r.status != http.StatusOK || got.ModelConfigured != c.model || got.DefaultModel != "stub-model" {
+				t.Errorf("GET /api/config = %d %+v, want model_configured=%v", r.status, got, c.model)
+			}
+		})
+	}
 }
 
 // TestPage: the embedded page and its assets are served, with a CSP.

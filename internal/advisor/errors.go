@@ -55,7 +55,7 @@ var errorTable = []errorRow{
 	{err: errNotUserTurn, status: http.StatusConflict, msg: "the last message is not the user's: nothing to reply to"},
 	{err: errTooLarge, status: http.StatusRequestEntityTooLarge, msg: "request body too large"},
 	{err: errMediaType, status: http.StatusUnsupportedMediaType, msg: "Content-Type must be application/json"},
-	{err: ErrNoModel, status: http.StatusServiceUnavailable, msg: "no model configured: set ADVISOR_MODEL_URL (an OpenAI-compatible base URL, e.g. http://127.0.0.1:11434/v1) and ADVISOR_MODEL, then restart"},
+	{err: ErrNoModel, status: http.StatusServiceUnavailable, expected: true, msg: "no model configured: set ADVISOR_MODEL_URL (an OpenAI-compatible base URL, e.g. http://127.0.0.1:11434/v1) and ADVISOR_MODEL, then restart"},
 	{err: ErrModelFailed, status: http.StatusBadGateway, msg: "the model failed; retry"},
 	{match: dbUnavailable, status: http.StatusServiceUnavailable, msg: "database unavailable; retry later", retryAfter: dbRetryAfter},
 }
@@ -66,6 +66,10 @@ type errorRow struct {
 	status     int
 	msg        string
 	retryAfter string // the Retry-After header, when set
+	// expected marks a 5xx that is the configured behaviour, not a fault
+	// (no model: serve warned once at start-up). It is logged at debug, so
+	// every send does not repeat the warning at ERROR.
+	expected bool
 }
 
 func (row errorRow) matches(err error) bool {
@@ -154,7 +158,7 @@ func (h *handler) writeError(w http.ResponseWriter, r *http.Request, err error) 
 	}
 	if status >= 500 {
 		level := slog.LevelError
-		if errors.Is(r.Context().Err(), context.Canceled) {
+		if rowOf(err).expected || errors.Is(r.Context().Err(), context.Canceled) {
 			level = slog.LevelDebug
 		}
 		h.log.Log(r.Context(), level, "request failed", "method", r.Method, "path", r.URL.Path, "status", status, "err", err)

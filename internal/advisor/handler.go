@@ -28,6 +28,7 @@ func New(cfg Config) (http.Handler, error) {
 	h.init()
 
 	api := http.NewServeMux()
+	api.HandleFunc("GET /api/config", h.config)
 	api.HandleFunc("GET /api/conversations", h.listConversations)
 	api.HandleFunc("POST /api/conversations", h.createConversation)
 	api.HandleFunc("GET /api/conversations/{id}", h.getConversation)
@@ -76,6 +77,16 @@ func (h *handler) healthz(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"status": "ok"})
+}
+
+// config tells a client what the server can do before it asks for it: the
+// page warns up front that no model is configured, instead of at the first
+// send.
+func (h *handler) config(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, map[string]any{
+		"model_configured": h.cfg.Model != nil,
+		"default_model":    h.cfg.DefaultModel,
+	})
 }
 
 // securityHeaders: the page loads only its own files and is never framed.

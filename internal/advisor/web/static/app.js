@@ -17,6 +17,8 @@ const el = {
   newConversation: $("new-conversation"),
   list: $("conversation-list"),
   listStatus: $("list-status"),
+  listRetry: $("list-retry"),
+  modelNotice: $("model-notice"),
   loadMore: $("load-more"),
   empty: $("empty-state"),
   threadView: $("thread-view"),
@@ -100,10 +102,48 @@ async function loadList({ more = false } = {}) {
       // The button may have just disappeared: put focus on the first new item.
       el.list.children[before]?.querySelector("a")?.focus();
     }
+    el.listRetry.hidden = true;
+    listRetryDelay = LIST_RETRY_MIN_MS;
   } catch (err) {
     el.listStatus.textContent = `Could not load conversations: ${err.message}`;
+    // A database that is down now is usually back soon: try again on our
+    // own, backing off to a minute, and offer the button meanwhile.
+    el.listRetry.hidden = false;
+    scheduleListRetry();
   } finally {
     el.loadMore.disabled = false;
+  }
+}
+
+const LIST_RETRY_MIN_MS = 1000;
+const LIST_RETRY_MAX_MS = 60000;
+let listRetryDelay = LIST_RETRY_MIN_MS;
+let listRetryTimer = 0;
+
+function scheduleListRetry() {
+  clearTimeout(listRetryTimer);
+  listRetryTimer = setTimeout(() => loadList(), listRetryDelay);
+  listRetryDelay = Math.min(listRetryDelay * 2, LIST_RETRY_MAX_MS);
+}
+
+function retryListNow() {
+  clearTimeout(listRetryTimer);
+  listRetryDelay = LIST_RETRY_MIN_MS;
+  loadList();
+}
+
+// showModelNotice tells the user up front when the server has no model, so
+// nobody types a question only to learn it at the first send.
+async function showModelNotice() {
+  try {
+    const cfg = await json("api/config");
+    el.modelNotice.hidden = cfg.model_configured;
+    el.modelNotice.textContent = cfg.model_configured
+      ? ""
+      : "No model is configured on this server: conversations can be read, but nothing will be answered. " +
+        "Set ADVISOR_MODEL_URL and ADVISOR_MODEL and restart (or try it with advisor dev-model).";
+  } catch {
+    // The notice is a courtesy; the send path still reports the 503.
   }
 }
 
@@ -598,6 +638,8 @@ function wire() {
 
 async function start() {
   wire();
+  el.listRetry.addEventListener("click", retryListNow);
+  showModelNotice();
   await loadList();
   const id = conversationFromHash();
   if (id) await openConversation(id);
