@@ -441,6 +441,9 @@ func TestBrowserNoModel(t *testing.T) {
 	b := newBrowser(t, execPath)
 	ctx := b.ctx
 	openPage(t, ctx, base, "#new-conversation")
+	// Said up front, before anyone types a question.
+	must(t, "the no-model notice", chromedp.Do(ctx, chromedp.WaitVisible(chromedp.CSS("#model-notice"))))
+	must(t, "the notice names the setting", waitTextMatch(ctx, "#model-notice", `(s, w) => s.includes(w)`, "ADVISOR_MODEL_URL", "to mention"))
 	must(t, "new conversation", chromedp.Do(ctx,
 		chromedp.Click(chromedp.CSS("#new-conversation")),
 		chromedp.WaitVisible(chromedp.CSS("#thread-view")),
