@@ -13,9 +13,11 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/fetch"
 	"github.com/chromedp/chromedp"
 
 	"git.georgsen.dk/hwlab/internal/modelstub"
@@ -468,6 +470,62 @@ func TestBrowserNoModel(t *testing.T) {
 	}
 	if text != "hello" || len(shown) != 0 {
 		t.Errorf("composer = %q, thread = %q; want the text back and an empty thread", text, shown)
+	}
+	closeClean(t, b, func(msg string) bool { return strings.Contains(msg, "503") })
+}
+
+// TestBrowserListRetry: a list that could not be loaded (the database was
+// down) comes back on its own, without a reload. The browser itself answers
+// the first two list requests with the server's 503, through the DevTools
+// Fetch domain, so the page sees exactly what a down database gives it.
+func TestBrowserListRetry(t *testing.T) {
+	t.Parallel()
+	execPath := chromiumPath(t)
+	base := startServer(t, pgtest.Migrated(t), nil, "")
+	seedConversation(t, base, "is the NAS up?", "yes")
+
+	b := newBrowser(t, execPath)
+	ctx := b.ctx
+	var failed atomic.Int32
+	// Listen's callback may not call the browser; a goroutine answers.
+	paused := make(chan *fetch.EventRequestPaused, 64)
+	must(t, "listen", chromedp.Listen(ctx, func(ev any) {
+		if e, ok := ev.(*fetch.EventRequestPaused); ok {
+			paused <- e
+		}
+	}))
+	go func() {
+		for {
+			var e *fetch.EventRequestPaused
+			select {
+			case e = <-paused:
+			case <-ctx.Done():
+				return
+			}
+			if strings.Contains(e.Request.URL, "/api/conversations?") && failed.Add(1) <= 2 {
+				_, _ = chromedp.Call(ctx, fetch.FulfillRequest, fetch.FulfillRequestParams{
+					RequestID:       e.RequestID,
+					ResponseCode:    http.StatusServiceUnavailable,
+					ResponseHeaders: []*fetch.HeaderEntry{{Name: "Content-Type", Value: "application/json"}, {Name: "Retry-After", Value: "5"}},
+					Body:            []byte(`{"error":"database unavailable; retry later"}`),
+				})
+				continue
+			}
+			_, _ = chromedp.Call(ctx, fetch.ContinueRequest, fetch.ContinueRequestParams{RequestID: e.RequestID})
+		}
+	}()
+	_, err := chromedp.Call(ctx, fetch.Enable, fetch.EnableParams{Patterns: []*fetch.RequestPattern{{URLPattern: "*/api/*"}}})
+	must(t, "intercept the API", err)
+	openPage(t, ctx, base, "#new-conversation")
+	must(t, "the failure is shown", waitTextMatch(ctx, "#list-status", `(s, w) => s.includes(w)`, "database unavailable", "to mention"))
+	must(t, "a button offers to try again", chromedp.Do(ctx, chromedp.WaitVisible(chromedp.CSS("#list-retry"))))
+	// The page retries on its own (1 s, then 2 s): the list appears and the
+	// failure is gone, with no reload.
+	must(t, "the list comes back", waitCount(ctx, "#conversation-list li", 1))
+	must(t, "the failure is cleared", waitTextMatch(ctx, "#list-status", `(s, w) => !s.includes(w)`, "Could not load", "not to mention"))
+	must(t, "the button is hidden", chromedp.Do(ctx, chromedp.WaitNotVisible(chromedp.CSS("#list-retry"))))
+	if n := failed.Load(); n < 3 {
+		t.Errorf("%d list requests; want the two refused ones and a retry that worked", n)
 	}
 	closeClean(t, b, func(msg string) bool { return strings.Contains(msg, "503") })
 }
