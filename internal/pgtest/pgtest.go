@@ -105,7 +105,7 @@ func AdminURL() string {
 }
 
 // NewCluster starts a private cluster for tests that stop, restart or kill
-// the server; the test's cleanup closes it. It needs no TestMain.
+// the server (package pgfault); the test's cleanup closes it. It needs no TestMain.
 func NewCluster(t testing.TB) *pgcluster.Cluster {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
