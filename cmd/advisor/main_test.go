@@ -93,5 +93,5 @@ func contains(t *testing.T, s, want, what string) {
 	}
 }
 
-// planDDL is the plan's original CREATE TABLE IF NOT EXISTS code.
-const planDDL = pgtest.PlanDDL
+// planDDL is the original schema's (v1) CREATE TABLE IF NOT EXISTS code.
+const planDDL = pgtest.OriginalSchemaDDL
