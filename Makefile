@@ -49,7 +49,7 @@ screenshot:
 	@mkdir -p docs
 	HWLAB_SCREENSHOT=$(CURDIR)/docs/advisor.png $(GO) test -tags $(TAGS) -count=1 -run 'TestBrowser$$' ./internal/advisor/webtest
 
-## bench: benchmarks of the store against the plan's pgx baseline on a throwaway PostgreSQL (BENCH_COUNT=6 BENCH_TIME=1s); see docs/performance.md
+## bench: benchmarks of the store against the hand-written pgx baseline on a throwaway PostgreSQL (BENCH_COUNT=6 BENCH_TIME=1s); see docs/performance.md
 bench:
 	GO=$(GO) bench/run.sh
 

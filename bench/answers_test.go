@@ -17,7 +17,7 @@ import (
 func TestSameAnswers(t *testing.T) {
 	ctx := context.Background()
 	st := open(t, implStore, readDB(t, schemaMigrated, spec100k)).st
-	bl := open(t, implBaseline, readDB(t, schemaPlan, spec100k)).base
+	bl := open(t, implBaseline, readDB(t, schemaOriginal, spec100k)).base
 
 	sl, err := st.ListConversations(ctx)
 	if err != nil {

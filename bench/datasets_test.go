@@ -22,12 +22,12 @@ import (
 // Schemas a benchmark database can hold.
 const (
 	schemaMigrated = "migrated" // the embedded migrations: what internal/store runs on
-	schemaPlan     = "plan"     // the plan's DDL: what the baseline runs on
-	// schemaPlanIndexed is the plan's DDL plus an index on
+	schemaOriginal = "original" // the original schema (v1, baseline.Schema): what the baseline runs on
+	// schemaOriginalIndexed is the original schema plus an index on
 	// messages(conversation_id), the one index a hand-tuned baseline would
 	// add for its reads; it separates the cost of the code from the cost of
-	// the plan's missing index.
-	schemaPlanIndexed = "plan-indexed"
+	// the original schema's missing index.
+	schemaOriginalIndexed = "original-indexed"
 )
 
 // The read data sets: 10k and 100k conversations of 10 messages, the
@@ -69,7 +69,7 @@ func readDB(tb testing.TB, schema string, spec benchdata.Spec) string {
 		if err := benchdata.Load(ctx, conn, spec); err != nil {
 			return err
 		}
-		if schema == schemaPlanIndexed {
+		if schema == schemaOriginalIndexed {
 			if _, err := conn.Exec(ctx, "CREATE INDEX messages_conversation_id_idx ON messages (conversation_id); ANALYZE messages"); err != nil {
 				return err
 			}
@@ -94,8 +94,8 @@ func writeDB(tb testing.TB, schema string) string {
 
 func dbIdent(schema string) string {
 	switch schema {
-	case schemaPlanIndexed:
-		return "planidx"
+	case schemaOriginalIndexed:
+		return "originalidx"
 	default:
 		return schema
 	}
@@ -155,7 +155,7 @@ func applySchema(ctx context.Context, conn *pgx.Conn, schema string) error {
 		defer db.Close()
 		_, err := migrate.Apply(ctx, db, migrate.Options{})
 		return err
-	case schemaPlan, schemaPlanIndexed:
+	case schemaOriginal, schemaOriginalIndexed:
 		for _, q := range baseline.Schema {
 			if _, err := conn.Exec(ctx, q); err != nil {
 				return err

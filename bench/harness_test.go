@@ -52,11 +52,11 @@ type impl struct {
 }
 
 var (
-	implBaseline = impl{"baseline", schemaPlan}
+	implBaseline = impl{"baseline", schemaOriginal}
 	implStore    = impl{"store", schemaMigrated}
-	// implBaselineIndexed is the baseline on the plan's schema plus an
+	// implBaselineIndexed is the baseline on the original schema plus an
 	// index on messages(conversation_id); only the read benchmarks use it.
-	implBaselineIndexed = impl{"baseline-idx", schemaPlanIndexed}
+	implBaselineIndexed = impl{"baseline-idx", schemaOriginalIndexed}
 )
 
 // both is the order of every comparison: baseline first, so benchstat

@@ -14,8 +14,8 @@ import (
 // Read benchmarks run on the loaded data sets and never write.
 
 // BenchmarkGetConversation reads threads of 2, 100 and 10 000 messages out
-// of the 1M-message data set. baseline-idx is the plan's code on the plan's
-// schema plus an index on messages(conversation_id).
+// of the 1M-message data set. baseline-idx is the baseline's code on the
+// original schema plus an index on messages(conversation_id).
 func BenchmarkGetConversation(b *testing.B) {
 	for _, n := range []int{2, 100, 10_000} {
 		for _, im := range []impl{implBaseline, implStore, implBaselineIndexed} {
@@ -58,8 +58,8 @@ const deepPage = 900
 
 // BenchmarkListConversationsPage reads the first page and page 900 (rows
 // 90 001–90 100) of the 100k listing, 100 per page. The store follows its
-// keyset cursor; the baseline, which has no pagination, uses OFFSET on the
-// plan's query, the obvious hand-written way.
+// keyset cursor; the baseline, which has no pagination, uses OFFSET on its
+// list query, the obvious hand-written way.
 func BenchmarkListConversationsPage(b *testing.B) {
 	for _, page := range []int{0, deepPage} {
 		for _, im := range both {

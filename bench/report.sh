@@ -7,7 +7,7 @@ in=$1
 bs() { go tool benchstat "$@" "$in"; }
 section() { printf '\n#### %s\n\n```\n' "$1"; shift; bs "$@"; printf '```\n'; }
 
-section "Repository (store) against the plan's baseline" \
+section "Repository (store) against the hand-written pgx baseline" \
 	-col '/impl@(baseline store)' -filter '-.name:ExecMode'
 section "GetConversation against the baseline plus an index on messages(conversation_id)" \
 	-col '/impl@(baseline-idx store)' -filter '.name:GetConversation'

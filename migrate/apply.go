@@ -70,7 +70,7 @@ func (e *FileError) Unwrap() error { return e.Err }
 // Options.Baseline names the version it is at; see CheckBaseline. A file
 // that fails is reported as a *FileError.
 func Apply(ctx context.Context, db *sql.DB, opts Options) ([]string, error) {
-	dir, unlock, pending, err := pendingFiles(ctx, db, opts, false)
+	dir, unlock, pending, err := lockedPending(ctx, db, opts, false)
 	if err != nil || len(pending) == 0 {
 		return nil, err
 	}
@@ -88,16 +88,14 @@ func Apply(ctx context.Context, db *sql.DB, opts Options) ([]string, error) {
 	return applied, nil
 }
 
-// pendingFiles validates the directory, takes the CLI's lock and returns the
-// files still to apply. On success with files pending, the caller releases
-// the lock with unlock; otherwise it is already released. A dry run writes
-// nothing: it neither creates the revisions table nor records a baseline.
-func pendingFiles(ctx context.Context, db *sql.DB, opts Options, dry bool) (_ Dir, _ func(), _ []atlasmigrate.File, err error) {
-	dir, err := opts.dir()
+// lockedPending validates the directory, takes the CLI's lock and returns
+// the files still to apply. On success with files pending, the caller
+// releases the lock with unlock; otherwise it is already released. A dry run
+// writes nothing: it neither creates the revisions table nor records a
+// baseline.
+func lockedPending(ctx context.Context, db *sql.DB, opts Options, dry bool) (_ Dir, _ func(), _ []atlasmigrate.File, err error) {
+	dir, err := validDir(opts.Dir)
 	if err != nil {
-		return nil, nil, nil, err
-	}
-	if err := Validate(dir); err != nil {
 		return nil, nil, nil, err
 	}
 	drv, err := postgres.Open(db)
@@ -121,27 +119,22 @@ func pendingFiles(ctx context.Context, db *sql.DB, opts Options, dry bool) (_ Di
 	}
 	var rrw atlasmigrate.RevisionReadWriter = &revisions{db}
 	if dry {
-		exists, err := revisionsTableExists(ctx, db)
-		if err != nil {
-			return nil, nil, nil, fmt.Errorf("migrate: %w", err)
-		}
-		rrw = dryRevisions{rrw, exists}
-	} else if err := ensureRevisionsTable(ctx, db); err != nil {
+		rrw, err = readOnlyRevisions(ctx, db)
+	} else {
+		err = ensureRevisionsTable(ctx, db)
+	}
+	if err != nil {
 		return nil, nil, nil, err
 	}
-	ex, err := atlasmigrate.NewExecutor(drv, dir, rrw, opts.executorOptions()...)
-	if err != nil {
-		return nil, nil, nil, fmt.Errorf("migrate: %w", err)
-	}
-	pending, err := ex.Pending(ctx)
+	files, err := pending(ctx, drv, dir, rrw, opts)
 	switch {
-	case errors.Is(err, atlasmigrate.ErrNoPendingFiles):
-		unlock()
-		return dir, nil, nil, nil
 	case err != nil:
 		return nil, nil, nil, pendingError(dir, err)
+	case len(files) == 0:
+		unlock()
+		return dir, nil, nil, nil
 	}
-	return dir, unlock, pending, nil
+	return dir, unlock, files, nil
 }
 
 // applyFile runs one file and its revision row in one transaction, as the
@@ -232,17 +225,22 @@ func pendingError(dir Dir, err error) error {
 		if files, ferr := dir.Files(); ferr == nil && len(files) > 0 {
 			first = files[0].Version()
 		}
-		return fmt.Errorf("%w (%s). If it was created by the plan's CREATE TABLE code, "+
-			"apply with --baseline %s", ErrNotClean, notClean.Reason, first)
+		return fmt.Errorf("%w (%s). If it holds the original schema (v1), made before "+
+			"migrations existed, apply with --baseline %s", ErrNotClean, notClean.Reason, first)
 	}
 	return fmt.Errorf("migrate: %w", err)
 }
 
-func (o Options) dir() (Dir, error) {
-	if o.Dir != nil {
-		return o.Dir, nil
+// validDir returns dir, or EmbeddedDir when it is nil, once it matches its
+// atlas.sum.
+func validDir(dir Dir) (Dir, error) {
+	if dir == nil {
+		var err error
+		if dir, err = EmbeddedDir(); err != nil {
+			return nil, err
+		}
 	}
-	return EmbeddedDir()
+	return dir, Validate(dir)
 }
 
 func (o Options) lockTimeout() time.Duration {

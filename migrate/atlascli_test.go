@@ -182,7 +182,7 @@ func TestExecuteRevisionRowsMatchCLI(t *testing.T) {
 func TestBaselineRevisionRowMatchesCLI(t *testing.T) {
 	t.Parallel()
 	db := openEmpty(t)
-	mustExec(t, db, planDDL)
+	mustExec(t, db, originalDDL)
 	if _, err := migrate.Apply(context.Background(), db, migrate.Options{Baseline: v1}); err != nil {
 		t.Fatal(err)
 	}

@@ -41,11 +41,8 @@ const comparedSchema = "public"
 // it leaves empty again, and compares the two inspected schemas. A
 // difference is a *BaselineMismatchError.
 func CheckBaseline(ctx context.Context, live, dev *sql.DB, dir Dir, version string) error {
-	dir, err := Options{Dir: dir}.dir()
+	dir, err := validDir(dir)
 	if err != nil {
-		return err
-	}
-	if err := Validate(dir); err != nil {
 		return err
 	}
 	if err := hasVersion(dir, version); err != nil {

@@ -22,7 +22,7 @@ type PlannedFile struct {
 // Apply's. It takes the CLI's lock so that it does not report files another
 // migrator is applying at that moment.
 func DryRun(ctx context.Context, db *sql.DB, opts Options) ([]PlannedFile, error) {
-	_, unlock, pending, err := pendingFiles(ctx, db, opts, true)
+	_, unlock, pending, err := lockedPending(ctx, db, opts, true)
 	if err != nil || len(pending) == 0 {
 		return nil, err
 	}
@@ -48,9 +48,19 @@ func DryRun(ctx context.Context, db *sql.DB, opts Options) ([]PlannedFile, error
 	return planned, nil
 }
 
-// dryRevisions reads the real history (none if the table does not exist yet)
-// and drops every write, so that the executor's Pending, which records a
-// baseline revision as a side effect, leaves the database untouched.
+// readOnlyRevisions reads the real history (none if the table does not
+// exist yet) and drops every write, so that the executor's Pending, which
+// records a baseline revision as a side effect, leaves the database
+// untouched. It does not create the table.
+func readOnlyRevisions(ctx context.Context, db *sql.DB) (atlasmigrate.RevisionReadWriter, error) {
+	exists, err := revisionsTableExists(ctx, db)
+	if err != nil {
+		return nil, fmt.Errorf("migrate: read revisions: %w", err)
+	}
+	return dryRevisions{&revisions{db}, exists}, nil
+}
+
+// dryRevisions is readOnlyRevisions' reader.
 type dryRevisions struct {
 	atlasmigrate.RevisionReadWriter
 	tableExists bool

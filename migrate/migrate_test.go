@@ -21,7 +21,7 @@ import (
 
 func TestMain(m *testing.M) { pgtest.Main(m) }
 
-// The first two committed versions: the plan's schema, and seq/counts.
+// The first two committed versions: the original schema (v1), and seq/counts.
 // Tests that care about "all" or "the latest" derive them from the
 // directory (embeddedFiles), so they hold as files are added.
 const (
@@ -160,18 +160,18 @@ func appendTo(t *testing.T, path, s string) {
 	}
 }
 
-// planDDL is the plan's original CREATE TABLE IF NOT EXISTS code.
-const planDDL = pgtest.PlanDDL
+// originalDDL is the original schema's CREATE TABLE IF NOT EXISTS code.
+const originalDDL = pgtest.OriginalSchemaDDL
 
-// TestPlanDatabaseNeedsBaselineThenUpgrades: a database made by the plan's
-// code is refused without --baseline; with the baseline at version 1 it is
+// TestOriginalDatabaseNeedsBaselineThenUpgrades: a database made by the
+// original schema's code, before migrations existed, is refused without --baseline; with the baseline at version 1 it is
 // upgraded, every row kept, seq backfilled in (created_at, id) order and the
 // counts right.
-func TestPlanDatabaseNeedsBaselineThenUpgrades(t *testing.T) {
+func TestOriginalDatabaseNeedsBaselineThenUpgrades(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	db := openEmpty(t)
-	if _, err := db.Exec(planDDL); err != nil {
+	if _, err := db.Exec(originalDDL); err != nil {
 		t.Fatal(err)
 	}
 	base := time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)

@@ -11,8 +11,9 @@ import (
 )
 
 // TestPendingFiles: everything is pending on an empty database and nothing
-// after Apply; a missing revision row makes its file pending again; the
-// check itself writes nothing (no revisions table on the empty database).
+// after Apply; a missing revision row makes its file pending again, for
+// DryRun too; the check itself writes nothing (no revisions table on the
+// empty database).
 func TestPendingFiles(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
@@ -43,5 +44,10 @@ func TestPendingFiles(t *testing.T) {
 	mustExec(t, db, `DELETE FROM atlas_schema_revisions.atlas_schema_revisions WHERE version = $1`, last.Version())
 	if got, err := migrate.PendingFiles(ctx, db, dir); err != nil || !slices.Equal(got, []string{last.Name()}) {
 		t.Fatalf("without the last revision: %v, %v", got, err)
+	}
+	// What Apply would run is what PendingFiles reports: one computation.
+	planned, err := migrate.DryRun(ctx, db, migrate.Options{Dir: dir})
+	if err != nil || len(planned) != 1 || planned[0].Name != last.Name() {
+		t.Fatalf("DryRun without the last revision: %+v, %v; want %s", planned, err, last.Name())
 	}
 }

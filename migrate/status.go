@@ -41,22 +41,18 @@ func (r *StatusReport) UpToDate() bool { return len(r.Pending) == 0 && r.NotClea
 // takes the lock. The error wraps ErrChecksumMismatch when dir does not match
 // its atlas.sum.
 func Status(ctx context.Context, db *sql.DB, dir Dir) (*StatusReport, error) {
-	dir, err := Options{Dir: dir}.dir()
+	dir, err := validDir(dir)
 	if err != nil {
-		return nil, err
-	}
-	if err := Validate(dir); err != nil {
 		return nil, err
 	}
 	drv, err := postgres.Open(db)
 	if err != nil {
 		return nil, fmt.Errorf("migrate: %w", err)
 	}
-	exists, err := revisionsTableExists(ctx, db)
+	rrw, err := readOnlyRevisions(ctx, db)
 	if err != nil {
-		return nil, fmt.Errorf("migrate: %w", err)
+		return nil, err
 	}
-	rrw := dryRevisions{&revisions{db}, exists}
 	rep := &StatusReport{}
 	if rep.Applied, err = rrw.ReadRevisions(ctx); err != nil {
 		return nil, fmt.Errorf("migrate: read revisions: %w", err)
@@ -69,26 +65,21 @@ func Status(ctx context.Context, db *sql.DB, dir Dir) (*StatusReport, error) {
 			rep.Failed = append(rep.Failed, r)
 		}
 	}
-	ex, err := atlasmigrate.NewExecutor(drv, dir, rrw)
-	if err != nil {
-		return nil, fmt.Errorf("migrate: %w", err)
-	}
-	pending, err := ex.Pending(ctx)
+	files, err := pending(ctx, drv, dir, rrw, Options{})
 	var notClean *atlasmigrate.NotCleanError
 	switch {
-	case errors.Is(err, atlasmigrate.ErrNoPendingFiles):
 	case errors.As(err, &notClean):
 		rep.NotClean = notClean.Reason
-		if pending, err = dir.Files(); err != nil {
+		if files, err = dir.Files(); err != nil {
 			return nil, err
 		}
-		if len(pending) > 0 {
-			rep.BaselineHint = pending[0].Version()
+		if len(files) > 0 {
+			rep.BaselineHint = files[0].Version()
 		}
 	case err != nil:
 		return nil, fmt.Errorf("migrate: %w", err)
 	}
-	for _, f := range pending {
+	for _, f := range files {
 		rep.Pending = append(rep.Pending, f.Name())
 	}
 	return rep, nil

@@ -57,10 +57,10 @@ func TestStatus(t *testing.T) {
 			t.Errorf("status = %+v", st)
 		}
 	})
-	t.Run("plan database", func(t *testing.T) {
+	t.Run("original database", func(t *testing.T) {
 		t.Parallel()
 		db := openEmpty(t)
-		mustExec(t, db, planDDL)
+		mustExec(t, db, originalDDL)
 		st, err := migrate.Status(ctx, db, nil)
 		if err != nil {
 			t.Fatal(err)
@@ -111,29 +111,29 @@ func TestDryRunChangesNothing(t *testing.T) {
 		}
 	}
 
-	plan := openEmpty(t)
-	mustExec(t, plan, planDDL)
-	if _, err := migrate.DryRun(ctx, plan, migrate.Options{}); !errors.Is(err, migrate.ErrNotClean) {
-		t.Errorf("dry run on a plan database without --baseline = %v, want ErrNotClean", err)
+	original := openEmpty(t)
+	mustExec(t, original, originalDDL)
+	if _, err := migrate.DryRun(ctx, original, migrate.Options{}); !errors.Is(err, migrate.ErrNotClean) {
+		t.Errorf("dry run on an original (v1) database without --baseline = %v, want ErrNotClean", err)
 	}
-	planned, err = migrate.DryRun(ctx, plan, migrate.Options{Baseline: v1})
+	planned, err = migrate.DryRun(ctx, original, migrate.Options{Baseline: v1})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(planned) != len(all)-1 || planned[0].Name != all[1] {
 		t.Errorf("planned after baseline = %+v, want every file after %s", planned, v1)
 	}
-	if tableExists(t, plan, "atlas_schema_revisions.atlas_schema_revisions") {
+	if tableExists(t, original, "atlas_schema_revisions.atlas_schema_revisions") {
 		t.Error("dry run recorded the baseline")
 	}
 	var cols int
-	mustQueryRow(t, plan, `SELECT count(*) FROM information_schema.columns WHERE table_name = 'messages' AND column_name = 'seq'`, &cols)
+	mustQueryRow(t, original, `SELECT count(*) FROM information_schema.columns WHERE table_name = 'messages' AND column_name = 'seq'`, &cols)
 	if cols != 0 {
 		t.Error("dry run executed a statement")
 	}
 }
 
-// TestCheckBaseline: a plan-made database equals version 1; one with a
+// TestCheckBaseline: a database of the original schema equals version 1; one with a
 // missing CHECK or an extra column does not, and the error says what
 // differs; an empty database is not version 1 either.
 func TestCheckBaseline(t *testing.T) {
@@ -143,9 +143,9 @@ func TestCheckBaseline(t *testing.T) {
 		setup string
 		want  string // "" = equal; else a fragment of the difference
 	}{
-		{"plan schema", planDDL, ""},
-		{"missing check", planDDL + `ALTER TABLE messages DROP CONSTRAINT messages_role_check;`, "messages_role_check"},
-		{"extra column", planDDL + `ALTER TABLE conversations ADD COLUMN title text;`, `"title"`},
+		{"original schema", originalDDL, ""},
+		{"missing check", originalDDL + `ALTER TABLE messages DROP CONSTRAINT messages_role_check;`, "messages_role_check"},
+		{"extra column", originalDDL + `ALTER TABLE conversations ADD COLUMN title text;`, `"title"`},
 		{"empty database", ``, `CREATE TABLE "public"."conversations"`},
 	}
 	for _, tc := range cases {

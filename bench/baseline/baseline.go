@@ -1,9 +1,9 @@
-// Package baseline is the plan's chat store, written the way the plan wrote
-// it: a pgxpool pool, the plan's two CREATE TABLE IF NOT EXISTS statements and
-// its literal queries. It exists only as the yardstick for the benchmarks in
+// Package baseline is the original chat store, hand-written with pgx before
+// internal/store existed: a pgxpool pool, the two CREATE TABLE IF NOT EXISTS
+// statements of the original schema (v1) and their literal queries. It exists only as the yardstick for the benchmarks in
 // package bench; production code uses internal/store.
 //
-// It keeps the plan's known faults on purpose (an empty conversation reads
+// It keeps the original's known faults on purpose (an empty conversation reads
 // as not found, order is by created_at only, the list aggregates the whole
 // messages table), because that is what the repository is measured against.
 package baseline
@@ -18,7 +18,7 @@ import (
 	"git.georgsen.dk/hwlab/internal/store"
 )
 
-// Schema is the plan's DDL, statement by statement.
+// Schema is the original schema's (v1) DDL, statement by statement.
 var Schema = []string{
 	`CREATE TABLE IF NOT EXISTS conversations (
 	id UUID PRIMARY KEY DEFAULT gen_random_uuid(),
@@ -34,7 +34,7 @@ var Schema = []string{
 )`,
 }
 
-// The plan's queries.
+// The original queries.
 const (
 	insertConversationSQL = `INSERT INTO conversations (model) VALUES ($1) RETURNING id`
 	insertMessageSQL      = `INSERT INTO messages (conversation_id, role, content) VALUES ($1, $2, $3) RETURNING id`
@@ -52,7 +52,7 @@ GROUP BY c.id
 ORDER BY c.started_at DESC`
 	listConversationsSQL = listSummariesSQL + `
 LIMIT 100`
-	// The plan has no pagination; OFFSET on its list query is what one
+	// The original has no pagination; OFFSET on its list query is what one
 	// would add by hand.
 	listConversationsOffsetSQL = listSummariesSQL + `
 LIMIT $1 OFFSET $2`
@@ -64,7 +64,7 @@ const (
 	ListConversationsSQL = listConversationsSQL
 )
 
-// Store is the plan's repository over a pgxpool pool.
+// Store is the original repository over a pgxpool pool.
 type Store struct {
 	pool *pgxpool.Pool
 }
@@ -96,7 +96,7 @@ func New(ctx context.Context, dsn string, maxConns int32, configure func(*pgxpoo
 // Close closes the pool.
 func (s *Store) Close() { s.pool.Close() }
 
-// Migrate runs the plan's DDL; it is idempotent.
+// Migrate runs the original schema's DDL; it is idempotent.
 func (s *Store) Migrate(ctx context.Context) error {
 	for _, q := range Schema {
 		if _, err := s.pool.Exec(ctx, q); err != nil {
@@ -125,8 +125,8 @@ func (s *Store) AddMessage(ctx context.Context, conversationID, role, content st
 	return id, nil
 }
 
-// GetConversation reads a conversation with the plan's single JOIN. A
-// conversation without messages reads as store.ErrNotFound (the plan's
+// GetConversation reads a conversation with the original single JOIN. A
+// conversation without messages reads as store.ErrNotFound (the original's
 // fault, kept).
 func (s *Store) GetConversation(ctx context.Context, id string) (*store.Conversation, error) {
 	rows, err := s.pool.Query(ctx, getConversationSQL, id)
@@ -161,12 +161,12 @@ func (s *Store) GetConversation(ctx context.Context, id string) (*store.Conversa
 }
 
 // ListConversations returns the newest 100 conversations with their message
-// counts, aggregated by the plan's GROUP BY.
+// counts, aggregated by the original GROUP BY.
 func (s *Store) ListConversations(ctx context.Context) ([]store.ConversationSummary, error) {
 	return s.list(ctx, listConversationsSQL)
 }
 
-// ListConversationsOffset is the plan's list query paged by OFFSET.
+// ListConversationsOffset is the original list query paged by OFFSET.
 func (s *Store) ListConversationsOffset(ctx context.Context, limit, offset int) ([]store.ConversationSummary, error) {
 	return s.list(ctx, listConversationsOffsetSQL, limit, offset)
 }

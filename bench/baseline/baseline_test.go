@@ -21,7 +21,7 @@ func newBaseline(t *testing.T) *baseline.Store {
 		t.Fatal(err)
 	}
 	t.Cleanup(s.Close)
-	for range 2 { // the plan's DDL is idempotent
+	for range 2 { // the original schema's DDL is idempotent
 		if err := s.Migrate(context.Background()); err != nil {
 			t.Fatal(err)
 		}
@@ -29,9 +29,9 @@ func newBaseline(t *testing.T) *baseline.Store {
 	return s
 }
 
-// TestPlanBehaviours pins the baseline to the plan's behaviours, so the
+// TestOriginalBehaviours pins the baseline to the original store's behaviours, so the
 // benchmarks compare the store with a working store, faults included.
-func TestPlanBehaviours(t *testing.T) {
+func TestOriginalBehaviours(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	s := newBaseline(t)
@@ -62,7 +62,7 @@ func TestPlanBehaviours(t *testing.T) {
 		c.Messages[0].ConversationID != id {
 		t.Errorf("GetConversation = %+v", c)
 	}
-	// The plan's inner JOIN loses an empty conversation; kept on purpose.
+	// The original inner JOIN loses an empty conversation; kept on purpose.
 	if _, err := s.GetConversation(ctx, older); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("GetConversation(empty) error = %v, want ErrNotFound", err)
 	}

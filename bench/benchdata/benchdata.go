@@ -1,5 +1,5 @@
 // Package benchdata loads the benchmark data set into a database holding
-// either the plan's schema (package baseline) or the migrated schema
+// either the original schema (v1, package baseline) or the migrated schema
 // (internal/store): N conversations of M messages each, plus a few long
 // threads for the read benchmarks. Everything is generated server-side with
 // generate_series, a few large statements rather than a million round

@@ -91,13 +91,13 @@ WHERE c.message_count <> (SELECT count(*) FROM messages m WHERE m.conversation_i
 	}
 }
 
-// TestSameDataBothSchemas: the plan's schema gets the very same rows, so the
+// TestSameDataBothSchemas: the original schema gets the very same rows, so the
 // baseline and the store answer alike.
 func TestSameDataBothSchemas(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	migrated, plan := pgtest.Migrated(t), pgtest.Empty(t)
-	bl, err := baseline.New(ctx, plan, 2, nil)
+	migrated, original := pgtest.Migrated(t), pgtest.Empty(t)
+	bl, err := baseline.New(ctx, original, 2, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -106,7 +106,7 @@ func TestSameDataBothSchemas(t *testing.T) {
 		t.Fatal(err)
 	}
 	load(t, migrated, spec)
-	load(t, plan, spec)
+	load(t, original, spec)
 	st, err := store.NewStore(ctx, migrated)
 	if err != nil {
 		t.Fatal(err)

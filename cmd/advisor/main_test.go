@@ -95,4 +95,4 @@ func contains(t *testing.T, s, want, what string) {
 
 // originalDDL is the original schema (v1) as the code before migrations
 // created it: CREATE TABLE IF NOT EXISTS.
-const originalDDL = pgtest.PlanDDL
+const originalDDL = pgtest.OriginalSchemaDDL

@@ -174,28 +174,6 @@ func (c *Cluster) Stop(ctx context.Context) error {
 	return redact(c.stop(ctx), c.password)
 }
 
-// Restart starts the server again on the same port and data, stopping it
-// first if it runs. It is for tests that check what survives a restart.
-func (c *Cluster) Restart(ctx context.Context) error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.closed {
-		return errors.New("pgcluster: Restart after Close")
-	}
-	if err := c.stop(ctx); err != nil {
-		return redact(err, c.password)
-	}
-	return redact(c.startOn(ctx, c.port), c.password)
-}
-
-// Kill simulates a crash: SIGKILL to the postmaster and all its children,
-// then waits until they are gone, so that Restart can run crash recovery.
-func (c *Cluster) Kill() error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.kill()
-}
-
 // Close stops the server (also one that Start adopted) and, for a temp
 // cluster, removes its directory. Calling it again does nothing.
 func (c *Cluster) Close() error {

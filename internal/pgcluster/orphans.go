@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"git.georgsen.dk/hwlab/internal/pgcluster/internal/proc"
 )
 
 // A temp cluster records its owner process in this file. pg_ctl detaches the
@@ -20,8 +22,8 @@ const tempPattern = "/tmp/hwlab-pg-*"
 
 // writeOwner records this process as the owner of a temp cluster directory.
 func writeOwner(base string) error {
-	p, _ := readProc(os.Getpid())
-	line := fmt.Sprintf("%d %s\n", os.Getpid(), p.startTime)
+	p, _ := proc.Read(os.Getpid())
+	line := fmt.Sprintf("%d %s\n", os.Getpid(), p.StartTime)
 	return os.WriteFile(newLayout(base).owner, []byte(line), 0o644)
 }
 
@@ -41,8 +43,8 @@ func ownerAlive(base string) bool {
 	if err != nil {
 		return true
 	}
-	p, ok := readProc(pid)
-	return ok && p.state != 'Z' && p.startTime == f[1]
+	p, ok := proc.Read(pid)
+	return ok && p.State != 'Z' && p.StartTime == f[1]
 }
 
 // reapOrphans stops and removes temp clusters whose owner has died. It is

@@ -12,8 +12,11 @@ import (
 	"testing"
 	"time"
 
-	secretpkg "git.georgsen.dk/hwlab/internal/secret"
 	"github.com/jackc/pgx/v5"
+
+	"git.georgsen.dk/hwlab/internal/pgcluster/internal/control"
+	"git.georgsen.dk/hwlab/internal/pgcluster/internal/proc"
+	secretpkg "git.georgsen.dk/hwlab/internal/secret"
 )
 
 // logRecorder collects Logf lines so tests can check they hold no password.
@@ -109,7 +112,7 @@ func TestLifecycle(t *testing.T) {
 	}
 	execSQL(t, c, "CREATE TABLE t (v text); INSERT INTO t VALUES ('a')")
 
-	// Committed rows survive a clean restart ...
+	// Committed rows survive a clean restart (pgfault.Restart) ...
 	port := c.Port()
 	if err := c.Stop(testCtx(t)); err != nil {
 		t.Fatal(err)
@@ -118,7 +121,7 @@ func TestLifecycle(t *testing.T) {
 		conn.Close(context.Background())
 		t.Fatal("connected to a stopped server")
 	}
-	if err := c.Restart(testCtx(t)); err != nil {
+	if err := control.Of(c).Restart(testCtx(t)); err != nil {
 		t.Fatal(err)
 	}
 	if c.Port() != port {
@@ -129,16 +132,16 @@ func TestLifecycle(t *testing.T) {
 	}
 
 	// ... and a crash (crash recovery replays the WAL). The open session
-	// makes sure Kill also takes down backends.
+	// makes sure Kill (pgfault's) also takes down backends.
 	execSQL(t, c, "INSERT INTO t VALUES ('b')")
 	held := connect(t, c)
-	if err := c.Kill(); err != nil {
+	if err := control.Of(c).Kill(); err != nil {
 		t.Fatal(err)
 	}
 	if err := held.Ping(testCtx(t)); err == nil {
 		t.Error("session survived Kill")
 	}
-	if err := c.Restart(testCtx(t)); err != nil {
+	if err := control.Of(c).Restart(testCtx(t)); err != nil {
 		t.Fatal(err)
 	}
 	if got := rows(t, c); strings.Join(got, ",") != "a,b" {
@@ -274,7 +277,7 @@ func TestReapOrphans(t *testing.T) {
 	if _, err := os.Stat(base); !os.IsNotExist(err) {
 		t.Errorf("orphan dir %s not removed", base)
 	}
-	if alive(pid) {
+	if proc.Alive(pid) {
 		t.Errorf("orphan postmaster %d still runs", pid)
 	}
 }

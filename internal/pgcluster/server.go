@@ -8,6 +8,8 @@ import (
 	"maps"
 	"net"
 	"net/url"
+	"os"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strconv"
@@ -15,6 +17,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"git.georgsen.dk/hwlab/internal/pgcluster/internal/proc"
 )
 
 // errPortInUse marks a start that failed because another process took the
@@ -169,4 +173,28 @@ func freePort() (int, error) {
 	}
 	defer l.Close()
 	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+// runningServer reads postmaster.pid and reports the pid and port of a live
+// postmaster of this cluster.
+func (c *Cluster) runningServer() (pid, port int, ok bool) {
+	b, err := os.ReadFile(filepath.Join(c.l.data, "postmaster.pid"))
+	if err != nil {
+		return 0, 0, false
+	}
+	// Line 1 is the pid, line 4 the port (see PostgreSQL's pidfile.h).
+	lines := strings.Split(string(b), "\n")
+	if len(lines) < 4 {
+		return 0, 0, false
+	}
+	pid, err1 := strconv.Atoi(strings.TrimSpace(lines[0]))
+	port, err2 := strconv.Atoi(strings.TrimSpace(lines[3]))
+	if err1 != nil || err2 != nil || !proc.Alive(pid) {
+		return 0, 0, false
+	}
+	// A stale pid file may name a pid now used by another program.
+	if comm, _ := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "comm")); strings.TrimSpace(string(comm)) != "postgres" {
+		return 0, 0, false
+	}
+	return pid, port, true
 }

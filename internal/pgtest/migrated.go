@@ -93,9 +93,10 @@ func ScratchMigrations(t testing.TB) string {
 	return dst
 }
 
-// PlanDDL is the plan's original CREATE TABLE IF NOT EXISTS code: what a
-// database made before migrations existed holds.
-const PlanDDL = `
+// OriginalSchemaDDL is the original schema (v1) as its CREATE TABLE IF NOT
+// EXISTS code made it: what a database made before migrations existed
+// holds, and what the first migration file equals.
+const OriginalSchemaDDL = `
 CREATE TABLE IF NOT EXISTS conversations (
 	id UUID PRIMARY KEY DEFAULT gen_random_uuid(),
 	started_at TIMESTAMPTZ NOT NULL DEFAULT now(),

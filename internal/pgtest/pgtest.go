@@ -84,7 +84,7 @@ func run(m *testing.M) int {
 // dropped when the test ends (kept if it failed, for a look). Databases of
 // migrators with the same Hash are clones of one template that is migrated
 // only once, so NewDB is cheap. The URL connects as pgtestdb's unprivileged
-// role (pgtdbuser, NOSUPERUSER NOCREATEDB NOCREATEROLE) which owns the
+// role (pgtestdb.DefaultRoleUsername, with DefaultRoleCapabilities) which owns the
 // database. Connections to it must be closed by the end of the test, or the
 // drop fails the test.
 func NewDB(t testing.TB, m pgtestdb.Migrator) string {
@@ -105,7 +105,7 @@ func AdminURL() string {
 }
 
 // NewCluster starts a private cluster for tests that stop, restart or kill
-// the server; the test's cleanup closes it. It needs no TestMain.
+// the server (package pgfault); the test's cleanup closes it. It needs no TestMain.
 func NewCluster(t testing.TB) *pgcluster.Cluster {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)

@@ -10,6 +10,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/peterldowns/pgtestdb"
 
+	"git.georgsen.dk/hwlab/internal/pgcluster/pgfault"
 	"git.georgsen.dk/hwlab/internal/pgtest"
 )
 
@@ -74,7 +75,7 @@ func TestAdminURL(t *testing.T) {
 
 func TestNewCluster(t *testing.T) {
 	c := pgtest.NewCluster(t)
-	if err := c.Restart(t.Context()); err != nil {
+	if err := pgfault.Restart(t.Context(), c); err != nil {
 		t.Fatal(err)
 	}
 	var one int

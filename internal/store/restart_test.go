@@ -9,6 +9,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"git.georgsen.dk/hwlab/internal/pgcluster/pgfault"
 )
 
 // TestRestartUnderLoad: writers append without pause while the server is
@@ -67,7 +69,7 @@ func TestRestartUnderLoad(t *testing.T) {
 	if err := cluster.Stop(sctx); err != nil {
 		t.Fatalf("Stop: %v", err)
 	}
-	if err := cluster.Restart(sctx); err != nil {
+	if err := pgfault.Restart(sctx, cluster); err != nil {
 		t.Fatalf("Restart: %v", err)
 	}
 	restarted.Store(true)

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"git.georgsen.dk/hwlab/internal/pgcluster/pgfault"
 	"git.georgsen.dk/hwlab/internal/store"
 )
 
@@ -25,11 +26,11 @@ func TestHungServerYieldsErrors(t *testing.T) {
 	id := mustCreate(t, s, "m")
 	mustAdd(t, s, id, "user", "before the freeze")
 
-	if err := cluster.Freeze(); err != nil {
+	if err := pgfault.Freeze(cluster); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
-		if err := cluster.Thaw(); err != nil {
+		if err := pgfault.Thaw(cluster); err != nil {
 			t.Error(err)
 		}
 	})
@@ -77,7 +78,7 @@ func TestHungServerYieldsErrors(t *testing.T) {
 		t.Errorf("GetConversation with the caller's longer deadline = %v (caller's ctx: %v), want the caller's deadline to be what expired", err, long.Err())
 	}
 
-	if err := cluster.Thaw(); err != nil {
+	if err := pgfault.Thaw(cluster); err != nil {
 		t.Fatal(err)
 	}
 	eventually(t, "the store serves after the thaw", func() error {

@@ -3,8 +3,9 @@
 //
 //	go run ./bench/cmd/benchdata --url postgres://… --schema migrated
 //
-// --schema migrated applies the embedded migrations first, plan runs the
-// plan's DDL (package baseline), existing uses the tables already there.
+// --schema migrated applies the embedded migrations first, original runs
+// the original schema's (v1) DDL that the baseline uses (package baseline),
+// existing uses the tables already there.
 // The URL may also come from HWLAB_DATABASE_URL; it is never printed.
 package main
 
@@ -41,7 +42,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	fs := flag.NewFlagSet("benchdata", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	url := fs.String("url", getenv("HWLAB_DATABASE_URL"), "database URL (default $HWLAB_DATABASE_URL)")
-	schema := fs.String("schema", "existing", "migrated | plan | existing")
+	schema := fs.String("schema", "existing", "migrated | original | existing")
 	convs := fs.Int("conversations", 100_000, "conversations to load")
 	per := fs.Int("messages", 10, "messages per conversation")
 	threads := fs.Bool("threads", true, "also load threads of 2, 100 and 10000 messages")
@@ -51,8 +52,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	if *url == "" {
 		return errors.New("no --url and no HWLAB_DATABASE_URL")
 	}
-	if *schema != "migrated" && *schema != "plan" && *schema != "existing" {
-		return fmt.Errorf("--schema %q: want migrated, plan or existing", *schema)
+	if *schema != "migrated" && *schema != "original" && *schema != "existing" {
+		return fmt.Errorf("--schema %q: want migrated, original or existing", *schema)
 	}
 	cfg, err := pgx.ParseConfig(*url)
 	if err != nil {
@@ -71,7 +72,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 		if err := migrateDB(ctx, db); err != nil {
 			return err
 		}
-	case "plan":
+	case "original":
 		for _, q := range baseline.Schema {
 			if _, err := conn.Exec(ctx, q); err != nil {
 				return err
@@ -83,22 +84,29 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	if *threads {
 		spec.Threads = []int{2, 100, 10_000}
 	}
-	bar := progressbar.NewOptions64(-1,
-		progressbar.OptionSetWriter(stderr),
-		progressbar.OptionSetDescription("loading rows"),
-		progressbar.OptionShowCount(),
-		progressbar.OptionSetPredictTime(true),
-		progressbar.OptionClearOnFinish(),
-	)
+	// The bar is made once Load knows the total: a bar of unknown length
+	// (-1) animates from a goroutine of its own that reads the bar's state
+	// without its lock, a data race (progressbar v3.19.1, NewOptions64).
+	var bar *progressbar.ProgressBar
 	spec.Progress = func(done, total int64) {
-		bar.ChangeMax64(total)
+		if bar == nil {
+			bar = progressbar.NewOptions64(total,
+				progressbar.OptionSetWriter(stderr),
+				progressbar.OptionSetDescription("loading rows"),
+				progressbar.OptionShowCount(),
+				progressbar.OptionSetPredictTime(true),
+				progressbar.OptionClearOnFinish(),
+			)
+		}
 		_ = bar.Set64(done)
 	}
 	start := time.Now()
 	if err := benchdata.Load(ctx, conn, spec); err != nil {
 		return err
 	}
-	_ = bar.Finish()
+	if bar != nil {
+		_ = bar.Finish()
+	}
 	fmt.Fprintf(stderr, "loaded %d conversations of %d messages (+ threads %v) in %s\n",
 		*convs, *per, spec.Threads, time.Since(start).Round(time.Millisecond))
 	return nil

@@ -20,7 +20,7 @@ func noEnv(string) string { return "" }
 
 func TestRunLoads(t *testing.T) {
 	t.Parallel()
-	for _, schema := range []string{"migrated", "plan"} {
+	for _, schema := range []string{"migrated", "original"} {
 		t.Run(schema, func(t *testing.T) {
 			t.Parallel()
 			dsn := pgtest.Empty(t)
