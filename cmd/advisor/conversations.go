@@ -2,12 +2,12 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"text/tabwriter"
 	"time"
 
 	"git.georgsen.dk/hwlab/internal/store"
+	"git.georgsen.dk/hwlab/internal/wire"
 )
 
 const conversationsUsage = `usage: advisor conversations <subcommand>
@@ -78,11 +78,11 @@ func conversationsLs(ctx context.Context, e env, args []string) error {
 	}
 	if *asJSON {
 		out := struct {
-			Conversations []jsonSummary `json:"conversations"`
-			NextCursor    string        `json:"next_cursor,omitempty"`
-		}{Conversations: make([]jsonSummary, len(page.Conversations)), NextCursor: page.NextCursor}
+			Conversations []wire.Summary `json:"conversations"`
+			NextCursor    string         `json:"next_cursor,omitempty"`
+		}{Conversations: make([]wire.Summary, len(page.Conversations)), NextCursor: page.NextCursor}
 		for i, c := range page.Conversations {
-			out.Conversations[i] = toJSONSummary(c)
+			out.Conversations[i] = wire.FromSummary(c)
 		}
 		return writeJSON(e, out)
 	}
@@ -125,7 +125,7 @@ func conversationsShow(ctx context.Context, e env, args []string) error {
 		return err
 	}
 	if *asJSON {
-		return writeJSON(e, toJSONConversation(c))
+		return writeJSON(e, wire.FromConversation(c))
 	}
 	fmt.Fprintf(e.stdout, "conversation %s\ntitle:    %s\nmodel:    %s\nstarted:  %s\nmessages: %d\n",
 		c.ID, c.Title, c.Model, c.StartedAt.Format(time.RFC3339Nano), len(c.Messages))
@@ -158,7 +158,5 @@ func conversationsRm(ctx context.Context, e env, args []string) error {
 }
 
 func writeJSON(e env, v any) error {
-	enc := json.NewEncoder(e.stdout)
-	enc.SetIndent("", "  ")
-	return enc.Encode(v)
+	return wire.WriteIndented(e.stdout, v)
 }
