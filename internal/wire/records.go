@@ -2,6 +2,7 @@ package wire
 
 import (
 	"bufio"
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -186,11 +187,8 @@ func (l *lineReader) Read(p []byte) (int, error) {
 	}
 	want := min(int64(len(p)), int64(l.br.Buffered()), l.limit-l.n)
 	b, _ := l.br.Peek(int(want))
-	for i, c := range b {
-		if c == '\n' {
-			b, l.done = b[:i+1], true
-			break
-		}
+	if i := bytes.IndexByte(b, '\n'); i >= 0 {
+		b, l.done = b[:i+1], true
 	}
 	n := copy(p, b)
 	_, _ = l.br.Discard(n)
