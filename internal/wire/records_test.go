@@ -48,7 +48,7 @@ func TestDecodeLineStrict(t *testing.T) {
 			c, err := next(tc.line)
 			if tc.errPart == "" {
 				if err != nil || c.Model != "m" {
-					t.Fatalf("decodeLine = %+v, %v", c, err)
+					t.Fatalf("Next = %+v, %v", c, err)
 				}
 				return
 			}
