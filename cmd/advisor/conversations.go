@@ -1,9 +1,9 @@
 package main
 
 import (
-	"encoding/json"
-
 	"github.com/spf13/cobra"
+
+	"git.georgsen.dk/hwlab/internal/wire"
 )
 
 func newConversationsCmd(e env) *cobra.Command {
@@ -23,7 +23,5 @@ always with --progress.`,
 }
 
 func writeJSON(e env, v any) error {
-	enc := json.NewEncoder(e.stdout)
-	enc.SetIndent("", "  ")
-	return enc.Encode(v)
+	return wire.WriteIndented(e.stdout, v)
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"git.georgsen.dk/hwlab/internal/store"
+	"git.georgsen.dk/hwlab/internal/wire"
 )
 
 type lsOptions struct {
@@ -47,11 +48,11 @@ func conversationsLs(ctx context.Context, e env, s *store.Store, o lsOptions) er
 	}
 	if o.json {
 		out := struct {
-			Conversations []jsonSummary `json:"conversations"`
-			NextCursor    string        `json:"next_cursor,omitempty"`
-		}{Conversations: make([]jsonSummary, len(page.Conversations)), NextCursor: page.NextCursor}
+			Conversations []wire.Summary `json:"conversations"`
+			NextCursor    string         `json:"next_cursor,omitempty"`
+		}{Conversations: make([]wire.Summary, len(page.Conversations)), NextCursor: page.NextCursor}
 		for i, c := range page.Conversations {
-			out.Conversations[i] = toJSONSummary(c)
+			out.Conversations[i] = wire.FromSummary(c)
 		}
 		return writeJSON(e, out)
 	}

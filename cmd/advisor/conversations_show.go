@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"git.georgsen.dk/hwlab/internal/store"
+	"git.georgsen.dk/hwlab/internal/wire"
 )
 
 func newConversationsShowCmd(e env, db *dbFlags) *cobra.Command {
@@ -23,7 +24,7 @@ func newConversationsShowCmd(e env, db *dbFlags) *cobra.Command {
 				return err
 			}
 			if asJSON {
-				return writeJSON(e, toJSONConversation(conv))
+				return writeJSON(e, wire.FromConversation(conv))
 			}
 			printThread(e.stdout, conv)
 			return nil

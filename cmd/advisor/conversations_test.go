@@ -13,6 +13,7 @@ import (
 
 	"git.georgsen.dk/hwlab/internal/pgtest"
 	"git.georgsen.dk/hwlab/internal/store"
+	"git.georgsen.dk/hwlab/internal/wire"
 )
 
 // seeded returns a migrated database holding three conversations: one with
@@ -50,8 +51,8 @@ func TestConversationsLsShowRm(t *testing.T) {
 	r := runAdvisor(t, env, "conversations", "ls", "--limit", "2", "--json")
 	mustSucceed(t, r, "ls --json")
 	var page struct {
-		Conversations []jsonSummary `json:"conversations"`
-		NextCursor    string        `json:"next_cursor"`
+		Conversations []wire.Summary `json:"conversations"`
+		NextCursor    string         `json:"next_cursor"`
 	}
 	if err := json.Unmarshal([]byte(r.stdout), &page); err != nil {
 		t.Fatalf("ls --json: %v\n%s", err, r.stdout)
@@ -83,7 +84,7 @@ func TestConversationsLsShowRm(t *testing.T) {
 		last += 1 + i
 	}
 	r = runAdvisor(t, env, "conversations", "show", "--json", ids[0])
-	var c jsonConversation
+	var c wire.Conversation
 	if err := json.Unmarshal([]byte(r.stdout), &c); err != nil || len(c.Messages) != 3 || c.Messages[2].Content != "ok" || c.Model != "first" {
 		t.Errorf("show --json = %+v, %v", c, err)
 	}

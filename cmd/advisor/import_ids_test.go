@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"git.georgsen.dk/hwlab/internal/pgtest"
+	"git.georgsen.dk/hwlab/internal/wire"
 )
 
 // TestImportRejectsSharedMessageIDs: a message id that two conversations of
@@ -72,7 +73,7 @@ func TestImportRejectsSharedMessageIDs(t *testing.T) {
 
 func firstMessageID(t *testing.T, line string) string {
 	t.Helper()
-	var c jsonConversation
+	var c wire.Conversation
 	if err := json.Unmarshal([]byte(line), &c); err != nil || len(c.Messages) == 0 {
 		t.Fatalf("%v: %s", err, line)
 	}

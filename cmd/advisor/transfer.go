@@ -2,9 +2,7 @@ package main
 
 import (
 	"bufio"
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -15,6 +13,7 @@ import (
 	"github.com/google/uuid"
 
 	"git.georgsen.dk/hwlab/internal/store"
+	"git.georgsen.dk/hwlab/internal/wire"
 )
 
 func conversationsExport(ctx context.Context, e env, db *dbFlags, out string, force bool) error {
@@ -33,13 +32,12 @@ func conversationsExport(ctx context.Context, e env, db *dbFlags, out string, fo
 	}
 	defer commit(false) //nolint:errcheck // cleanup after a failure; the success path commits below
 	bw := bufio.NewWriterSize(w, 64<<10)
-	enc := json.NewEncoder(bw) // one record per line; Encode adds the newline
 	bar := newProgress(e, total, "exporting", force)
 	n := 0
 	err = s.ExportConversations(ctx, func(c *store.Conversation) error {
 		n++
 		bar.add()
-		return enc.Encode(toJSONConversation(c))
+		return wire.Write(bw, wire.FromConversation(c)) // one record per line
 	})
 	if err != nil {
 		return err
@@ -91,10 +89,6 @@ func createOutput(e env, path string) (io.Writer, func(ok bool) error, error) {
 	}, nil
 }
 
-// maxLine bounds one JSON Lines record: a conversation of the default 4 MiB
-// messages would need many of them to come close.
-const maxLine = 1 << 30
-
 // maxReported is how many bad lines import lists before it only counts.
 const maxReported = 20
 
@@ -121,8 +115,7 @@ func conversationsImport(ctx context.Context, e env, db *dbFlags, name string, f
 	// Pass 2 imports, one transaction per conversation.
 	bar := newProgress(e, total, "importing", force)
 	var added, skipped int
-	err = eachLine(f, func(no int, line []byte) error {
-		c, err := decodeLine(line)
+	err = eachRecord(f, s, func(no int, c store.Conversation, err error) error {
 		if err != nil {
 			return fmt.Errorf("%s:%d: %v", name, no, err)
 		}
@@ -167,9 +160,8 @@ func checkImportFile(ctx context.Context, e env, s *store.Store, r io.Reader, na
 			fmt.Fprintf(e.stderr, "%s:%d: %v\n", name, no, err)
 		}
 	}
-	err := eachLine(r, func(no int, line []byte) error {
+	err := eachRecord(r, s, func(no int, c store.Conversation, err error) error {
 		n++
-		c, err := decodeLine(line)
 		if err == nil {
 			err = s.CheckImport(c)
 		}
@@ -266,35 +258,29 @@ func storedElsewhere(ctx context.Context, s *store.Store, msgs map[uuid.UUID]int
 	return out, nil
 }
 
-// eachLine calls fn with each non-blank line and its 1-based number.
-func eachLine(r io.Reader, fn func(no int, line []byte) error) error {
-	br := bufio.NewReaderSize(r, 64<<10)
-	for no := 1; ; no++ {
-		line, err := readLine(br)
-		if len(bytes.TrimSpace(line)) > 0 {
-			if ferr := fn(no, line); ferr != nil {
-				return ferr
-			}
-		}
-		if errors.Is(err, io.EOF) {
+// eachRecord calls fn with each record of the JSON Lines in r and its
+// 1-based line number, or with the line's *wire.Error, which leaves the
+// next line to be read. No value of a line may be longer than the JSON the
+// store's largest message needs, so a hostile line costs about that much
+// memory, however long it is. It stops at fn's first error, and at a read
+// error.
+func eachRecord(r io.Reader, s *store.Store, fn func(no int, c store.Conversation, err error) error) error {
+	rs := wire.NewRecords(r, wire.MaxMessageJSON(s.MaxContentBytes()))
+	for {
+		no, c, err := rs.Next()
+		var bad *wire.Error
+		switch {
+		case errors.Is(err, io.EOF):
 			return nil
+		case errors.As(err, &bad):
+			err = fn(no, store.Conversation{}, bad)
+		case err != nil:
+			return err
+		default:
+			err = fn(no, c.Store(), nil)
 		}
 		if err != nil {
-			return fmt.Errorf("line %d: %w", no, err)
-		}
-	}
-}
-
-func readLine(br *bufio.Reader) ([]byte, error) {
-	var buf []byte
-	for {
-		chunk, err := br.ReadSlice('\n')
-		if len(buf)+len(chunk) > maxLine {
-			return nil, fmt.Errorf("longer than %d bytes", maxLine)
-		}
-		buf = append(buf, chunk...)
-		if !errors.Is(err, bufio.ErrBufferFull) {
-			return buf, err
+			return err
 		}
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"git.georgsen.dk/hwlab/internal/store"
+	"git.georgsen.dk/hwlab/internal/wire"
 )
 
 // chat stores the user's message, then answers the thread (answer).
@@ -15,9 +16,7 @@ func (h *handler) chat(w http.ResponseWriter, r *http.Request) {
 		h.writeError(w, r, ErrNoModel)
 		return
 	}
-	var req struct {
-		Content *string `json:"content"`
-	}
+	var req wire.ChatMessage
 	if err := decode(r, &req, false); err != nil {
 		h.writeError(w, r, err)
 		return
@@ -40,7 +39,7 @@ func (h *handler) reply(w http.ResponseWriter, r *http.Request) {
 		h.writeError(w, r, ErrNoModel)
 		return
 	}
-	var req struct{}
+	var req wire.Empty
 	if err := decode(r, &req, true); err != nil {
 		h.writeError(w, r, err)
 		return
@@ -88,9 +87,9 @@ func (h *handler) answer(w http.ResponseWriter, r *http.Request, user *store.Mes
 		h.writeError(w, r, err)
 		return
 	}
-	resp := map[string]any{"reply": toMessageJSON(m)}
+	resp := map[string]any{"reply": wire.FromMessage(m)}
 	if user != nil {
-		resp["user"] = toMessageJSON(*user)
+		resp["user"] = wire.FromMessage(*user)
 	}
 	writeJSON(w, http.StatusOK, resp)
 }

@@ -8,19 +8,14 @@ import (
 	"time"
 
 	"git.georgsen.dk/hwlab/internal/store"
+	"git.georgsen.dk/hwlab/internal/wire"
 )
 
 // Defaults for Config's zero values.
 const (
 	// DefaultMaxBodyBytes is the request body limit for a store with the
 	// default content limit; see Config.MaxBodyBytes.
-	DefaultMaxBodyBytes = jsonEscapeFactor*store.DefaultMaxContentBytes + bodySlack
-	// jsonEscapeFactor: the worst JSON escaping of a byte is \u00XX, six
-	// bytes, which encoding/json uses for control characters and <, >, &.
-	jsonEscapeFactor = 6
-	// bodySlack is room for the rest of a request body: field names,
-	// role, quotes, whitespace.
-	bodySlack = 64 << 10
+	DefaultMaxBodyBytes = wire.EscapeFactor*store.DefaultMaxContentBytes + wire.EnvelopeBytes
 	// DefaultThreadBudget is the default thread budget in characters (about
 	// 12k tokens at the usual ~4 characters a token).
 	DefaultThreadBudget = 48000
@@ -72,7 +67,7 @@ func (c Config) withDefaults() (Config, error) {
 		c.ThreadBudget = DefaultThreadBudget
 	}
 	if c.MaxBodyBytes <= 0 {
-		c.MaxBodyBytes = jsonEscapeFactor*int64(c.Store.MaxContentBytes()) + bodySlack
+		c.MaxBodyBytes = wire.MaxMessageJSON(c.Store.MaxContentBytes())
 	}
 	if c.Heartbeat <= 0 {
 		c.Heartbeat = DefaultHeartbeat

@@ -5,6 +5,7 @@ import (
 	"strconv"
 
 	"git.georgsen.dk/hwlab/internal/store"
+	"git.georgsen.dk/hwlab/internal/wire"
 )
 
 // defaultPageSize is the listing's page size when the request names none.
@@ -25,17 +26,15 @@ func (h *handler) listConversations(w http.ResponseWriter, r *http.Request) {
 		h.writeError(w, r, err)
 		return
 	}
-	out := make([]summaryJSON, len(page.Conversations))
+	out := wire.Page{Conversations: make([]wire.Summary, len(page.Conversations)), NextCursor: page.NextCursor}
 	for i, c := range page.Conversations {
-		out[i] = toSummaryJSON(c)
+		out.Conversations[i] = wire.FromSummary(c)
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"conversations": out, "next_cursor": page.NextCursor})
+	writeJSON(w, http.StatusOK, out)
 }
 
 func (h *handler) createConversation(w http.ResponseWriter, r *http.Request) {
-	var req struct {
-		Model *string `json:"model"`
-	}
+	var req wire.NewConversation
 	if err := decode(r, &req, true); err != nil {
 		h.writeError(w, r, err)
 		return
@@ -57,7 +56,7 @@ func (h *handler) createConversation(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("Location", "/api/conversations/"+id)
-	writeJSON(w, http.StatusCreated, conversationJSON{summaryJSON: toSummaryJSON(sum), Messages: []messageJSON{}})
+	writeJSON(w, http.StatusCreated, wire.Conversation{Summary: wire.FromSummary(sum), Messages: []wire.Message{}})
 }
 
 func (h *handler) getConversation(w http.ResponseWriter, r *http.Request) {
@@ -66,7 +65,7 @@ func (h *handler) getConversation(w http.ResponseWriter, r *http.Request) {
 		h.writeError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, toConversationJSON(c))
+	writeJSON(w, http.StatusOK, wire.FromConversation(c))
 }
 
 func (h *handler) deleteConversation(w http.ResponseWriter, r *http.Request) {
@@ -78,9 +77,7 @@ func (h *handler) deleteConversation(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *handler) patchConversation(w http.ResponseWriter, r *http.Request) {
-	var req struct {
-		Title *string `json:"title"`
-	}
+	var req wire.TitleChange
 	if err := decode(r, &req, false); err != nil {
 		h.writeError(w, r, err)
 		return
@@ -100,15 +97,12 @@ func (h *handler) patchConversation(w http.ResponseWriter, r *http.Request) {
 		h.writeError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, toSummaryJSON(sum))
+	writeJSON(w, http.StatusOK, wire.FromSummary(sum))
 }
 
 // addMessage is the raw append, for writers other than the chat.
 func (h *handler) addMessage(w http.ResponseWriter, r *http.Request) {
-	var req struct {
-		Role    *string `json:"role"`
-		Content *string `json:"content"`
-	}
+	var req wire.NewMessage
 	if err := decode(r, &req, false); err != nil {
 		h.writeError(w, r, err)
 		return
@@ -122,5 +116,5 @@ func (h *handler) addMessage(w http.ResponseWriter, r *http.Request) {
 		h.writeError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusCreated, toMessageJSON(m))
+	writeJSON(w, http.StatusCreated, wire.FromMessage(m))
 }

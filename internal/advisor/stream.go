@@ -2,7 +2,6 @@ package advisor
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -10,6 +9,7 @@ import (
 	"time"
 
 	"git.georgsen.dk/hwlab/internal/store"
+	"git.georgsen.dk/hwlab/internal/wire"
 )
 
 // emptyReply: a model that answers nothing has failed; storing an empty
@@ -23,7 +23,7 @@ type sse struct {
 }
 
 func (s sse) event(name string, v any) error {
-	b, err := json.Marshal(v)
+	b, err := wire.Marshal(v)
 	if err != nil {
 		return err
 	}
@@ -55,7 +55,7 @@ func (h *handler) stream(w http.ResponseWriter, r *http.Request, convID string, 
 	w.WriteHeader(http.StatusOK)
 	out := sse{w, rc}
 	if user != nil {
-		_ = out.event("user", toMessageJSON(*user))
+		_ = out.event("user", wire.FromMessage(*user))
 	} else {
 		_ = out.ping()
 	}
@@ -119,7 +119,7 @@ func (h *handler) finish(out sse, r *http.Request, convID, text string, err erro
 		var m store.Message
 		m, err = h.cfg.Store.AppendMessage(r.Context(), convID, store.RoleAssistant, text)
 		if err == nil {
-			_ = out.event("done", toMessageJSON(m))
+			_ = out.event("done", wire.FromMessage(m))
 			return
 		}
 	}

@@ -1,0 +1,118 @@
+// Package wire is the JSON form of conversations and messages, and the one
+// strict decoder for it. The HTTP API (internal/advisor), `advisor
+// conversations export`/`import` and `show`/`ls --json` all use these types
+// and these functions, so a new field (a message's status, say) is one line
+// in its struct and one in its converter, and every reader and writer sees
+// it.
+//
+// The rule for input, everywhere: JSON is read with the semantics of
+// encoding/json/v2 (github.com/go-json-experiment/json), strictly.
+//   - Member names match exactly: "Role" is not "role".
+//   - A name appears at most once in an object.
+//   - A member the type does not have is an error, not data dropped.
+//   - Strings are valid UTF-8, and a \u escape of a UTF-16 surrogate is
+//     half of a pair; nothing is replaced with U+FFFD.
+//   - One value per input (per line, for JSON Lines); only white space
+//     may follow it.
+//
+// A violation is an *Error, whose text names the place (a JSON Pointer and a
+// byte offset) and the problem in JSON's terms, never a Go type: it goes to
+// clients as it is.
+//
+// Output has encoding/json's byte shape (HTML-safe escapes, sorted map
+// keys, null for a nil slice), so API answers and export files read the
+// same as before this package replaced two copies of these types.
+package wire
+
+import (
+	"time"
+
+	"git.georgsen.dk/hwlab/internal/store"
+)
+
+// Message is one stored message: an API answer, and an element of a
+// conversation's "messages". ConversationID is always written; an import
+// may leave it out, since the line's conversation names it.
+type Message struct {
+	ID             string    `json:"id"`
+	ConversationID string    `json:"conversation_id,omitempty"`
+	Role           string    `json:"role"`
+	Content        string    `json:"content"`
+	CreatedAt      time.Time `json:"created_at"`
+}
+
+// Summary is a conversation without its messages, for listings.
+type Summary struct {
+	ID           string    `json:"id"`
+	Title        string    `json:"title"`
+	Model        string    `json:"model"`
+	StartedAt    time.Time `json:"started_at"`
+	MessageCount int       `json:"message_count"`
+}
+
+// Conversation is a summary with its thread: an API answer, one line of an
+// export, and the output of `show --json`. MessageCount is len(Messages).
+type Conversation struct {
+	Summary
+	Messages []Message `json:"messages"`
+}
+
+// Page is the API's answer to a listing; NextCursor is "" on the last page.
+type Page struct {
+	Conversations []Summary `json:"conversations"`
+	NextCursor    string    `json:"next_cursor"`
+}
+
+// Request bodies. A pointer tells a missing member from an empty one.
+type (
+	// NewConversation is POST /api/conversations; an empty body is {}.
+	NewConversation struct {
+		Model *string `json:"model"`
+	}
+	// TitleChange is PATCH /api/conversations/{id}.
+	TitleChange struct {
+		Title *string `json:"title"`
+	}
+	// NewMessage is POST /api/conversations/{id}/messages, the raw append.
+	NewMessage struct {
+		Role    *string `json:"role"`
+		Content *string `json:"content"`
+	}
+	// ChatMessage is POST /api/conversations/{id}/chat.
+	ChatMessage struct {
+		Content *string `json:"content"`
+	}
+	// Empty is a body that must be {} (or empty), such as /reply's.
+	Empty struct{}
+)
+
+// FromMessage converts a stored message.
+func FromMessage(m store.Message) Message {
+	return Message{ID: m.ID, ConversationID: m.ConversationID, Role: m.Role, Content: m.Content, CreatedAt: m.CreatedAt.UTC()}
+}
+
+// FromSummary converts a stored summary.
+func FromSummary(s store.ConversationSummary) Summary {
+	return Summary{ID: s.ID, Title: s.Title, Model: s.Model, StartedAt: s.StartedAt.UTC(), MessageCount: s.MessageCount}
+}
+
+// FromConversation converts a stored conversation and its thread.
+func FromConversation(c *store.Conversation) Conversation {
+	out := Conversation{
+		Summary:  Summary{ID: c.ID, Title: c.Title, Model: c.Model, StartedAt: c.StartedAt.UTC(), MessageCount: len(c.Messages)},
+		Messages: make([]Message, len(c.Messages)),
+	}
+	for i, m := range c.Messages {
+		out.Messages[i] = FromMessage(m)
+	}
+	return out
+}
+
+// Store converts a decoded conversation for the store's import.
+func (c Conversation) Store() store.Conversation {
+	out := store.Conversation{ID: c.ID, Title: c.Title, Model: c.Model, StartedAt: c.StartedAt, Messages: make([]store.Message, len(c.Messages))}
+	for i, m := range c.Messages {
+		out.Messages[i] = store.Message{ID: m.ID, ConversationID: m.ConversationID, Role: m.Role, Content: m.Content, CreatedAt: m.CreatedAt}
+	}
+	return out
+}
