@@ -9,6 +9,28 @@ import (
 	"time"
 )
 
+// The `advisor dev-model` subcommand fills Options from its flags and
+// calls ListenAndServe with a context that ends on SIGINT/SIGTERM. Its
+// intended help:
+//
+//	advisor dev-model: a stand-in model for trying the advisor without a GPU.
+//	An OpenAI-compatible chat-completions endpoint that streams an echo of
+//	the last user message (or a canned or numbered reply) at a chosen rate.
+//	Point the advisor at it:
+//	  ADVISOR_MODEL_URL=http://127.0.0.1:8081/v1 ADVISOR_MODEL=stub make run
+//
+//	Usage: advisor dev-model [flags]
+//	  --addr string    listen address (default "127.0.0.1:8081")
+//	  --rate float     tokens per second, 0 = as fast as possible (default 20)
+//	  --reply string   answer every message with this text (default: echo it)
+//	  --numbered       answer "1 2 3 … N", N from --tokens
+//	  --tokens int     reply length in tokens: repeat or cut the reply (0 = as it is)
+//	  --model string   model name the answers report (default: the one asked for)
+//
+// Flag errors (--reply with --numbered, --numbered without --tokens, a
+// negative --rate) come back from ListenAndServe before it listens, as
+// Options.Validate's error: a usage error (exit 2).
+
 // DefaultAddr is where `advisor dev-model` listens: loopback, beside the
 // advisor's 8080 (Ollama's 11434 is left alone, so both can run).
 const DefaultAddr = "127.0.0.1:8081"
