@@ -15,6 +15,7 @@ type handler struct {
 	tokenHash []byte // sha256 of Config.Token; nil when no token is required
 	listenIP  net.IP // nil when listening on all interfaces
 	port      string
+	allowed   []allowedHost // Config.AllowedHosts, parsed
 }
 
 // New returns the advisor's http.Handler: the JSON API under /api/, the
@@ -25,7 +26,9 @@ func New(cfg Config) (http.Handler, error) {
 		return nil, err
 	}
 	h := &handler{cfg: cfg, log: cfg.Logger}
-	h.init()
+	if err := h.init(); err != nil {
+		return nil, err
+	}
 
 	api := http.NewServeMux()
 	api.HandleFunc("GET /api/config", h.config)
@@ -53,7 +56,12 @@ func New(cfg Config) (http.Handler, error) {
 }
 
 // init derives what the guards compare against from the config.
-func (h *handler) init() {
+func (h *handler) init() error {
+	allowed, err := parseAllowedHosts(h.cfg.AllowedHosts)
+	if err != nil {
+		return err
+	}
+	h.allowed = allowed
 	host, port, _ := net.SplitHostPort(h.cfg.Addr)
 	h.port = port
 	if host == "localhost" {
@@ -65,6 +73,7 @@ func (h *handler) init() {
 		sum := sha256.Sum256([]byte(h.cfg.Token))
 		h.tokenHash = sum[:]
 	}
+	return nil
 }
 
 // healthz: 200 when the database answers a ping within 5 s, else 503.

@@ -51,6 +51,8 @@ func TestErrorStatuses(t *testing.T) {
 		{"wrong port Host", "GET", "/api/conversations", "", []string{"Host", "127.0.0.1:1"}, 403},
 		{"rebinding Host on the page", "GET", "/", "", []string{"Host", "evil.example"}, 403},
 		{"cross-site Origin", "POST", msgs, `{"role":"user","content":"x"}`, []string{"Origin", "http://evil.example"}, 403},
+		{"https Origin to plain http", "POST", msgs, `{"role":"user","content":"x"}`, []string{"Origin", "https://" + addr}, 403},
+		{"Origin with userinfo", "POST", msgs, `{"role":"user","content":"x"}`, []string{"Origin", "http://evil@" + addr}, 403},
 		{"null Origin", "POST", msgs, `{"role":"user","content":"x"}`, []string{"Origin", "null"}, 403},
 		{"cross-site GET", "GET", "/api/conversations", "", []string{"Origin", "http://evil.example"}, 403},
 	}
