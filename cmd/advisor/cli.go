@@ -35,7 +35,7 @@ database password masked. Exit codes: 0 done, 1 failed, 2 wrong usage.
 Shell completion: source <(advisor completion bash), or zsh, fish, powershell.`,
 		SilenceErrors: true, // main prints the (masked) error once
 		SilenceUsage:  true,
-	}, newServeCmd(e, serve), newMigrateCmd(e), newConversationsCmd(e))
+	}, newServeCmd(e, serve), newMigrateCmd(e), newConversationsCmd(e), newDevModelCmd(e))
 	root.SetOut(e.stdout)
 	root.SetErr(e.stderr)
 	root.SetFlagErrorFunc(flagError)
