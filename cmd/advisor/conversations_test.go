@@ -164,16 +164,23 @@ func TestExportImportCLI(t *testing.T) {
 	}
 }
 
+// exportedLines exports the seeded conversations and returns an empty
+// database to import into, a temporary directory and the export's lines.
+func exportedLines(t *testing.T) (dst, dir string, lines []string) {
+	t.Helper()
+	src, _ := seeded(t)
+	dst = pgtest.Migrated(t)
+	dir = t.TempDir()
+	good := filepath.Join(dir, "good.jsonl")
+	mustSucceed(t, runAdvisor(t, dbEnv(src), "conversations", "export", "--out", good), "export")
+	return dst, dir, readLines(t, good)
+}
+
 // TestImportRejectsBadLines: a file with bad lines is rejected as a whole,
 // each bad line reported by number, and nothing is imported.
 func TestImportRejectsBadLines(t *testing.T) {
 	t.Parallel()
-	src, _ := seeded(t)
-	dst := pgtest.Migrated(t)
-	dir := t.TempDir()
-	good := filepath.Join(dir, "good.jsonl")
-	mustSucceed(t, runAdvisor(t, dbEnv(src), "conversations", "export", "--out", good), "export")
-	lines := readLines(t, good)
+	dst, dir, lines := exportedLines(t)
 
 	bad := filepath.Join(dir, "bad.jsonl")
 	f, err := os.Create(bad)

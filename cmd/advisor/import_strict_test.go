@@ -21,12 +21,7 @@ import (
 // takes is refused as it streams, without reading the rest of it.
 func TestImportStrictJSON(t *testing.T) {
 	t.Parallel()
-	src, _ := seeded(t)
-	dst := pgtest.Migrated(t)
-	dir := t.TempDir()
-	good := filepath.Join(dir, "good.jsonl")
-	mustSucceed(t, runAdvisor(t, dbEnv(src), "conversations", "export", "--out", good), "export")
-	lines := readLines(t, good)
+	dst, dir, lines := exportedLines(t)
 	huge := `{"id":"7f1c2a4e-8d7b-4c1e-9a55-3e0c8f6b1d20","messages":[{"content":"` + strings.Repeat("x", 26<<20) + `"}]}`
 	for _, tc := range []struct{ name, line, errPart string }{
 		{"unpaired surrogate in the title", strings.Replace(lines[1], `"title":""`, `"title":"\ud800"`, 1), `/title: unpaired UTF-16 surrogate escape`},
