@@ -4,9 +4,12 @@ package advisor_test
 
 import (
 	"fmt"
+	"log/slog"
 	"net/http"
 	"strings"
 	"testing"
+
+	"github.com/peterldowns/pgtestdb"
 
 	"git.georgsen.dk/hwlab/internal/advisor"
 )
@@ -143,7 +146,7 @@ func TestHealthz(t *testing.T) {
 	if r.status != http.StatusInternalServerError || r.errorMsg(t) != "internal error" {
 		t.Fatalf("list on a closed store: %d %s", r.status, r.body)
 	}
-	if !strings.Contains(f.logs.String(), "level=ERROR") || strings.Contains(f.logs.String(), "pgtdbpass") {
+	if !f.recs.has(slog.LevelError, slog.Int("status", http.StatusInternalServerError)) || strings.Contains(f.logs.String(), pgtestdb.DefaultRolePassword) {
 		t.Errorf("5xx not logged, or a password logged:\n%s", f.logs.String())
 	}
 }

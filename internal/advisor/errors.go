@@ -2,15 +2,9 @@ package advisor
 
 import (
 	"context"
-	"database/sql/driver"
 	"errors"
-	"io"
 	"log/slog"
-	"net"
 	"net/http"
-	"strings"
-
-	"github.com/jackc/pgx/v5/pgconn"
 
 	"git.georgsen.dk/hwlab/internal/store"
 )
@@ -34,9 +28,11 @@ var (
 
 // errorTable is the one mapping from error to HTTP status and the message a
 // client sees. A row matches by errors.Is on err, or by match when set.
-// Order matters: ErrContentTooLarge also matches ErrInvalidContent, so it
-// comes first; ErrModelFailed comes before the database row, as a model's
-// own connection failure wraps a *net.OpError too. Messages are fixed
+// Order matters only where one error wraps two sentinels:
+// ErrContentTooLarge also matches ErrInvalidContent, so it comes first. A
+// model's connection failure and the database's no longer share a row
+// (the database row matches the store's ErrUnavailable, never a
+// *net.OpError), so their order is free. Messages are fixed
 // strings: the error's own text may hold internal detail and never reaches
 // a client, except for clientError, whose text the handler wrote for the
 // client. Anything unmatched is a 500 "internal error".
@@ -84,37 +80,11 @@ func (row errorRow) matches(err error) bool {
 const dbRetryAfter = "5"
 
 // dbUnavailable reports whether a store error means the database could not
-// be reached or did not answer in time: connecting failed, the connection
-// broke (unexpected EOF, conn closed), the server is shutting down or starting (SQLSTATE class 08,
-// 57P01..57P03), or the store's per-operation timeout expired
-// (context.DeadlineExceeded; request contexts carry no deadline of their
-// own). A cancelled context is not: that is the client going away (or the
-// server stopping), nobody to tell to retry.
+// be reached or did not answer in time; the store decides (ErrUnavailable),
+// as only it knows the driver. A cancelled context is not: that is the
+// client going away (or the server stopping), nobody to tell to retry.
 func dbUnavailable(err error) bool {
-	if errors.Is(err, context.Canceled) {
-		return false
-	}
-	for _, e := range []error{context.DeadlineExceeded, driver.ErrBadConn, pgconn.ErrConnClosed, io.ErrUnexpectedEOF} {
-		// io.ErrUnexpectedEOF: pgx's report of a connection the server
-		// (or the network) closed under a query.
-		if errors.Is(err, e) {
-			return true
-		}
-	}
-	var connErr *pgconn.ConnectError
-	var opErr *net.OpError
-	if errors.As(err, &connErr) || errors.As(err, &opErr) {
-		return true
-	}
-	var pgErr *pgconn.PgError
-	if errors.As(err, &pgErr) {
-		switch pgErr.Code {
-		case "57P01", "57P02", "57P03": // admin_shutdown, crash_shutdown, cannot_connect_now
-			return true
-		}
-		return strings.HasPrefix(pgErr.Code, "08") // connection_exception
-	}
-	return false
+	return errors.Is(err, store.ErrUnavailable) && !errors.Is(err, context.Canceled)
 }
 
 // clientError carries a message written for the client (a JSON decoding

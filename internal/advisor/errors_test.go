@@ -2,15 +2,12 @@ package advisor
 
 import (
 	"context"
-	"database/sql/driver"
 	"errors"
 	"fmt"
 	"net"
 	"net/http"
 	"syscall"
 	"testing"
-
-	"github.com/jackc/pgx/v5/pgconn"
 
 	"git.georgsen.dk/hwlab/internal/store"
 )
@@ -55,22 +52,21 @@ func TestErrorTable(t *testing.T) {
 		errors.New("pq: password=hunter2 failed"),
 		context.Canceled,
 		// The client went away during a connect: not the database's fault.
-		fmt.Errorf("store: list: %w: %w", context.Canceled, &pgconn.ConnectError{Config: &pgconn.Config{}}),
-		&pgconn.PgError{Code: "23505"},
+		fmt.Errorf("store: list: %w: %w", store.ErrUnavailable, context.Canceled),
 	} {
 		if got, msg := statusOf(err); got != 500 || msg != "internal error" || rowOf(err).retryAfter != "" {
 			t.Errorf("%v: %d %q", err, got, msg)
 		}
 	}
-	// The database unreachable or too slow: 503 with Retry-After, whatever
-	// layer reported it. A model's connection failure stays a 502.
+	// The database unreachable or too slow, as the store says it
+	// (ErrUnavailable; which driver errors mean that is the store's test,
+	// TestUnavailable): 503 with Retry-After. A model's connection failure
+	// stays a 502, and a bare network or timeout error that the store did
+	// not mark is not the database's.
 	for _, err := range []error{
-		fmt.Errorf("store: list: %w (timeout)", context.DeadlineExceeded),
-		fmt.Errorf("store: list: %w", &pgconn.ConnectError{Config: &pgconn.Config{}}),
-		fmt.Errorf("store: list: %w", &net.OpError{Op: "read", Net: "tcp", Err: syscall.ECONNRESET}),
-		fmt.Errorf("store: list: %w", driver.ErrBadConn),
-		fmt.Errorf("store: list: %w", &pgconn.PgError{Code: "57P01"}),
-		fmt.Errorf("store: list: %w", &pgconn.PgError{Code: "08006"}),
+		fmt.Errorf("store: list: %w: %w (timeout)", store.ErrUnavailable, context.DeadlineExceeded),
+		fmt.Errorf("store: list: %w: %w", store.ErrUnavailable, &net.OpError{Op: "read", Net: "tcp", Err: syscall.ECONNRESET}),
+		fmt.Errorf("store: connect: %w", store.ErrUnavailable),
 	} {
 		got, msg := statusOf(err)
 		if got != http.StatusServiceUnavailable || msg != "database unavailable; retry later" || rowOf(err).retryAfter == "" {
@@ -80,6 +76,9 @@ func TestErrorTable(t *testing.T) {
 	modelDown := fmt.Errorf("%w: %w", ErrModelFailed, &net.OpError{Op: "dial", Net: "tcp", Err: syscall.ECONNREFUSED})
 	if got, _ := statusOf(modelDown); got != http.StatusBadGateway {
 		t.Errorf("model unreachable: %d, want 502", got)
+	}
+	if got, _ := statusOf(&net.OpError{Op: "dial", Net: "tcp", Err: syscall.ECONNREFUSED}); got != http.StatusInternalServerError {
+		t.Errorf("unmarked network error: %d, want 500", got)
 	}
 	if got, msg := statusOf(badRequest(`missing field "title"`)); got != 400 || msg != `missing field "title"` {
 		t.Errorf("clientError: %d %q", got, msg)

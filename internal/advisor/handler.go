@@ -76,11 +76,12 @@ func (h *handler) init() error {
 	return nil
 }
 
-// healthz: 200 when the database answers a ping within 5 s, else 503.
+// healthz: 200 when the database answers within 5 s (Store.Health), else
+// 503.
 func (h *handler) healthz(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
 	defer cancel()
-	if err := h.cfg.Store.DB().PingContext(ctx); err != nil {
+	if err := h.cfg.Store.Health(ctx); err != nil {
 		h.log.Error("health check: database unreachable", "err", err)
 		writeJSON(w, http.StatusServiceUnavailable, map[string]any{"error": "database unreachable"})
 		return

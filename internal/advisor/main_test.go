@@ -14,6 +14,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"git.georgsen.dk/hwlab/internal/advisor"
 	"git.georgsen.dk/hwlab/internal/modelstub"
@@ -41,6 +42,65 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
+// logRecords keeps every log record's level and attributes, so tests match
+// structured fields rather than a handler's wording.
+type logRecords struct {
+	mu    sync.Mutex
+	recs  []slog.Record
+	attrs []slog.Attr // WithAttrs of this handler
+	root  *logRecords // where records go; nil: this one
+}
+
+func (l *logRecords) Enabled(context.Context, slog.Level) bool { return true }
+
+func (l *logRecords) Handle(_ context.Context, r slog.Record) error {
+	root := l
+	if l.root != nil {
+		root = l.root
+	}
+	r = r.Clone()
+	r.AddAttrs(l.attrs...)
+	root.mu.Lock()
+	defer root.mu.Unlock()
+	root.recs = append(root.recs, r)
+	return nil
+}
+
+func (l *logRecords) WithAttrs(as []slog.Attr) slog.Handler {
+	root := l
+	if l.root != nil {
+		root = l.root
+	}
+	return &logRecords{attrs: append(append([]slog.Attr{}, l.attrs...), as...), root: root}
+}
+
+func (l *logRecords) WithGroup(string) slog.Handler { return l }
+
+// has reports whether a record at level carries every attribute of want,
+// compared by value.
+func (l *logRecords) has(level slog.Level, want ...slog.Attr) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, r := range l.recs {
+		if r.Level != level {
+			continue
+		}
+		found := 0
+		r.Attrs(func(a slog.Attr) bool {
+			for _, w := range want {
+				if a.Equal(w) {
+					found++
+				}
+			}
+			return true
+		})
+		if found >= len(want) {
+			return true
+		}
+	}
+	return false
+}
+
 // fixture is one advisor on a fresh migrated database with its own model
 // stub, served on a loopback port.
 type fixture struct {
@@ -49,6 +109,7 @@ type fixture struct {
 	stub *modelstub.Server
 	srv  *httptest.Server
 	logs *syncBuffer
+	recs *logRecords // the same records as logs, structured
 	dsn  string
 }
 
@@ -63,12 +124,17 @@ func newFixture(t *testing.T, edit func(*advisor.Config), storeOpts ...store.Opt
 // the test database's DSN (a proxy in front of it); via nil is newFixture.
 func newFixtureVia(t *testing.T, via func(string) string, edit func(*advisor.Config), storeOpts ...store.Option) *fixture {
 	t.Helper()
-	f := &fixture{t: t, logs: &syncBuffer{}, dsn: pgtest.Migrated(t)}
+	f := &fixture{t: t, logs: &syncBuffer{}, recs: &logRecords{}, dsn: pgtest.Migrated(t)}
 	dsn := f.dsn
 	if via != nil {
 		dsn = via(dsn)
 	}
-	st, err := store.NewStore(context.Background(), dsn, storeOpts...)
+	// Connecting is set-up, not what a test measures: its own deadline
+	// keeps it out of a short store timeout (WithTimeout) that a test
+	// chose for the calls it makes later.
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	st, err := store.NewStore(ctx, dsn, storeOpts...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -85,7 +151,7 @@ func newFixtureVia(t *testing.T, via func(string) string, edit func(*advisor.Con
 	cfg := advisor.Config{
 		Store: st, Model: model, DefaultModel: "stub-model", SystemPrompt: "You are the lab advisor.",
 		Addr:   f.srv.Listener.Addr().String(),
-		Logger: slog.New(slog.NewTextHandler(f.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
+		Logger: slog.New(slog.NewMultiHandler(slog.NewTextHandler(f.logs, &slog.HandlerOptions{Level: slog.LevelDebug}), f.recs)),
 	}
 	if edit != nil {
 		edit(&cfg)

@@ -2,15 +2,16 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
-	entsql "entgo.io/ent/dialect/sql"
-
-	"git.georgsen.dk/hwlab/ent/conversation"
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
 )
 
-// MaxPageSize is the most conversations one listing returns.
-const MaxPageSize = 100
+// createConversationSQL lets the database assign the id and started_at.
+const createConversationSQL = `INSERT INTO conversations (model) VALUES ($1) RETURNING id`
 
 // CreateConversation starts a conversation with the given model name and
 // returns its id. The database assigns the id and started_at. A model name
@@ -22,43 +23,52 @@ func (s *Store) CreateConversation(ctx context.Context, model string) (string, e
 	}
 	ctx, cancel := s.opCtx(ctx)
 	defer cancel()
-	c, err := s.client.Conversation.Create().SetModel(model).Save(ctx)
-	if err != nil {
+	var id pgtype.UUID
+	if err := s.queryRow(ctx, createConversationSQL, []any{model}, &id); err != nil {
 		return "", dbError(ctx, "create conversation", err)
 	}
-	return c.ID.String(), nil
+	return uuid.UUID(id.Bytes).String(), nil
 }
 
-// getConversationSQL reads a conversation and its thread in one round trip;
-// ent's eager loading would take two; readConversation runs it. The LEFT
-// JOIN keeps a conversation without messages (the plan's inner JOIN lost
-// it). Order is by seq, which is unique within a conversation, so ties in
-// created_at cannot reorder.
-const getConversationSQL = `
-SELECT c.started_at, c.model, c.title, c.message_count, m.id, m.role, m.content, m.created_at
-FROM conversations c
-LEFT JOIN messages m ON m.conversation_id = c.id
-WHERE c.id = $1
-ORDER BY m.seq`
+const getSummarySQL = `SELECT ` + summaryColumns + ` FROM conversations c WHERE c.id = $1`
 
-// GetConversation returns the conversation with its messages in append
-// order. An unknown or malformed id is ErrNotFound.
-func (s *Store) GetConversation(ctx context.Context, id string) (*Conversation, error) {
+// GetConversationSummary returns the conversation without its messages:
+// one primary-key read of the conversations row, whose maintained
+// message_count stands in for the thread, so its cost does not grow with
+// the conversation. An unknown or malformed id is ErrNotFound.
+func (s *Store) GetConversationSummary(ctx context.Context, id string) (ConversationSummary, error) {
 	uid, err := parseID(id)
 	if err != nil {
-		return nil, err
+		return ConversationSummary{}, err
 	}
 	ctx, cancel := s.opCtx(ctx)
 	defer cancel()
-	c, err := s.readConversation(ctx, uid)
+	var r summaryRow
+	err = s.queryRow(ctx, getSummarySQL, []any{uuidArg(uid)}, r.dest()...)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return ConversationSummary{}, fmt.Errorf("store: get conversation summary %s: %w", id, ErrNotFound)
+	}
 	if err != nil {
-		return nil, dbError(ctx, "get conversation", err)
+		return ConversationSummary{}, dbError(ctx, "get conversation summary", err)
 	}
-	if c == nil {
-		return nil, fmt.Errorf("store: get conversation %s: %w", id, ErrNotFound)
-	}
-	return c, nil
+	return r.summary(), nil
 }
+
+// MaxPageSize is the most conversations one listing returns.
+const MaxPageSize = 100
+
+// The listing's two statements: the first page, and the page after a
+// cursor. The row comparison lets PostgreSQL walk
+// conversations_started_at_id_idx from the cursor on instead of filtering;
+// one statement with an optional cursor would plan worse. Each reads one
+// row more than the page, which tells whether a next page exists.
+const (
+	listFirstPageSQL = `SELECT ` + summaryColumns + ` FROM conversations c
+ORDER BY c.started_at DESC, c.id DESC LIMIT $1`
+	listPageAfterSQL = `SELECT ` + summaryColumns + ` FROM conversations c
+WHERE (c.started_at, c.id) < ($2, $3)
+ORDER BY c.started_at DESC, c.id DESC LIMIT $1`
+)
 
 // ListConversations returns up to MaxPageSize summaries, newest started_at
 // first (ties broken by id, descending). It reads the maintained
@@ -81,37 +91,72 @@ func (s *Store) ListConversationsPage(ctx context.Context, cur string, limit int
 	if limit < 1 || limit > MaxPageSize {
 		return Page{}, fmt.Errorf("%w: %d (want 1..%d)", ErrInvalidLimit, limit, MaxPageSize)
 	}
-	q := s.client.Conversation.Query().
-		Order(conversation.ByStartedAt(entsql.OrderDesc()), conversation.ByID(entsql.OrderDesc())).
-		Limit(limit + 1) // one more tells whether a next page exists
+	var after cursor
 	if cur != "" {
-		after, err := decodeCursor(cur)
-		if err != nil {
+		var err error
+		if after, err = decodeCursor(cur); err != nil {
 			return Page{}, err
 		}
-		// A row comparison, so PostgreSQL walks conversations_started_at_id_idx
-		// from the cursor on instead of filtering.
-		q = q.Where(func(sel *entsql.Selector) {
-			sel.Where(entsql.P(func(b *entsql.Builder) {
-				b.WriteString("(").Ident(sel.C(conversation.FieldStartedAt)).Comma().Ident(sel.C(conversation.FieldID)).
-					WriteString(") < (").Arg(after.startedAt).Comma().Arg(after.id).WriteString(")")
-			}))
-		})
 	}
 	ctx, cancel := s.opCtx(ctx)
 	defer cancel()
-	cs, err := q.All(ctx)
+	page := Page{Conversations: make([]ConversationSummary, 0, limit)}
+	scan := func(rows pgx.Rows) error {
+		var (
+			r    summaryRow
+			last cursor
+		)
+		_, err := pgx.ForEachRow(rows, r.dest(), func() error {
+			if len(page.Conversations) == limit {
+				page.NextCursor = last.encode()
+				return nil
+			}
+			page.Conversations = append(page.Conversations, r.summary())
+			last = r.cursor()
+			return nil
+		})
+		return err
+	}
+	var err error
+	if cur == "" {
+		err = s.queryRows(ctx, listFirstPageSQL, []any{limit + 1}, scan)
+	} else {
+		err = s.queryRows(ctx, listPageAfterSQL, []any{limit + 1, after.startedAt, uuidArg(after.id)}, scan)
+	}
 	if err != nil {
 		return Page{}, dbError(ctx, "list conversations", err)
 	}
-	var next string
-	if len(cs) > limit {
-		cs = cs[:limit]
-		last := cs[len(cs)-1]
-		next = cursor{startedAt: last.StartedAt, id: last.ID}.encode()
-	}
-	return Page{Conversations: toSummaries(cs), NextCursor: next}, nil
+	return page, nil
 }
+
+const setTitleSQL = `UPDATE conversations SET title = $2 WHERE id = $1`
+
+// SetTitle replaces the conversation's title. The empty title is allowed:
+// it means "untitled", and the next user message appended names the
+// conversation again. Errors: ErrNotFound for an unknown or malformed id,
+// ErrInvalidTitle for a title over MaxTitleBytes or with a NUL byte or
+// invalid UTF-8.
+func (s *Store) SetTitle(ctx context.Context, id, title string) error {
+	uid, err := parseID(id)
+	if err != nil {
+		return err
+	}
+	if err := validTitle(title); err != nil {
+		return err
+	}
+	ctx, cancel := s.opCtx(ctx)
+	defer cancel()
+	n, err := s.exec(ctx, setTitleSQL, uuidArg(uid), title)
+	if err != nil {
+		return dbError(ctx, "set title", err)
+	}
+	if n == 0 {
+		return fmt.Errorf("store: set title of %s: %w", id, ErrNotFound)
+	}
+	return nil
+}
+
+const deleteConversationSQL = `DELETE FROM conversations WHERE id = $1`
 
 // DeleteConversation deletes the conversation and, by the foreign key's
 // ON DELETE CASCADE, its messages, in one statement. An unknown or
@@ -123,7 +168,7 @@ func (s *Store) DeleteConversation(ctx context.Context, id string) error {
 	}
 	ctx, cancel := s.opCtx(ctx)
 	defer cancel()
-	n, err := s.client.Conversation.Delete().Where(conversation.ID(uid)).Exec(ctx)
+	n, err := s.exec(ctx, deleteConversationSQL, uuidArg(uid))
 	if err != nil {
 		return dbError(ctx, "delete conversation", err)
 	}
@@ -131,4 +176,18 @@ func (s *Store) DeleteConversation(ctx context.Context, id string) error {
 		return fmt.Errorf("store: delete conversation %s: %w", id, ErrNotFound)
 	}
 	return nil
+}
+
+const countConversationsSQL = `SELECT count(*) FROM conversations`
+
+// CountConversations returns how many conversations are stored, for progress
+// reports.
+func (s *Store) CountConversations(ctx context.Context) (int, error) {
+	ctx, cancel := s.opCtx(ctx)
+	defer cancel()
+	var n int
+	if err := s.queryRow(ctx, countConversationsSQL, nil, &n); err != nil {
+		return 0, dbError(ctx, "count conversations", err)
+	}
+	return n, nil
 }

@@ -2,8 +2,12 @@ package store
 
 import (
 	"context"
+	"database/sql/driver"
 	"errors"
 	"fmt"
+	"io"
+	"net"
+	"strings"
 
 	"github.com/jackc/pgx/v5/pgconn"
 )
@@ -14,6 +18,13 @@ import (
 var (
 	// ErrNotFound: the conversation does not exist, or the id is not a UUID.
 	ErrNotFound = errors.New("store: not found")
+	// ErrUnavailable: the database could not be reached or did not answer
+	// in time: connecting failed, the connection broke, the server is
+	// shutting down or starting, or the operation's deadline expired
+	// (the store's timeout or the caller's). A cancelled context is not
+	// ErrUnavailable: the caller gave up, the database did nothing wrong.
+	// Retrying later may succeed.
+	ErrUnavailable = errors.New("store: database unavailable")
 	// ErrInvalidRole: the role is not "user", "assistant" or "system"
 	// (exactly, in lower case, without padding).
 	ErrInvalidRole = errors.New("store: invalid role")
@@ -33,17 +44,29 @@ var (
 	ErrInvalidCursor = errors.New("store: invalid cursor")
 	// ErrInvalidLimit: a page size outside 1..MaxPageSize.
 	ErrInvalidLimit = errors.New("store: invalid limit")
+	// ErrInvalidRecord: an imported conversation or message lacks an id or
+	// a time, has a malformed id, repeats a message id, or holds a message
+	// that names another conversation.
+	ErrInvalidRecord = errors.New("store: invalid record")
+	// ErrIDConflict: an imported message id is already used by a message of
+	// another conversation.
+	ErrIDConflict = errors.New("store: id already in use")
 )
 
 // PostgreSQL error codes we translate. Codes, not message text, so a server
 // with another lc_messages behaves the same.
 const (
 	codeForeignKeyViolation  = "23503"
+	codeUniqueViolation      = "23505"
 	codeCheckViolation       = "23514"
 	codeCharacterNotInRepert = "22021"
 	codeUntranslatableChar   = "22P05"
 	codeProgramLimitExceeded = "54000"
 	codeStringDataRightTrunc = "22001"
+	codeAdminShutdown        = "57P01"
+	codeCrashShutdown        = "57P02"
+	codeCannotConnectNow     = "57P03"
+	classConnectionException = "08"
 )
 
 // roleCheckConstraint is the CHECK on messages.role (ent/schema/message.go).
@@ -72,5 +95,48 @@ func dbError(ctx context.Context, op string, err error) error {
 			return fmt.Errorf("store: %s: %w: %w", op, ErrInvalidContent, ErrContentTooLarge)
 		}
 	}
-	return fmt.Errorf("store: %s: %w", op, ctxErr(ctx, err))
+	err = ctxErr(ctx, err)
+	if unavailable(err) {
+		return fmt.Errorf("store: %s: %w: %w", op, ErrUnavailable, err)
+	}
+	return fmt.Errorf("store: %s: %w", op, err)
+}
+
+// ctxErr prefers the context's error, so a cancelled or timed-out call is
+// reported as such rather than as whatever the driver made of it.
+func ctxErr(ctx context.Context, err error) error {
+	if cerr := ctx.Err(); cerr != nil && !errors.Is(err, cerr) {
+		return fmt.Errorf("%w (%v)", cerr, err)
+	}
+	return err
+}
+
+// unavailable reports whether err means the database could not be reached
+// or did not answer in time (see ErrUnavailable). The driver's and the
+// network's error types are known here only: callers match ErrUnavailable.
+func unavailable(err error) bool {
+	if errors.Is(err, context.Canceled) {
+		return false
+	}
+	// io.ErrUnexpectedEOF: pgx's report of a connection the server (or
+	// the network) closed under a query.
+	for _, e := range []error{context.DeadlineExceeded, driver.ErrBadConn, pgconn.ErrConnClosed, io.ErrUnexpectedEOF} {
+		if errors.Is(err, e) {
+			return true
+		}
+	}
+	var connErr *pgconn.ConnectError
+	var opErr *net.OpError
+	if errors.As(err, &connErr) || errors.As(err, &opErr) {
+		return true
+	}
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		switch pgErr.Code {
+		case codeAdminShutdown, codeCrashShutdown, codeCannotConnectNow:
+			return true
+		}
+		return strings.HasPrefix(pgErr.Code, classConnectionException)
+	}
+	return false
 }

@@ -7,22 +7,9 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 )
-
-// Errors of ImportConversation besides the validation sentinels it shares
-// with CreateConversation and AddMessage.
-var (
-	// ErrInvalidRecord: an imported conversation or message lacks an id or
-	// a time, has a malformed id, repeats a message id, or holds a message
-	// that names another conversation.
-	ErrInvalidRecord = errors.New("store: invalid record")
-	// ErrIDConflict: an imported message id is already used by a message of
-	// another conversation.
-	ErrIDConflict = errors.New("store: id already in use")
-)
-
-const codeUniqueViolation = "23505"
 
 // insertImportedConversationSQL keeps an existing conversation as it is, so
 // importing the same file twice changes nothing.
@@ -115,29 +102,28 @@ func (s *Store) ImportConversation(ctx context.Context, c Conversation) (bool, e
 	}
 	ctx, cancel := s.opCtx(ctx)
 	defer cancel()
-	tx, err := s.db.BeginTx(ctx, nil)
-	if err != nil {
-		return false, dbError(ctx, "import conversation", err)
-	}
-	defer tx.Rollback() //nolint:errcheck // a no-op after Commit
-	res, err := tx.ExecContext(ctx, insertImportedConversationSQL, id, c.StartedAt, c.Model, c.Title, int64(n))
-	if err != nil {
-		return false, dbError(ctx, "import conversation", err)
-	}
-	if added, err := res.RowsAffected(); err != nil || added == 0 {
-		return false, dbError(ctx, "import conversation", err)
-	}
-	if n > 0 {
-		if _, err := tx.ExecContext(ctx, insertImportedMessagesSQL, id, ids, seqs, roles, contents, created); err != nil {
-			var pgErr *pgconn.PgError
-			if errors.As(err, &pgErr) && pgErr.Code == codeUniqueViolation {
-				return false, fmt.Errorf("store: import conversation %s: a message id: %w", id, ErrIDConflict)
+	var added bool
+	err = s.withConn(ctx, func(conn *pgx.Conn) error {
+		return pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
+			tag, err := tx.Exec(ctx, insertImportedConversationSQL, uuidArg(id), c.StartedAt, c.Model, c.Title, int64(n))
+			if err != nil || tag.RowsAffected() == 0 {
+				return err
 			}
-			return false, dbError(ctx, "import conversation", err)
-		}
+			if n > 0 {
+				if _, err := tx.Exec(ctx, insertImportedMessagesSQL, uuidArg(id), ids, seqs, roles, contents, created); err != nil {
+					return err
+				}
+			}
+			added = true
+			return nil
+		})
+	})
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) && pgErr.Code == codeUniqueViolation {
+		return false, fmt.Errorf("store: import conversation %s: a message id: %w", id, ErrIDConflict)
 	}
-	if err := tx.Commit(); err != nil {
+	if err != nil {
 		return false, dbError(ctx, "import conversation", err)
 	}
-	return true, nil
+	return added, nil
 }

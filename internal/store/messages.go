@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"time"
@@ -14,11 +13,19 @@ import (
 
 // appendMessageSQL appends a message in one statement and one round trip:
 // it bumps the conversation's message_count, takes the new count as the
-// message's seq, and inserts. ent's builders cannot express it; an ent
-// transaction of UPDATE + INSERT measured about 3x slower (DESIGN.md).
-// Appends to one conversation serialise on its row lock, so seq has no gaps
-// or duplicates, and an unknown conversation updates no row, inserts
-// nothing and returns no row: ErrNotFound, without a foreign-key race.
+// message's seq, and inserts. An UPDATE and an INSERT in a transaction
+// would take three round trips. Appends to one conversation serialise on
+// its row lock, so seq has no gaps or duplicates, and an unknown
+// conversation updates no row, inserts nothing and returns no row:
+// ErrNotFound, without a foreign-key race.
+//
+// created_at is clock_timestamp(), read once the row lock is held, not the
+// column's default now(), which is the time the statement began: an append
+// that began first but waited for the lock would get a later seq and an
+// earlier time. greatest() with the previous message's created_at keeps the
+// order when the clock steps back or an imported message is dated ahead;
+// it reads the (conversation_id, seq) index the insert touches anyway.
+//
 // The same UPDATE gives an untitled conversation its default title from a
 // user message (see SetTitle), so naming costs no extra round trip and
 // cannot race another append; the conversation_title migration backfills
@@ -32,8 +39,10 @@ WITH c AS (
 	WHERE id = $1
 	RETURNING message_count
 )
-INSERT INTO messages (conversation_id, seq, role, content)
-SELECT $1, c.message_count, $2, $3 FROM c
+INSERT INTO messages (conversation_id, seq, role, content, created_at)
+SELECT $1, c.message_count, $2, $3, greatest(clock_timestamp(),
+	(SELECT p.created_at FROM messages p WHERE p.conversation_id = $1 AND p.seq = c.message_count - 1))
+FROM c
 RETURNING id, created_at`
 
 // AddMessage appends a message to the conversation and returns its id.
@@ -46,7 +55,8 @@ func (s *Store) AddMessage(ctx context.Context, conversationID, role, content st
 }
 
 // AppendMessage is AddMessage returning the stored message, created_at
-// included, from the same statement. Errors as AddMessage.
+// included, from the same statement. Errors as AddMessage. Within a
+// conversation, created_at never decreases as seq grows.
 func (s *Store) AppendMessage(ctx context.Context, conversationID, role, content string) (Message, error) {
 	uid, err := parseID(conversationID)
 	if err != nil {
@@ -64,14 +74,50 @@ func (s *Store) AppendMessage(ctx context.Context, conversationID, role, content
 		id      pgtype.UUID
 		created time.Time
 	)
-	err = s.withPgx(ctx, func(conn *pgx.Conn) error {
-		return conn.QueryRow(ctx, appendMessageSQL, pgtype.UUID{Bytes: uid, Valid: true}, role, content).Scan(&id, &created)
-	})
-	if errors.Is(err, sql.ErrNoRows) {
+	err = s.queryRow(ctx, appendMessageSQL, []any{uuidArg(uid), role, content}, &id, &created)
+	if errors.Is(err, pgx.ErrNoRows) {
 		return Message{}, fmt.Errorf("store: add message to %s: %w", conversationID, ErrNotFound)
 	}
 	if err != nil {
 		return Message{}, dbError(ctx, "add message", err)
 	}
 	return Message{ID: uuid.UUID(id.Bytes).String(), ConversationID: uid.String(), Role: role, Content: content, CreatedAt: created.UTC()}, nil
+}
+
+const messageOwnersSQL = `SELECT id, conversation_id FROM messages WHERE id = ANY($1::uuid[])`
+
+// MessageOwners reports which of ids are already stored, mapping each to
+// the id of the conversation it belongs to; ids not stored are absent. An
+// importer uses it to find, before importing anything, a message id that a
+// file gives to one conversation while the database holds it under
+// another (ImportConversation would fail with ErrIDConflict half-way).
+// One query; callers batch large sets. Errors: ErrInvalidRecord for an id
+// that is not a UUID, else a database error.
+func (s *Store) MessageOwners(ctx context.Context, ids []string) (map[string]string, error) {
+	if len(ids) == 0 {
+		return map[string]string{}, nil
+	}
+	arg := make([]uuid.UUID, len(ids))
+	for i, id := range ids {
+		u, err := parseID(id)
+		if err != nil {
+			return nil, fmt.Errorf("%w: message id %q is not a UUID", ErrInvalidRecord, truncate(id, 40))
+		}
+		arg[i] = u
+	}
+	ctx, cancel := s.opCtx(ctx)
+	defer cancel()
+	out := make(map[string]string)
+	err := s.queryRows(ctx, messageOwnersSQL, []any{arg}, func(rows pgx.Rows) error {
+		var id, conv pgtype.UUID
+		_, err := pgx.ForEachRow(rows, []any{&id, &conv}, func() error {
+			out[uuid.UUID(id.Bytes).String()] = uuid.UUID(conv.Bytes).String()
+			return nil
+		})
+		return err
+	})
+	if err != nil {
+		return nil, dbError(ctx, "message owners", err)
+	}
+	return out, nil
 }

@@ -10,6 +10,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"git.georgsen.dk/hwlab/internal/store"
 )
 
 // TestOrderWithTiedTimestamps: messages come back in append order even when
@@ -146,4 +148,60 @@ func TestConcurrentAppendsToOneConversation(t *testing.T) {
 		next[w]++
 	}
 	assertSeqAndCount(t, s.DB(), id, writers*each)
+}
+
+// TestCreatedAtFollowsSeq: within a conversation created_at never goes
+// backwards as seq grows, although appends race for the conversation's row
+// lock (a statement's now() is when it began, not when it got the lock, so
+// it did before) and although an imported message may be dated ahead of
+// the clock.
+func TestCreatedAtFollowsSeq(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := newStore(t)
+	sorted := func(t *testing.T, id string) {
+		t.Helper()
+		c := mustGet(t, s, id)
+		for i := 1; i < len(c.Messages); i++ {
+			if prev, m := c.Messages[i-1], c.Messages[i]; m.CreatedAt.Before(prev.CreatedAt) {
+				t.Errorf("message %d at %v, before message %d at %v", i+1, m.CreatedAt, i, prev.CreatedAt)
+			}
+		}
+	}
+	t.Run("racing appends", func(t *testing.T) {
+		t.Parallel()
+		const writers, each = 16, 25
+		id := mustCreate(t, s, "m")
+		var wg sync.WaitGroup
+		for range writers {
+			wg.Go(func() {
+				for range each {
+					if _, err := s.AddMessage(ctx, id, "user", "x"); err != nil {
+						t.Error(err)
+						return
+					}
+				}
+			})
+		}
+		wg.Wait()
+		sorted(t, id)
+	})
+	t.Run("after a message dated ahead", func(t *testing.T) {
+		t.Parallel()
+		ahead := time.Date(2100, 1, 1, 0, 0, 0, 0, time.UTC)
+		id := "3f0c2b9e-6a1d-4c8e-9f4b-1d2e3c4b5a69"
+		if _, err := s.ImportConversation(ctx, store.Conversation{ID: id, StartedAt: ahead, Messages: []store.Message{
+			{ID: "7d1e0f3a-2b4c-4d5e-8f6a-0b1c2d3e4f5a", Role: "user", Content: "from the future", CreatedAt: ahead},
+		}}); err != nil {
+			t.Fatal(err)
+		}
+		m, err := s.AppendMessage(ctx, id, "assistant", "now")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if m.CreatedAt.Before(ahead) {
+			t.Errorf("appended at %v, before the imported %v", m.CreatedAt, ahead)
+		}
+		sorted(t, id)
+	})
 }

@@ -13,8 +13,8 @@ import (
 )
 
 // TestSchemaAsCatalogued checks the migrated schema as PostgreSQL reports it:
-// the plan's columns, defaults, FK and CHECK under the names PostgreSQL gives
-// the plan's DDL, plus seq, message_count and the indexes.
+// the original schema's (v1) columns, defaults, FK and CHECK under the
+// names PostgreSQL gives that DDL, plus seq, message_count and the indexes.
 func TestSchemaAsCatalogued(t *testing.T) {
 	t.Parallel()
 	s := newStore(t)

@@ -28,6 +28,8 @@ var queryArg = map[string]int{
 	"Query": 0, "QueryRow": 0, "Exec": 0, "Prepare": 0,
 	// ent's SQL builder and raw expressions
 	"WriteString": 0, "Raw": 0, "Expr": 0, "ExprP": 0,
+	// the store's helpers (sql.go)
+	"queryRow": 0, "exec": 0, "queryRows": 0,
 }
 
 var sqlKeyword = regexp.MustCompile(`\b(SELECT|INSERT|UPDATE|DELETE|CREATE|ALTER|DROP|TRUNCATE|GRANT|WHERE|FROM|VALUES)\b`)
@@ -91,6 +93,13 @@ func f(ctx context.Context, db *sql.DB, id, name string, b *sql.Builder) {
 	pgxConn.QueryRow(ctx, q, id)                                     // ok: pgx constant
 	sqlConn.Raw(func(dc any) error { return nil })                   // ok: no SQL text
 }
+func g(ctx context.Context, sqlText statement, name string) {
+	pgxConn.Query(ctx, sqlText)                                      // ok: a statement parameter
+	st.queryRow(ctx, q, nil)                                         // ok: the helper with a constant
+	st.queryRow(ctx, statement(name), nil)                           // BAD conversion
+	st.exec(ctx, name)                                               // BAD helper with a variable
+	_ = statement("SELECT 1")                                        // ok: a constant conversion
+}
 `
 	problems := checkSQLConst(t, map[string]string{"planted.go": planted})
 	bad := strings.Count(planted, "// BAD")
@@ -148,6 +157,23 @@ func checkSQLConst(t *testing.T, srcs map[string]string) []string {
 			}
 		}
 	}
+	// Parameters of type statement (sql.go) hold constants: Go converts
+	// only constants to it implicitly, and explicit conversions are
+	// checked below.
+	for _, f := range files {
+		ast.Inspect(f, func(n ast.Node) bool {
+			if ft, ok := n.(*ast.FuncType); ok {
+				for _, p := range ft.Params.List {
+					if id, ok := p.Type.(*ast.Ident); ok && id.Name == "statement" {
+						for _, n := range p.Names {
+							c.consts[n.Name] = true
+						}
+					}
+				}
+			}
+			return true
+		})
+	}
 	var problems []string
 	report := func(n ast.Node, what string) {
 		problems = append(problems, fmt.Sprint(fset.Position(n.Pos()), ": ", what))
@@ -166,6 +192,10 @@ func checkSQLConst(t *testing.T, srcs map[string]string) []string {
 				return false
 			}
 		case *ast.CallExpr:
+			if id, ok := n.Fun.(*ast.Ident); ok && id.Name == "statement" && len(n.Args) == 1 && !c.isConst(n.Args[0]) {
+				report(n, "conversion of a non-constant to statement")
+				return false
+			}
 			sel, ok := n.Fun.(*ast.SelectorExpr)
 			if !ok {
 				return true
@@ -217,6 +247,9 @@ func (c constScope) isConst(e ast.Expr) bool {
 		return c.isConst(e.X)
 	case *ast.BinaryExpr:
 		return e.Op == token.ADD && c.isConst(e.X) && c.isConst(e.Y)
+	case *ast.CallExpr: // string(x) or statement(x) of a constant
+		id, ok := e.Fun.(*ast.Ident)
+		return ok && (id.Name == "string" || id.Name == "statement") && len(e.Args) == 1 && c.isConst(e.Args[0])
 	}
 	return false
 }

@@ -50,10 +50,11 @@ func (w *stallWatch) pause() {
 func (w *stallWatch) stop() { w.pause() }
 
 // explain turns a cancellation by the watch into an error that wraps
-// context.DeadlineExceeded, like every other store timeout.
+// ErrUnavailable and context.DeadlineExceeded, like every other store
+// timeout.
 func (w *stallWatch) explain(err error) error {
 	if err != nil && errors.Is(context.Cause(w.ctx), errStalled) {
-		return fmt.Errorf("store: export conversations: %w for %s: %w", errStalled, w.d, context.DeadlineExceeded)
+		return fmt.Errorf("store: export conversations: %w: %w for %s: %w", ErrUnavailable, errStalled, w.d, context.DeadlineExceeded)
 	}
 	return err
 }

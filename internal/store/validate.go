@@ -8,6 +8,20 @@ import (
 	"github.com/google/uuid"
 )
 
+// Limits of what the store accepts, besides the content limit
+// (WithMaxContentBytes) and MaxPageSize.
+const (
+	// MaxModelBytes is the longest model name accepted, in bytes.
+	MaxModelBytes = 256
+	// MaxTitleBytes is the longest title SetTitle accepts, in bytes.
+	MaxTitleBytes = 1024
+	// DefaultTitleChars is how many characters of the first user message
+	// (whitespace runs folded to one space, trimmed before and after the
+	// cut) become the default title. The append statement and the
+	// conversation_title migration both use this number.
+	DefaultTitleChars = 60
+)
+
 // Roles a message may have. The database's messages_role_check enforces the
 // same set.
 const (
@@ -36,6 +50,13 @@ func validModel(model string) error {
 		return fmt.Errorf("%w: %d bytes, limit %d", ErrInvalidModel, len(model), MaxModelBytes)
 	}
 	return validText(ErrInvalidModel, model)
+}
+
+func validTitle(title string) error {
+	if len(title) > MaxTitleBytes {
+		return fmt.Errorf("%w: %d bytes, limit %d", ErrInvalidTitle, len(title), MaxTitleBytes)
+	}
+	return validText(ErrInvalidTitle, title)
 }
 
 // validText rejects what PostgreSQL's text type cannot store: NUL bytes and

@@ -12,7 +12,9 @@ import (
 	"git.georgsen.dk/hwlab/internal/store"
 )
 
-// The behaviours PLAN.md lists, one test each.
+// The behaviours of the store's original API (NewStore, RunMigrations,
+// CreateConversation, AddMessage, GetConversation, ListConversations,
+// ErrNotFound), one test each.
 
 func TestNewStoreInvalidDSN(t *testing.T) {
 	t.Parallel()

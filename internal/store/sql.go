@@ -1,0 +1,189 @@
+package store
+
+import (
+	"context"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
+	"github.com/jackc/pgx/v5/stdlib"
+)
+
+// withConn runs fn on one of the pool's connections as the *pgx.Conn under
+// it: every statement of the store goes through here. Through database/sql
+// each value would be boxed into a driver.Value and converted again by
+// Scan, which made the store's calls allocate 3-10x what hand-written pgx
+// code does (docs/performance.md). The pool, its limits and statistics and
+// the connection's statement cache are database/sql's either way.
+func (s *Store) withConn(ctx context.Context, fn func(*pgx.Conn) error) error {
+	conn, err := s.db.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	return conn.Raw(func(driverConn any) error {
+		return fn(driverConn.(*stdlib.Conn).Conn())
+	})
+}
+
+// statement is SQL text. Go converts only constants to it implicitly, so a
+// helper that takes a statement cannot be handed text built at run time
+// without a conversion that TestNoSQLBuiltFromInput flags.
+type statement string
+
+// queryRow runs a statement that returns one row and scans it into dest.
+// No row is pgx.ErrNoRows.
+func (s *Store) queryRow(ctx context.Context, sqlText statement, args []any, dest ...any) error {
+	return s.withConn(ctx, func(c *pgx.Conn) error { return c.QueryRow(ctx, string(sqlText), args...).Scan(dest...) })
+}
+
+// queryRows runs a statement and hands its rows to fn; they are closed
+// when fn returns.
+func (s *Store) queryRows(ctx context.Context, sqlText statement, args []any, fn func(pgx.Rows) error) error {
+	return s.withConn(ctx, func(c *pgx.Conn) error {
+		rows, err := c.Query(ctx, string(sqlText), args...)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		return fn(rows)
+	})
+}
+
+// exec runs a statement and returns how many rows it changed.
+func (s *Store) exec(ctx context.Context, sqlText statement, args ...any) (int64, error) {
+	var n int64
+	err := s.withConn(ctx, func(c *pgx.Conn) error {
+		tag, err := c.Exec(ctx, string(sqlText), args...)
+		n = tag.RowsAffected()
+		return err
+	})
+	return n, err
+}
+
+// uuidArg passes an id as pgx's own UUID type, which it encodes without
+// reflection.
+func uuidArg(id uuid.UUID) pgtype.UUID { return pgtype.UUID{Bytes: id, Valid: true} }
+
+// summaryColumns are a conversation's own columns, in summaryRow's order.
+const summaryColumns = `c.id, c.started_at, c.model, c.title, c.message_count`
+
+// summaryRow scans summaryColumns, the one way a conversation row is read.
+// model and title reuse the previous row's string when the bytes are the
+// same, so the rows of one thread (threadRow) allocate them once.
+type summaryRow struct {
+	id           pgtype.UUID
+	startedAt    time.Time
+	model, title textScanner
+	count        int64
+}
+
+func (r *summaryRow) dest() []any {
+	return []any{&r.id, &r.startedAt, &r.model, &r.title, &r.count}
+}
+
+func (r *summaryRow) summary() ConversationSummary {
+	return ConversationSummary{
+		ID: uuid.UUID(r.id.Bytes).String(), Model: string(r.model), Title: string(r.title),
+		StartedAt: r.startedAt.UTC(), MessageCount: int(r.count),
+	}
+}
+
+func (r *summaryRow) cursor() cursor { return cursor{startedAt: r.startedAt, id: r.id.Bytes} }
+
+// threadColumns are a conversation joined with its messages (LEFT JOIN
+// messages m), in threadRow's order. The message's columns are NULL in the
+// one row of a conversation without messages.
+const threadColumns = summaryColumns + `, m.id, m.role, m.content, m.created_at`
+
+// threadRow scans threadColumns, the one way a message is read. A row costs
+// two allocations: the message id's text and the content; the role is one
+// of three constants.
+type threadRow struct {
+	conv    summaryRow
+	msgID   pgtype.UUID
+	role    roleScanner
+	content textScanner
+	created pgtype.Timestamptz
+}
+
+func (r *threadRow) dest() []any {
+	return append(r.conv.dest(), &r.msgID, &r.role, &r.content, &r.created)
+}
+
+// scanThreads reads rows of threadColumns, ordered by conversation and then
+// by seq, and calls fn with each conversation once its last row is read;
+// an error from fn stops the scan and is returned as it is. onRow, if not
+// nil, runs before each row is scanned. It returns how many conversations
+// fn got and the position of the last one.
+func scanThreads(rows pgx.Rows, onRow func(), fn func(*Conversation) error) (n int, last cursor, err error) {
+	var (
+		r    threadRow
+		dest = r.dest()
+		cur  *Conversation
+	)
+	for rows.Next() {
+		if onRow != nil {
+			onRow()
+		}
+		if err := rows.Scan(dest...); err != nil {
+			return n, last, err
+		}
+		if c := r.conv.cursor(); cur == nil || c.id != last.id {
+			if cur != nil {
+				if err := fn(cur); err != nil {
+					return n, last, err
+				}
+			}
+			s := r.conv.summary()
+			cur = &Conversation{ID: s.ID, Model: s.Model, Title: s.Title, StartedAt: s.StartedAt, Messages: make([]Message, 0, s.MessageCount)}
+			n, last = n+1, c
+		}
+		if r.msgID.Valid {
+			cur.Messages = append(cur.Messages, Message{
+				ID: uuid.UUID(r.msgID.Bytes).String(), ConversationID: cur.ID,
+				Role: string(r.role), Content: string(r.content), CreatedAt: r.created.Time.UTC(),
+			})
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return n, last, err
+	}
+	if cur != nil {
+		if err := fn(cur); err != nil {
+			return n, last, err
+		}
+	}
+	return n, last, nil
+}
+
+// roleScanner takes a role without allocating: the CHECK constraint keeps
+// it to the three constants.
+type roleScanner string
+
+func (r *roleScanner) ScanBytes(b []byte) error {
+	switch string(b) {
+	case RoleUser:
+		*r = RoleUser
+	case RoleAssistant:
+		*r = RoleAssistant
+	case RoleSystem:
+		*r = RoleSystem
+	default:
+		*r = roleScanner(b)
+	}
+	return nil
+}
+
+// textScanner takes nullable text into a string; NULL is "". The same
+// bytes as before keep the old string, so a value repeated on every row is
+// allocated once.
+type textScanner string
+
+func (t *textScanner) ScanBytes(b []byte) error {
+	if string(b) != string(*t) {
+		*t = textScanner(b)
+	}
+	return nil
+}

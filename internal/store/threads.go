@@ -1,0 +1,119 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// getConversationSQL reads a conversation and its thread in one round trip.
+// The LEFT JOIN keeps a conversation without messages (an inner JOIN would
+// lose it). Order is by seq, which is unique within a conversation, so ties
+// in created_at cannot reorder.
+const getConversationSQL = `
+SELECT ` + threadColumns + `
+FROM conversations c
+LEFT JOIN messages m ON m.conversation_id = c.id
+WHERE c.id = $1
+ORDER BY m.seq`
+
+// GetConversation returns the conversation with its messages in append
+// order. An unknown or malformed id is ErrNotFound.
+func (s *Store) GetConversation(ctx context.Context, id string) (*Conversation, error) {
+	uid, err := parseID(id)
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := s.opCtx(ctx)
+	defer cancel()
+	var conv *Conversation
+	err = s.queryRows(ctx, getConversationSQL, []any{uuidArg(uid)}, func(rows pgx.Rows) error {
+		_, _, err := scanThreads(rows, nil, func(c *Conversation) error { conv = c; return nil })
+		return err
+	})
+	if err != nil {
+		return nil, dbError(ctx, "get conversation", err)
+	}
+	if conv == nil {
+		return nil, fmt.Errorf("store: get conversation %s: %w", id, ErrNotFound)
+	}
+	return conv, nil
+}
+
+// exportBatch is how many conversations one export query reads. Rows are
+// streamed and each conversation is handed on as soon as it is complete, so
+// memory holds one conversation, whatever the batch size; the batch only
+// bounds how long one query runs.
+const exportBatch = 200
+
+// exportBatchSQL reads the next batch of conversations after a keyset
+// position, oldest first, each with its thread in append order. The LEFT
+// JOIN keeps conversations without messages.
+const exportBatchSQL = `
+SELECT ` + threadColumns + `
+FROM (
+	SELECT id, started_at, model, title, message_count FROM conversations
+	WHERE (started_at, id) > ($1, $2)
+	ORDER BY started_at, id
+	LIMIT $3
+) c
+LEFT JOIN messages m ON m.conversation_id = c.id
+ORDER BY c.started_at, c.id, m.seq`
+
+// ExportConversations calls fn with every conversation and its messages,
+// oldest started_at first (ties by id), walking the table by keyset in
+// batches so that memory stays constant however many there are. An error
+// from fn stops the walk and is returned as it is. Conversations created
+// during the walk after its position are included; none is visited twice.
+// The walk takes as long as it takes; when ctx has no deadline, the store's
+// timeout bounds how long it waits on the server for the next row (time in
+// fn does not count), so a hung server yields an error wrapping
+// context.DeadlineExceeded.
+func (s *Store) ExportConversations(ctx context.Context, fn func(*Conversation) error) error {
+	// Before any started_at the store writes (now() or an imported time).
+	after := cursor{startedAt: time.Date(1, 1, 1, 0, 0, 0, 0, time.UTC)}
+	for {
+		n, last, err := s.exportBatch(ctx, after, fn)
+		if err != nil {
+			return err
+		}
+		if n < exportBatch {
+			return nil
+		}
+		after = last
+	}
+}
+
+// fnError marks an error of the export's consumer, returned as it is.
+type fnError struct{ err error }
+
+func (e fnError) Error() string { return e.err.Error() }
+
+// exportBatch streams one batch to fn and returns how many conversations it
+// held and the position of the last one.
+func (s *Store) exportBatch(ctx context.Context, after cursor, fn func(*Conversation) error) (n int, last cursor, err error) {
+	ctx, stall := s.stallWatch(ctx)
+	defer stall.stop()
+	err = s.queryRows(ctx, exportBatchSQL, []any{after.startedAt, uuidArg(after.id), exportBatch}, func(rows pgx.Rows) error {
+		n, last, err = scanThreads(rows, stall.resume, func(c *Conversation) error {
+			// The consumer's time is not the server's: a slow writer is fine.
+			stall.pause()
+			defer stall.resume()
+			if err := fn(c); err != nil {
+				return fnError{err}
+			}
+			return nil
+		})
+		return err
+	})
+	if fe := (fnError{}); errors.As(err, &fe) {
+		return n, last, fe.err
+	}
+	if err != nil {
+		return n, last, stall.explain(dbError(ctx, "export conversations", err))
+	}
+	return n, last, nil
+}
