@@ -5,7 +5,7 @@
 #   HWLAB_DATABASE_URL=postgres://… atlas migrate status --env local
 #   HWLAB_DATABASE_URL=postgres://… atlas migrate apply --env local
 #
-# A database made by the plan's original code: check it with
+# A database made by the original schema's code (v1): check it with
 # `advisor migrate apply --dry-run --baseline 20261127162448` first (the CLI
 # does not compare schemas), then `atlas migrate apply --env local
 # --baseline 20261127162448`.

@@ -15,7 +15,7 @@ type Conversation struct {
 }
 
 // Fields of the Conversation. Defaults live in the database, so rows written
-// by raw SQL (or by the plan's original code) get the same values.
+// by raw SQL (or by the original schema's code, v1) get the same values.
 func (Conversation) Fields() []ent.Field {
 	return []ent.Field{
 		field.UUID("id", uuid.UUID{}).
@@ -53,8 +53,8 @@ func (Conversation) Indexes() []ent.Index {
 func (Conversation) Edges() []ent.Edge {
 	return []ent.Edge{
 		// The cascade is declared on this side although the FK column lives in
-		// messages; the symbol is the name PostgreSQL gives the plan's DDL, so a
-		// database created by the plan equals migration version 1.
+		// messages; the symbol is the name PostgreSQL gives the original DDL, so a
+		// database created by the original CREATE TABLE code equals migration version 1.
 		edge.To("messages", Message.Type).
 			StorageKey(edge.Symbol("messages_conversation_id_fkey")).
 			Annotations(entsql.OnDelete(entsql.Cascade)),

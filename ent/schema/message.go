@@ -11,7 +11,7 @@ import (
 	"github.com/google/uuid"
 )
 
-// timestamptz pins the column type the plan names.
+// timestamptz pins the column type of the original schema (v1).
 var timestamptz = map[string]string{dialect.Postgres: "timestamptz"}
 
 // Message is one turn of a Conversation.
@@ -20,7 +20,7 @@ type Message struct {
 }
 
 // Annotations of the Message. The CHECK carries the name PostgreSQL gives the
-// plan's inline constraint.
+// original schema's inline constraint.
 func (Message) Annotations() []schema.Annotation {
 	return []schema.Annotation{
 		entsql.Checks(map[string]string{
