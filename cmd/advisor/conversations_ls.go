@@ -24,7 +24,12 @@ func newConversationsLsCmd(e env, db *dbFlags) *cobra.Command {
 		Use:     "ls",
 		Aliases: []string{"list"},
 		Short:   "List conversations, newest first, a page at a time",
-		Args:    noArgs,
+		Long: `List conversations, newest first, a page at a time. The table has one
+line per conversation: newlines and tabs in a title or model are shown as
+^J and ^I.
+
+` + visibleHelp,
+		Args: noArgs,
 		PreRunE: func(*cobra.Command, []string) error {
 			if o.limit < 1 || o.limit > store.MaxPageSize {
 				return usagef("--limit must be 1..%d, got %d", store.MaxPageSize, o.limit)
@@ -63,7 +68,7 @@ func conversationsLs(ctx context.Context, e env, s *store.Store, o lsOptions) er
 	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "ID\tSTARTED\tMESSAGES\tMODEL\tTITLE")
 	for _, c := range page.Conversations {
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\n", c.ID, c.StartedAt.Format(time.RFC3339), c.MessageCount, c.Model, c.Title)
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\n", c.ID, c.StartedAt.Format(time.RFC3339), c.MessageCount, visibleLine(c.Model), visibleLine(c.Title))
 	}
 	if err := tw.Flush(); err != nil {
 		return err

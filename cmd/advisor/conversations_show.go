@@ -17,7 +17,12 @@ func newConversationsShowCmd(e env, db *dbFlags) *cobra.Command {
 	c := &cobra.Command{
 		Use:   "show ID",
 		Short: "Print a conversation's thread in order",
-		Args:  exactlyOne("ID"),
+		Long: `Print a conversation's thread in order: a header, then each message.
+Content keeps its newlines and tabs; the title and model are one line each,
+their newlines and tabs shown as ^J and ^I.
+
+` + visibleHelp,
+		Args: exactlyOne("ID"),
 		RunE: db.run(e, func(ctx context.Context, s *store.Store, args []string) error {
 			conv, err := s.GetConversation(ctx, args[0])
 			if err != nil {
@@ -35,11 +40,13 @@ func newConversationsShowCmd(e env, db *dbFlags) *cobra.Command {
 }
 
 // printThread prints a conversation for a reader: a header, then each
-// message with its time, role and id.
+// message with its time, role and id. Stored text (title, model, content)
+// goes through visible.go's rendering; ids, roles and times are the
+// store's own and cannot hold a control character.
 func printThread(w io.Writer, c *store.Conversation) {
 	fmt.Fprintf(w, "conversation %s\ntitle:    %s\nmodel:    %s\nstarted:  %s\nmessages: %d\n",
-		c.ID, c.Title, c.Model, c.StartedAt.Format(time.RFC3339Nano), len(c.Messages))
+		c.ID, visibleLine(c.Title), visibleLine(c.Model), c.StartedAt.Format(time.RFC3339Nano), len(c.Messages))
 	for i, m := range c.Messages {
-		fmt.Fprintf(w, "\n[%d] %s %s (%s)\n%s\n", i+1, m.CreatedAt.Format(time.RFC3339Nano), m.Role, m.ID, m.Content)
+		fmt.Fprintf(w, "\n[%d] %s %s (%s)\n%s\n", i+1, m.CreatedAt.Format(time.RFC3339Nano), m.Role, m.ID, visibleText(m.Content))
 	}
 }
