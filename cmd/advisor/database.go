@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"log/slog"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" database/sql driver
 	"github.com/spf13/cobra"
@@ -17,44 +18,65 @@ import (
 // here once; `conversations` has them for all its subcommands, `migrate
 // apply` and `status` each.
 type dbFlags struct {
-	url string
+	url   string
+	devDB bool
 }
 
 func (d *dbFlags) register(fs *pflag.FlagSet) {
 	fs.StringVar(&d.url, "url", "", "database URL (default $HWLAB_DATABASE_URL; prefer the environment or a passfile: command lines are visible to other users)")
+	fs.BoolVar(&d.devDB, "dev-db", false, "use the database of the dev cluster that make run serves (.dev/pg), instead of $HWLAB_DATABASE_URL; it is started if it is not running and stopped after unless another process uses it (not the same as --dev-url, an empty scratch database)")
 }
 
 // dsn is the URL the flags name: where it enters, so its password is
-// recorded for masking here, once.
-func (d *dbFlags) dsn(e env) (string, error) {
-	u := d.url
+// recorded for masking here, once. done releases what it took (the dev
+// cluster's lease); call it when the database is no longer used.
+func (d *dbFlags) dsn(ctx context.Context, e env) (u string, done func(), err error) {
+	if d.devDB {
+		if d.url != "" {
+			return "", nil, usagef("--dev-db and --url name two databases: pass one")
+		}
+		// Progress stays quiet; what goes wrong is said on stderr.
+		log := slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: slog.LevelWarn, ReplaceAttr: e.secrets.ReplaceAttr}))
+		dev, err := startDevDB(ctx, log, e.secrets)
+		if err != nil {
+			return "", nil, err
+		}
+		return dev.url, func() { dev.close(log) }, nil
+	}
+	u = d.url
 	if u == "" {
 		u = e.getenv("HWLAB_DATABASE_URL")
 	}
 	if u == "" {
-		return "", usagef("no database URL: set HWLAB_DATABASE_URL or pass --url")
+		return "", nil, usagef("no database URL: set HWLAB_DATABASE_URL, pass --url, or --dev-db for the make run dev cluster")
 	}
 	e.secrets.Add(u)
-	return u, nil
+	return u, func() {}, nil
 }
 
-func (d *dbFlags) open(ctx context.Context, e env) (*store.Store, error) {
-	dsn, err := d.dsn(e)
+// open opens the flags' database; close closes it and releases the dev
+// cluster.
+func (d *dbFlags) open(ctx context.Context, e env) (s *store.Store, close func(), err error) {
+	dsn, done, err := d.dsn(ctx, e)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return openStore(ctx, dsn)
+	if s, err = openStore(ctx, dsn); err != nil {
+		done()
+		return nil, nil, err
+	}
+	return s, func() { s.Close(); done() }, nil
 }
 
 // run makes a command's RunE that works on the flags' database: fn gets
 // it open, and it is closed after.
 func (d *dbFlags) run(e env, fn func(ctx context.Context, s *store.Store, args []string) error) func(*cobra.Command, []string) error {
 	return func(c *cobra.Command, args []string) error {
-		s, err := d.open(c.Context(), e)
+		s, close, err := d.open(c.Context(), e)
 		if err != nil {
 			return err
 		}
-		defer s.Close()
+		defer close()
 		return fn(c.Context(), s, args)
 	}
 }
@@ -66,22 +88,18 @@ func openStore(ctx context.Context, dsn string) (*store.Store, error) {
 	return store.NewStore(ctx, dsn, store.WithPool(2, 2, 0, 0))
 }
 
-// openTarget opens the database of the flags and the migration directory
-// of --dir, for the commands that work on both.
-func openTarget(ctx context.Context, e env, d *dbFlags, dirPath string) (*store.Store, migrate.Dir, error) {
-	dsn, err := d.dsn(e)
-	if err != nil {
-		return nil, nil, err
-	}
+// openTarget opens the migration directory of --dir and the database of
+// the flags, for the commands that work on both; close as open's.
+func openTarget(ctx context.Context, e env, d *dbFlags, dirPath string) (*store.Store, migrate.Dir, func(), error) {
 	dir, err := openDir(dirPath)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
-	s, err := openStore(ctx, dsn)
+	s, close, err := d.open(ctx, e)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
-	return s, dir, nil
+	return s, dir, close, nil
 }
 
 // devFlags is --dev-url: an empty scratch database for what replays the
@@ -91,7 +109,7 @@ type devFlags struct {
 }
 
 func (d *devFlags) register(fs *pflag.FlagSet, purpose string) {
-	fs.StringVar(&d.url, "dev-url", "", "empty scratch database "+purpose+" (default: a throwaway cluster)")
+	fs.StringVar(&d.url, "dev-url", "", "empty scratch database "+purpose+" (default: a throwaway cluster; not the make run dev cluster, which is --dev-db)")
 }
 
 // with runs fn on --dev-url, or on a throwaway cluster's empty database.

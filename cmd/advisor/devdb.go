@@ -46,9 +46,11 @@ func devDir(repo string) (dir string, fallback bool) {
 	return fmt.Sprintf("/var/tmp/hwlab-dev-%d-%x", os.Getuid(), sum[:4]), true
 }
 
-// startDevDB starts, or adopts, the dev cluster and makes sure its database
-// exists. The server is stopped again when serve exits (close); the data
-// stays, and the next run starts it in a second or two.
+// startDevDB starts, or shares, the dev cluster and makes sure its database
+// exists. Several processes may use it at once (two make run, a CLI
+// command beside one): close stops the server only when the last of them
+// leaves, and only a server pgcluster started (pgcluster's leases). The
+// data stays, and the next run starts it in a second or two.
 func startDevDB(ctx context.Context, log *slog.Logger, sec *secret.Set) (*devDB, error) {
 	repo, err := os.Getwd()
 	if err != nil {
@@ -58,7 +60,7 @@ func startDevDB(ctx context.Context, log *slog.Logger, sec *secret.Set) (*devDB,
 	if fallback {
 		log.Info("dev cluster: the checkout is not reachable for the PostgreSQL user (or too deep for a socket path); using a directory under /var/tmp", "dir", dir)
 	}
-	log.Info("dev cluster: starting (a new one is initialised first)", "dir", dir)
+	log.Info("dev cluster: opening", "dir", dir)
 	start := time.Now()
 	c, err := pgcluster.Start(ctx, pgcluster.Options{
 		Dir:  dir,
@@ -72,13 +74,21 @@ func startDevDB(ctx context.Context, log *slog.Logger, sec *secret.Set) (*devDB,
 		c.Close()
 		return nil, err
 	}
-	log.Info("dev cluster: ready", "port", c.Port(), "database", devDBName, "took", time.Since(start).Round(time.Millisecond))
+	how := "started"
+	if c.Adopted() {
+		how = "shared: its server was already running, and it stays up for its other users when this process exits"
+	}
+	log.Info("dev cluster: ready", "port", c.Port(), "database", devDBName, "server", how, "took", time.Since(start).Round(time.Millisecond))
 	return &devDB{cluster: c, url: c.URL(devDBName)}, nil
 }
 
 func (d *devDB) close(log *slog.Logger) {
 	if err := d.cluster.Close(); err != nil {
 		log.Error("dev cluster: stop failed", "err", err)
+		return
+	}
+	if d.cluster.LeftRunning() {
+		log.Info("dev cluster: left running (another process uses it, or it was not started by advisor)")
 		return
 	}
 	log.Info("dev cluster: stopped (data kept)")

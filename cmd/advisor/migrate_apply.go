@@ -41,11 +41,11 @@ func newMigrateApplyCmd(e env) *cobra.Command {
 }
 
 func migrateApply(ctx context.Context, e env, o applyOptions) error {
-	s, dir, err := openTarget(ctx, e, &o.db, o.dir)
+	s, dir, closeDB, err := openTarget(ctx, e, &o.db, o.dir)
 	if err != nil {
 		return err
 	}
-	defer s.Close()
+	defer closeDB()
 	db := s.DB()
 	opts := migrate.Options{
 		Dir:         dir,

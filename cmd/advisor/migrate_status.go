@@ -20,11 +20,11 @@ func newMigrateStatusCmd(e env) *cobra.Command {
 		Short: "Show the current version, pending files and failures",
 		Args:  noArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
-			s, d, err := openTarget(c.Context(), e, &db, dir)
+			s, d, closeDB, err := openTarget(c.Context(), e, &db, dir)
 			if err != nil {
 				return err
 			}
-			defer s.Close()
+			defer closeDB()
 			st, err := migrate.Status(c.Context(), s.DB(), d)
 			if err != nil {
 				return err

@@ -64,7 +64,7 @@ func newServeCmd(e env, serve serveFunc) *cobra.Command {
 	fs := c.Flags()
 	fs.StringVar(&o.addr, "addr", "127.0.0.1:8080", "listen address; beyond loopback ADVISOR_TOKEN is required")
 	fs.BoolVar(&o.noMigrate, "no-migrate", false, "do not migrate; refuse to start if the schema is behind")
-	fs.BoolVar(&o.devDB, "dev-db", false, "when HWLAB_DATABASE_URL is unset, start (or reuse) the local dev PostgreSQL cluster in .dev/pg (what make run does)")
+	fs.BoolVar(&o.devDB, "dev-db", false, "when HWLAB_DATABASE_URL is unset, use the local dev PostgreSQL cluster in .dev/pg (what make run does): started if it is not running, shared with other processes that use it, stopped by the last one out")
 	fs.StringVar(&o.systemPrompt, "system-prompt", e.getenv("ADVISOR_SYSTEM_PROMPT"), "system prompt sent first in every thread (default $ADVISOR_SYSTEM_PROMPT)")
 	return c
 }

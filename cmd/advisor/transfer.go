@@ -17,11 +17,11 @@ import (
 )
 
 func conversationsExport(ctx context.Context, e env, db *dbFlags, out string, force bool) error {
-	s, err := db.open(ctx, e)
+	s, closeDB, err := db.open(ctx, e)
 	if err != nil {
 		return err
 	}
-	defer s.Close()
+	defer closeDB()
 	total, err := s.CountConversations(ctx)
 	if err != nil {
 		return err
@@ -98,11 +98,11 @@ func conversationsImport(ctx context.Context, e env, db *dbFlags, name string, f
 		return err
 	}
 	defer f.Close()
-	s, err := db.open(ctx, e)
+	s, closeDB, err := db.open(ctx, e)
 	if err != nil {
 		return err
 	}
-	defer s.Close()
+	defer closeDB()
 
 	// Pass 1 validates every line, so a bad file imports nothing at all.
 	total, err := checkImportFile(ctx, e, s, f, name)

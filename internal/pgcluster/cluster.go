@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"sync"
 	"time"
 )
@@ -15,15 +16,19 @@ type Options struct {
 	// Dir is the cluster directory. "" means a fresh temp dir that Close
 	// removes. A non-empty Dir is persistent: an existing cluster there is
 	// reused (initdb runs only when it is empty) and Close keeps it. If its
-	// server still runs (a previous user exited without Close), Start adopts
-	// it as it is: Settings are ignored and a non-zero Port must match.
+	// server runs (another process uses it, or a previous user exited
+	// without Close), Start adopts it as it is: Settings are ignored and a
+	// non-zero Port must match. Several processes may share it; the last
+	// one to Close stops the server (lease.go).
 	Dir string
-	// Port is the TCP port on 127.0.0.1; 0 picks a free one.
+	// Port is the TCP port on 127.0.0.1; 0 means the one a persistent
+	// cluster already has (kept across starts), else a free one.
 	Port int
 	// Logf, if set, receives progress messages. It never sees the password.
 	Logf func(format string, args ...any)
-	// Settings are extra server settings, passed as -c name=value; they
-	// override the defaults (see defaultSettings).
+	// Settings are extra server settings, written to the cluster's
+	// configuration (conf.go); they override the defaults (see
+	// defaultSettings).
 	Settings map[string]string
 	// BinDir holds initdb, pg_ctl and postgres; "" means BinDir().
 	BinDir string
@@ -48,6 +53,9 @@ type Cluster struct {
 	logf     func(string, ...any)
 	running  bool
 	closed   bool
+	adopted  bool     // Start found the server running
+	lease    *os.File // held while a persistent cluster is in use (lease.go)
+	left     bool     // Close left the server running (lease.go)
 }
 
 // Start creates the cluster if needed, starts the server and waits until it
@@ -92,23 +100,47 @@ func Start(ctx context.Context, opts Options) (_ *Cluster, err error) {
 			return nil, fmt.Errorf("pgcluster: %w", err)
 		}
 		reapOrphans(ctx, c.r, c.logf)
+	} else {
+		unlock, err := lockCluster(ctx, c.l.lock)
+		if err != nil {
+			return nil, err
+		}
+		defer unlock()
 	}
 	if err := c.ensureCluster(ctx); err != nil {
 		return nil, err
 	}
+	if !temp {
+		if c.lease, err = takeLease(c.l.leases); err != nil {
+			return nil, err
+		}
+		defer func() {
+			if err != nil {
+				dropLease(c.lease)
+			}
+		}()
+	}
 	if pid, port, ok := c.runningServer(); ok {
-		// A persistent cluster whose previous user exited without Close (the
-		// postmaster outlives it): adopt the server instead of failing.
+		// A persistent cluster that another process uses, or whose previous
+		// user exited without Close (the postmaster outlives it): adopt it.
 		if opts.Port != 0 && opts.Port != port {
 			return nil, fmt.Errorf("pgcluster: a server (pid %d) already runs in %s on port %d, not %d",
 				pid, base, port, opts.Port)
 		}
 		c.logf("pgcluster: reusing running server pid %d on 127.0.0.1:%d", pid, port)
-		c.port, c.running = port, true
+		c.port, c.running, c.adopted = port, true, true
 		if err := c.waitReady(ctx); err != nil {
 			return nil, err
 		}
 		return c, nil
+	}
+	if pid, _, ok := c.pidFile(); ok {
+		// postgres itself refuses to start while the pid in its pid file
+		// lives, even when that process is not its postmaster.
+		c.logf("pgcluster: removing stale postmaster.pid: its pid %d is not this cluster's server", pid)
+		if err := os.Remove(filepath.Join(c.l.data, "postmaster.pid")); err != nil {
+			return nil, fmt.Errorf("pgcluster: %w", err)
+		}
 	}
 	if err := c.startFirst(ctx, opts.Port); err != nil {
 		return nil, err
@@ -166,16 +198,32 @@ func (c *Cluster) DataDir() string { return c.l.data }
 // LogFile returns the path of the server log.
 func (c *Cluster) LogFile() string { return c.l.logFile }
 
-// Stop shuts the server down (pg_ctl stop -m fast) and waits for it. Stopping
-// a stopped cluster is a no-op.
+// Stop shuts the server down (pg_ctl stop -m fast) and waits for it, even
+// when other processes share it (tests stop a server on purpose; users end
+// with Close). Stopping a stopped cluster is a no-op.
 func (c *Cluster) Stop(ctx context.Context) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return redact(c.stop(ctx), c.password)
 }
 
-// Close stops the server (also one that Start adopted) and, for a temp
-// cluster, removes its directory. Calling it again does nothing.
+// Adopted reports whether Start found the server already running (another
+// process's, or left behind) instead of starting it.
+func (c *Cluster) Adopted() bool { return c.adopted }
+
+// LeftRunning reports whether Close left the server running: another
+// process still uses the persistent cluster, or pgcluster did not start
+// that server (see lease.go).
+func (c *Cluster) LeftRunning() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.left
+}
+
+// Close ends this user of the cluster. A temp cluster is stopped and
+// removed. A persistent one is stopped only by the last user out, and only
+// if pgcluster started that server (LeftRunning says which happened); its
+// directory stays. Calling it again does nothing.
 func (c *Cluster) Close() error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -185,6 +233,18 @@ func (c *Cluster) Close() error {
 	c.closed = true
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
+	if !c.temp {
+		unlock, err := lockCluster(ctx, c.l.lock)
+		dropLease(c.lease)
+		if err != nil {
+			return err
+		}
+		defer unlock()
+		if c.left, err = c.keepRunning(); c.left || err != nil {
+			c.running = false
+			return err
+		}
+	}
 	err := c.stop(ctx)
 	if err != nil {
 		// Never leave a server behind: fall back to killing it.
@@ -198,4 +258,26 @@ func (c *Cluster) Close() error {
 		err = errors.Join(err, os.RemoveAll(c.l.base))
 	}
 	return redact(err, c.password)
+}
+
+// keepRunning decides, under the cluster lock, whether the last user's
+// Close leaves the server of a persistent cluster running.
+func (c *Cluster) keepRunning() (bool, error) {
+	others, err := otherLeases(c.l.leases, nil)
+	if err != nil {
+		return true, err // when in doubt, do not pull the server from under someone
+	}
+	if others > 0 {
+		c.logf("pgcluster: leaving the server running for %d other user(s) of %s", others, c.l.base)
+		return true, nil
+	}
+	pid, _, ok := c.runningServer()
+	if !ok {
+		return false, nil // stopped meanwhile: stop is a no-op
+	}
+	if !c.startedByUs(pid) {
+		c.logf("pgcluster: leaving the server (pid %d) running: pgcluster did not start it", pid)
+		return true, nil
+	}
+	return false, nil
 }

@@ -4,8 +4,19 @@
 // A cluster lives in its own directory: data/ (PGDATA), server.log, the
 // password file and the unix socket. The server listens on 127.0.0.1 with
 // scram-sha-256 password auth for the "postgres" superuser, so callers only
-// need URL. Tests use throwaway clusters (Options.Dir == ""), the CLI uses a
-// persistent one for development (Options.Dir set).
+// need URL; the unix socket trusts local users (the directory is 0700, so
+// only its owner and root reach it). Tests use throwaway clusters
+// (Options.Dir == ""), the CLI uses a persistent one for development
+// (Options.Dir set).
+//
+// The server's settings (port, sockets, listen address, Options.Settings)
+// live in the cluster's own configuration, data/pgcluster.conf, which
+// postgresql.conf includes; a persistent cluster keeps its port. So a
+// server started by hand (pg_ctl -D dir/data start) is the same server.
+//
+// A persistent cluster may be shared by several processes: each holds a
+// lease (a flock'd file) while it uses it, and the last one to Close stops
+// the server, and only a server pgcluster started (lease.go).
 //
 // This package is what the binary needs: the dev cluster of advisor serve
 // --dev-db and the scratch cluster of migrate --baseline/diff/check. Its

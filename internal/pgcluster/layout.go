@@ -15,6 +15,9 @@ type layout struct {
 	logFile string // server log (pg_ctl -l)
 	pwFile  string // superuser password, kept so a persistent cluster can be reused
 	owner   string // owner process of a temp cluster (see orphans.go)
+	lock    string // taken while a process starts or stops a persistent cluster (lease.go)
+	leases  string // a lease per user of a persistent cluster (lease.go)
+	started string // names the server pgcluster started (lease.go)
 }
 
 func newLayout(base string) layout {
@@ -24,6 +27,9 @@ func newLayout(base string) layout {
 		logFile: filepath.Join(base, "server.log"),
 		pwFile:  filepath.Join(base, "password"),
 		owner:   filepath.Join(base, ownerFileName),
+		lock:    filepath.Join(base, "lock"),
+		leases:  filepath.Join(base, "leases"),
+		started: filepath.Join(base, "started"),
 	}
 }
 
@@ -73,7 +79,7 @@ func (l layout) checkEmpty() error {
 	var foreign []string
 	for _, e := range entries {
 		switch filepath.Join(l.base, e.Name()) {
-		case l.pwFile, l.logFile, l.owner:
+		case l.pwFile, l.logFile, l.owner, l.lock, l.leases, l.started:
 		default:
 			foreign = append(foreign, e.Name())
 		}

@@ -239,8 +239,16 @@ func TestPersistentDir(t *testing.T) {
 	if err := c2.Close(); err != nil {
 		t.Fatal(err)
 	}
-	if err := c1.Close(); err != nil { // already stopped by c2: fine
+	// c1 still uses the server: c2's Close left it running.
+	if !c2.LeftRunning() || c1.Adopted() || !c2.Adopted() {
+		t.Errorf("c2 left running %v, c1 adopted %v, c2 adopted %v", c2.LeftRunning(), c1.Adopted(), c2.Adopted())
+	}
+	execSQL(t, c1, "SELECT 1")
+	if err := c1.Close(); err != nil { // the last user out stops it
 		t.Fatal(err)
+	}
+	if c1.LeftRunning() {
+		t.Error("the last user out left the server running")
 	}
 	if _, err := os.Stat(dir); err != nil {
 		t.Fatalf("persistent dir removed by Close: %v", err)
@@ -259,6 +267,60 @@ func TestPersistentDir(t *testing.T) {
 		t.Fatalf("rows = %v, want [kept]", got)
 	}
 	rec.assertNoSecret(c1.Password())
+}
+
+// TestStalePidFileOfAnotherCluster: a postmaster.pid whose pid is now
+// another cluster's live postmaster (a reused pid) is not taken for this
+// cluster's server: Start starts its own, and the other one is untouched.
+func TestStalePidFileOfAnotherCluster(t *testing.T) {
+	parent, err := os.MkdirTemp("/tmp", "pgcluster-test-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = os.RemoveAll(parent) })
+	if err := os.Chmod(parent, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	other, err := Start(testCtx(t), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = other.Close() })
+	otherPid, _, ok := other.runningServer()
+	if !ok {
+		t.Fatal("the other cluster's server is not found running")
+	}
+
+	dir := filepath.Join(parent, "c")
+	c, err := Start(testCtx(t), Options{Dir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Stop(testCtx(t)); err != nil {
+		t.Fatal(err)
+	}
+	pidFile, err := os.ReadFile(filepath.Join(other.DataDir(), "postmaster.pid"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(c.DataDir(), "postmaster.pid"), pidFile, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if servesDataDir(otherPid, c.DataDir()) || !servesDataDir(otherPid, other.DataDir()) || servesDataDir(os.Getpid(), other.DataDir()) {
+		t.Error("servesDataDir does not tell the postmaster of a data directory from other processes")
+	}
+
+	again, err := Start(testCtx(t), Options{Dir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = again.Close() })
+	pid, _, ok := again.runningServer()
+	if again.Adopted() || !ok || pid == otherPid || again.Port() == other.Port() {
+		t.Errorf("Start took the other cluster's server (pid %d) for its own: adopted %v, pid %d, port %d", otherPid, again.Adopted(), pid, again.Port())
+	}
+	execSQL(t, again, "SELECT 1")
+	execSQL(t, other, "SELECT 1")
 }
 
 func TestReapOrphans(t *testing.T) {

@@ -5,13 +5,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"maps"
 	"net"
 	"net/url"
 	"os"
 	"path/filepath"
-	"regexp"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -27,11 +24,20 @@ var errPortInUse = errors.New("port in use")
 
 // The methods below expect c.mu to be held (or c not yet shared).
 
-// startFirst starts the server on port, or on a free port when port is 0,
-// retrying with another port if the chosen one was taken meanwhile.
+// startFirst starts the server on port; when port is 0, on the port the
+// cluster's configuration already names (a persistent cluster keeps its
+// port, so a .pgpass entry or a psql command line keeps working), else on a
+// free one, retrying with another if the chosen one was taken meanwhile.
 func (c *Cluster) startFirst(ctx context.Context, port int) error {
 	if port != 0 {
 		return c.startOn(ctx, port)
+	}
+	if kept := confPort(c.l.data); kept != 0 {
+		err := c.startOn(ctx, kept)
+		if !errors.Is(err, errPortInUse) {
+			return err
+		}
+		c.logf("pgcluster: port %d of the cluster is taken by another program; moving it to a free port", kept)
 	}
 	var err error
 	for range 3 {
@@ -47,10 +53,11 @@ func (c *Cluster) startFirst(ctx context.Context, port int) error {
 	return err
 }
 
-// startOn runs pg_ctl start on port and waits until the server is ready.
+// startOn writes the configuration for port, runs pg_ctl start and waits
+// until the server is ready. pg_ctl gets no server options: everything is
+// in the configuration (conf.go).
 func (c *Cluster) startOn(ctx context.Context, port int) error {
-	opts, err := c.serverOptions(port)
-	if err != nil {
+	if err := c.writeConf(port); err != nil {
 		return err
 	}
 	offset := logSize(c.l.logFile)
@@ -59,7 +66,6 @@ func (c *Cluster) startOn(ctx context.Context, port int) error {
 		"-w", "-t", "60", "-s",
 		"-D", c.l.data,
 		"-l", c.l.logFile,
-		"-o", opts,
 	).CombinedOutput()
 	if err != nil {
 		log := logSince(c.l.logFile, offset)
@@ -78,34 +84,10 @@ func (c *Cluster) startOn(ctx context.Context, port int) error {
 		c.running = false
 		return err
 	}
+	if pid, _, ok := c.runningServer(); ok && !c.temp {
+		return c.markStarted(pid)
+	}
 	return nil
-}
-
-var settingName = regexp.MustCompile(`^[A-Za-z0-9_.]+$`)
-
-// serverOptions builds pg_ctl's -o string. pg_ctl hands it to /bin/sh, so
-// every argument is shell-quoted.
-func (c *Cluster) serverOptions(port int) (string, error) {
-	args := []string{
-		"-p", strconv.Itoa(port),
-		"-c", "listen_addresses=127.0.0.1",
-		// Double quotes make the list setting take the path verbatim.
-		"-c", `unix_socket_directories="` + c.l.base + `"`,
-	}
-	for _, name := range slices.Sorted(maps.Keys(c.settings)) {
-		if !settingName.MatchString(name) {
-			return "", fmt.Errorf("pgcluster: invalid setting name %q", name)
-		}
-		args = append(args, "-c", name+"="+c.settings[name])
-	}
-	for i, a := range args {
-		args[i] = shellQuote(a)
-	}
-	return strings.Join(args, " "), nil
-}
-
-func shellQuote(s string) string {
-	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 
 // waitReady connects with pgx until the server answers a ping. pg_ctl -w has
@@ -153,6 +135,7 @@ func (c *Cluster) stop(ctx context.Context) error {
 		// It was not running after all (killed from outside): that is stopped.
 	}
 	c.running = false
+	_ = os.Remove(c.l.started)
 	return nil
 }
 
@@ -178,6 +161,15 @@ func freePort() (int, error) {
 // runningServer reads postmaster.pid and reports the pid and port of a live
 // postmaster of this cluster.
 func (c *Cluster) runningServer() (pid, port int, ok bool) {
+	pid, port, ok = c.pidFile()
+	if !ok || !servesDataDir(pid, c.l.data) {
+		return 0, 0, false
+	}
+	return pid, port, true
+}
+
+// pidFile returns the pid and port postmaster.pid names, if that pid lives.
+func (c *Cluster) pidFile() (pid, port int, ok bool) {
 	b, err := os.ReadFile(filepath.Join(c.l.data, "postmaster.pid"))
 	if err != nil {
 		return 0, 0, false
@@ -192,9 +184,20 @@ func (c *Cluster) runningServer() (pid, port int, ok bool) {
 	if err1 != nil || err2 != nil || !proc.Alive(pid) {
 		return 0, 0, false
 	}
-	// A stale pid file may name a pid now used by another program.
-	if comm, _ := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "comm")); strings.TrimSpace(string(comm)) != "postgres" {
-		return 0, 0, false
-	}
 	return pid, port, true
+}
+
+// servesDataDir reports whether pid is a postmaster of the data directory
+// data. A stale pid file may name a pid now used by another program, or by
+// another cluster's postmaster, so the name is not enough: the postmaster
+// runs in its data directory, so its working directory must be data.
+// Reading another user's /proc/PID/cwd fails, which also means "not ours".
+func servesDataDir(pid int, data string) bool {
+	dir := filepath.Join("/proc", strconv.Itoa(pid))
+	if comm, _ := os.ReadFile(filepath.Join(dir, "comm")); strings.TrimSpace(string(comm)) != "postgres" {
+		return false
+	}
+	cwd, err1 := os.Stat(filepath.Join(dir, "cwd"))
+	want, err2 := os.Stat(data)
+	return err1 == nil && err2 == nil && os.SameFile(cwd, want)
 }
