@@ -26,8 +26,10 @@ var sqlDirs = []string{".", "../../migrate", "../../migrate/entdiff", "../../cmd
 var queryArg = map[string]int{
 	"QueryContext": 1, "QueryRowContext": 1, "ExecContext": 1, "PrepareContext": 1,
 	"Query": 0, "QueryRow": 0, "Exec": 0, "Prepare": 0,
-	// ent's SQL builder and raw expressions
-	"WriteString": 0, "Raw": 0, "Expr": 0, "ExprP": 0,
+	// ent's raw expressions. No checked package uses a SQL builder any
+	// more (the store runs constant statements only), so WriteString is
+	// not in the list: it would flag every strings.Builder.
+	"Raw": 0, "Expr": 0, "ExprP": 0,
 	// the store's helpers (sql.go)
 	"queryRow": 0, "exec": 0, "queryRows": 0,
 }
@@ -69,13 +71,12 @@ func TestSQLConstCheckCatchesPlantedCode(t *testing.T) {
 const q = "SELECT 1 FROM t WHERE id = $1"
 const table = "t"
 var ddl = []string{"CREATE TABLE x (id int)", "CREATE INDEX ON x (id)"}
-func f(ctx context.Context, db *sql.DB, id, name string, b *sql.Builder) {
+func f(ctx context.Context, db *sql.DB, id, name string, b *strings.Builder) {
 	db.QueryContext(ctx, "SELECT * FROM t WHERE id = '" + id + "'")  // BAD concat
 	db.ExecContext(ctx, fmt.Sprintf("DELETE FROM %s", name))         // BAD Sprintf
 	query := "SELECT 1"
 	db.QueryRowContext(ctx, query)                                   // BAD variable
 	db.Exec(strings.Join([]string{"DROP", name}, " "))               // BAD call
-	b.WriteString(name)                                              // BAD builder
 	s := fmt.Sprintf("UPDATE t SET a = '%s'", name)                  // BAD Sprintf even unused
 	_ = s
 	w := "WHERE name = '" + name + "'"                               // BAD concat even unused
@@ -86,7 +87,7 @@ func f(ctx context.Context, db *sql.DB, id, name string, b *sql.Builder) {
 	for _, stmt := range ddl {
 		db.ExecContext(ctx, stmt)                                    // ok: range over constant list
 	}
-	b.WriteString("(")                                               // ok
+	b.WriteString(name)                                              // ok: not SQL
 	_ = fmt.Sprintf("store: %s: %v", name, id)                      // ok: no SQL
 	client.Conversation.Delete().Exec(ctx)                           // ok: ent builder, no SQL text
 	pgxConn.Query(ctx, query, id)                                    // BAD pgx variable
