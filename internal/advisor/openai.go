@@ -125,10 +125,14 @@ func (m *openAIModel) Generate(ctx context.Context, model string, thread []Turn,
 var errUnfinished = fmt.Errorf("%w: the answer ended without a finish_reason (cut short)", ErrModelFailed)
 
 // modelError keeps a cancelled or expired context recognisable (the client
-// went away) and marks everything else ErrModelFailed.
+// went away) and marks everything else ErrModelFailed, once: an error of
+// this file's own (errUnfinished) already is.
 func modelError(ctx context.Context, err error) error {
 	if ctx.Err() != nil {
 		return fmt.Errorf("advisor: model request: %w", ctx.Err())
+	}
+	if errors.Is(err, ErrModelFailed) {
+		return err
 	}
 	return fmt.Errorf("%w: %w", ErrModelFailed, err)
 }

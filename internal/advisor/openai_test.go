@@ -3,6 +3,7 @@ package advisor_test
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 
 	"git.georgsen.dk/hwlab/internal/advisor"
@@ -102,5 +103,45 @@ func TestModelEndsEarly(t *testing.T) {
 		if !errors.Is(err, advisor.ErrModelFailed) {
 			t.Errorf("%s: Generate = %q, %v; want ErrModelFailed", tt.name, text, err)
 		}
+	}
+}
+
+// TestModelErrorTextOnce: each way a real generation fails names the
+// model failure once. (An answer cut short read "advisor: model failed:
+// advisor: model failed: the answer ended without a finish_reason".)
+func TestModelErrorTextOnce(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		name   string
+		mode   modelstub.Mode
+		stream bool
+	}{
+		{"cut short, streaming", modelstub.EndEarly, true},
+		{"cut short, JSON", modelstub.EndEarly, false},
+		{"HTTP 500, streaming", modelstub.Fail500, true},
+		{"HTTP 500, JSON", modelstub.Fail500, false},
+		{"broken mid-stream", modelstub.FailMidStream, true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			stub := modelstub.New()
+			defer stub.Close()
+			stub.SetMode(tt.mode)
+			m, err := advisor.NewOpenAIModel(advisor.OpenAIConfig{BaseURL: stub.BaseURL()})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var onDelta func(string)
+			if tt.stream {
+				onDelta = func(string) {}
+			}
+			_, err = m.Generate(context.Background(), "m", thread, onDelta)
+			if !errors.Is(err, advisor.ErrModelFailed) {
+				t.Fatalf("err = %v, want ErrModelFailed", err)
+			}
+			if n := strings.Count(err.Error(), advisor.ErrModelFailed.Error()); n != 1 {
+				t.Errorf("%q names the model failure %d times", err, n)
+			}
+		})
 	}
 }

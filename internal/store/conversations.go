@@ -19,7 +19,7 @@ const createConversationSQL = `INSERT INTO conversations (model) VALUES ($1) RET
 // ErrInvalidModel.
 func (s *Store) CreateConversation(ctx context.Context, model string) (string, error) {
 	if err := validModel(model); err != nil {
-		return "", err
+		return "", opError("create conversation", err)
 	}
 	ctx, cancel := s.opCtx(ctx)
 	defer cancel()
@@ -39,7 +39,7 @@ const getSummarySQL = `SELECT ` + summaryColumns + ` FROM conversations c WHERE 
 func (s *Store) GetConversationSummary(ctx context.Context, id string) (ConversationSummary, error) {
 	uid, err := parseID(id)
 	if err != nil {
-		return ConversationSummary{}, err
+		return ConversationSummary{}, opError("get conversation summary", err)
 	}
 	ctx, cancel := s.opCtx(ctx)
 	defer cancel()
@@ -89,13 +89,13 @@ func (s *Store) ListConversations(ctx context.Context) ([]ConversationSummary, e
 // ErrInvalidCursor.
 func (s *Store) ListConversationsPage(ctx context.Context, cur string, limit int) (Page, error) {
 	if limit < 1 || limit > MaxPageSize {
-		return Page{}, fmt.Errorf("%w: %d (want 1..%d)", ErrInvalidLimit, limit, MaxPageSize)
+		return Page{}, opError("list conversations", fmt.Errorf("%w: %d (want 1..%d)", ErrInvalidLimit, limit, MaxPageSize))
 	}
 	var after cursor
 	if cur != "" {
 		var err error
 		if after, err = decodeCursor(cur); err != nil {
-			return Page{}, err
+			return Page{}, opError("list conversations", err)
 		}
 	}
 	ctx, cancel := s.opCtx(ctx)
@@ -139,10 +139,10 @@ const setTitleSQL = `UPDATE conversations SET title = $2 WHERE id = $1`
 func (s *Store) SetTitle(ctx context.Context, id, title string) error {
 	uid, err := parseID(id)
 	if err != nil {
-		return err
+		return opError("set title", err)
 	}
 	if err := validTitle(title); err != nil {
-		return err
+		return opError("set title", err)
 	}
 	ctx, cancel := s.opCtx(ctx)
 	defer cancel()
@@ -164,7 +164,7 @@ const deleteConversationSQL = `DELETE FROM conversations WHERE id = $1`
 func (s *Store) DeleteConversation(ctx context.Context, id string) error {
 	uid, err := parseID(id)
 	if err != nil {
-		return err
+		return opError("delete conversation", err)
 	}
 	ctx, cancel := s.opCtx(ctx)
 	defer cancel()

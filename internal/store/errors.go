@@ -13,44 +13,46 @@ import (
 )
 
 // Sentinel errors. Methods return errors that wrap them; match them with
-// errors.Is. A cancelled or expired context yields an error that wraps
+// errors.Is. Their text is bare ("not found"): every error a method returns
+// names the store and the operation once, in front ("store: get
+// conversation …: not found"; opError and dbError), so no layer repeats. A cancelled or expired context yields an error that wraps
 // context.Canceled or context.DeadlineExceeded.
 var (
 	// ErrNotFound: the conversation does not exist, or the id is not a UUID.
-	ErrNotFound = errors.New("store: not found")
+	ErrNotFound = errors.New("not found")
 	// ErrUnavailable: the database could not be reached or did not answer
 	// in time: connecting failed, the connection broke, the server is
 	// shutting down or starting, or the operation's deadline expired
 	// (the store's timeout or the caller's). A cancelled context is not
 	// ErrUnavailable: the caller gave up, the database did nothing wrong.
 	// Retrying later may succeed.
-	ErrUnavailable = errors.New("store: database unavailable")
+	ErrUnavailable = errors.New("database unavailable")
 	// ErrInvalidRole: the role is not "user", "assistant" or "system"
 	// (exactly, in lower case, without padding).
-	ErrInvalidRole = errors.New("store: invalid role")
+	ErrInvalidRole = errors.New("invalid role")
 	// ErrInvalidContent: the content holds a NUL byte or invalid UTF-8, or
 	// is larger than the configured limit (then ErrContentTooLarge too).
-	ErrInvalidContent = errors.New("store: invalid content")
+	ErrInvalidContent = errors.New("invalid content")
 	// ErrContentTooLarge: the content is over the size limit. Errors that
 	// wrap it also wrap ErrInvalidContent.
-	ErrContentTooLarge = errors.New("store: content too large")
+	ErrContentTooLarge = errors.New("content too large")
 	// ErrInvalidModel: the model name is longer than MaxModelBytes, or holds
 	// a NUL byte or invalid UTF-8.
-	ErrInvalidModel = errors.New("store: invalid model name")
+	ErrInvalidModel = errors.New("invalid model name")
 	// ErrInvalidTitle: the title is longer than MaxTitleBytes, or holds a
 	// NUL byte or invalid UTF-8.
-	ErrInvalidTitle = errors.New("store: invalid title")
+	ErrInvalidTitle = errors.New("invalid title")
 	// ErrInvalidCursor: a pagination cursor this store did not issue.
-	ErrInvalidCursor = errors.New("store: invalid cursor")
+	ErrInvalidCursor = errors.New("invalid cursor")
 	// ErrInvalidLimit: a page size outside 1..MaxPageSize.
-	ErrInvalidLimit = errors.New("store: invalid limit")
+	ErrInvalidLimit = errors.New("invalid limit")
 	// ErrInvalidRecord: an imported conversation or message lacks an id or
 	// a time, has a malformed id, repeats a message id, or holds a message
 	// that names another conversation.
-	ErrInvalidRecord = errors.New("store: invalid record")
+	ErrInvalidRecord = errors.New("invalid record")
 	// ErrIDConflict: an imported message id is already used by a message of
 	// another conversation.
-	ErrIDConflict = errors.New("store: id already in use")
+	ErrIDConflict = errors.New("id already in use")
 )
 
 // PostgreSQL error codes we translate. Codes, not message text, so a server
@@ -71,6 +73,10 @@ const (
 
 // roleCheckConstraint is the CHECK on messages.role (ent/schema/message.go).
 const roleCheckConstraint = "messages_role_check"
+
+// opError is an error of the operation op that did not reach the database
+// (a malformed id, invalid input), named like dbError's.
+func opError(op string, err error) error { return fmt.Errorf("store: %s: %w", op, err) }
 
 // dbError maps a database error to a sentinel where one applies and adds
 // what the caller was doing.

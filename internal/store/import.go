@@ -30,8 +30,10 @@ FROM unnest($2::uuid[], $3::bigint[], $4::text[], $5::text[], $6::timestamptz[])
 // Errors wrap ErrInvalidRecord, ErrInvalidModel, ErrInvalidTitle, ErrInvalidRole,
 // ErrInvalidContent or ErrContentTooLarge.
 func (s *Store) CheckImport(c Conversation) error {
-	_, err := s.checkImport(c)
-	return err
+	if _, err := s.checkImport(c); err != nil {
+		return opError("check import", err)
+	}
+	return nil
 }
 
 func (s *Store) checkImport(c Conversation) (uuid.UUID, error) {
@@ -85,7 +87,7 @@ func (s *Store) checkImport(c Conversation) (uuid.UUID, error) {
 func (s *Store) ImportConversation(ctx context.Context, c Conversation) (bool, error) {
 	id, err := s.checkImport(c)
 	if err != nil {
-		return false, err
+		return false, opError("import conversation", err)
 	}
 	n := len(c.Messages)
 	var (

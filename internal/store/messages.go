@@ -60,13 +60,13 @@ func (s *Store) AddMessage(ctx context.Context, conversationID, role, content st
 func (s *Store) AppendMessage(ctx context.Context, conversationID, role, content string) (Message, error) {
 	uid, err := parseID(conversationID)
 	if err != nil {
-		return Message{}, err
+		return Message{}, opError("add message", err)
 	}
 	if err := validRole(role); err != nil {
-		return Message{}, err
+		return Message{}, opError("add message", err)
 	}
 	if err := s.validContent(content); err != nil {
-		return Message{}, err
+		return Message{}, opError("add message", err)
 	}
 	ctx, cancel := s.opCtx(ctx)
 	defer cancel()
@@ -101,7 +101,7 @@ func (s *Store) MessageOwners(ctx context.Context, ids []string) (map[string]str
 	for i, id := range ids {
 		u, err := parseID(id)
 		if err != nil {
-			return nil, fmt.Errorf("%w: message id %q is not a UUID", ErrInvalidRecord, truncate(id, 40))
+			return nil, opError("message owners", fmt.Errorf("%w: message id %q is not a UUID", ErrInvalidRecord, truncate(id, 40)))
 		}
 		arg[i] = u
 	}

@@ -31,7 +31,7 @@ func (s *Store) stallWatch(ctx context.Context) (context.Context, *stallWatch) {
 }
 
 // errStalled is the cancellation cause when the server sent nothing for d.
-var errStalled = errors.New("store: the server sent nothing")
+var errStalled = errors.New("the server sent nothing")
 
 // resume restarts the countdown: progress was made, or the consumer is done.
 func (w *stallWatch) resume() {

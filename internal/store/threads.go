@@ -25,7 +25,7 @@ ORDER BY m.seq`
 func (s *Store) GetConversation(ctx context.Context, id string) (*Conversation, error) {
 	uid, err := parseID(id)
 	if err != nil {
-		return nil, err
+		return nil, opError("get conversation", err)
 	}
 	ctx, cancel := s.opCtx(ctx)
 	defer cancel()
