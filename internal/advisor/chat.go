@@ -8,6 +8,21 @@ import (
 	"git.georgsen.dk/hwlab/internal/wire"
 )
 
+// clientContent is the one rule for the content of a message a client
+// writes (chat, the raw append, and later edit): present, and not blank
+// (empty or only white space, by unicode.IsSpace). The store accepts empty
+// content, and the server itself stores replies without text (a generation
+// stopped before its first token), so the rule lives here, at the API's
+// write paths, not in the store. A blank message would be sent to the
+// model as a turn with nothing in it and, stored as the last assistant
+// message, would block /reply.
+func clientContent(content *string) (string, error) {
+	if content == nil || strings.TrimSpace(*content) == "" {
+		return "", badRequest(`field "content" is required and must not be blank`)
+	}
+	return *content, nil
+}
+
 // chat stores the user's message, then answers the thread (answer).
 func (h *handler) chat(w http.ResponseWriter, r *http.Request) {
 	// Checked first: without a model there is nothing to retry later, so
@@ -21,11 +36,12 @@ func (h *handler) chat(w http.ResponseWriter, r *http.Request) {
 		h.writeError(w, r, err)
 		return
 	}
-	if req.Content == nil || strings.TrimSpace(*req.Content) == "" {
-		h.writeError(w, r, badRequest(`field "content" is required and must not be blank`))
+	content, err := clientContent(req.Content)
+	if err != nil {
+		h.writeError(w, r, err)
 		return
 	}
-	user, err := h.cfg.Store.AppendMessage(r.Context(), r.PathValue("id"), store.RoleUser, *req.Content)
+	user, err := h.cfg.Store.AppendMessage(r.Context(), r.PathValue("id"), store.RoleUser, content)
 	if err != nil {
 		h.writeError(w, r, err)
 		return

@@ -107,11 +107,16 @@ func (h *handler) addMessage(w http.ResponseWriter, r *http.Request) {
 		h.writeError(w, r, err)
 		return
 	}
-	if req.Role == nil || req.Content == nil {
-		h.writeError(w, r, badRequest(`fields "role" and "content" are required`))
+	if req.Role == nil {
+		h.writeError(w, r, badRequest(`field "role" is required`))
 		return
 	}
-	m, err := h.cfg.Store.AppendMessage(r.Context(), r.PathValue("id"), *req.Role, *req.Content)
+	content, err := clientContent(req.Content)
+	if err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	m, err := h.cfg.Store.AppendMessage(r.Context(), r.PathValue("id"), *req.Role, content)
 	if err != nil {
 		h.writeError(w, r, err)
 		return
