@@ -30,13 +30,21 @@ type devProcess struct {
 
 func startDevProcess(t *testing.T, bin, repo string, args ...string) *devProcess {
 	t.Helper()
+	return startProcess(t, bin, repo, nil, args...)
+}
+
+// startProcess runs bin in dir with the test's environment, less its
+// HWLAB_* and ADVISOR_* variables, plus env.
+func startProcess(t *testing.T, bin, dir string, env []string, args ...string) *devProcess {
+	t.Helper()
 	p := &devProcess{cmd: exec.Command(bin, args...), seen: make(chan struct{}), done: make(chan error, 1)}
-	p.cmd.Dir = repo
+	p.cmd.Dir = dir
 	for _, kv := range os.Environ() {
 		if !strings.HasPrefix(kv, "HWLAB_") && !strings.HasPrefix(kv, "ADVISOR_") {
 			p.cmd.Env = append(p.cmd.Env, kv)
 		}
 	}
+	p.cmd.Env = append(p.cmd.Env, env...)
 	r, w := io.Pipe()
 	p.cmd.Stdout, p.cmd.Stderr = w, w
 	if err := p.cmd.Start(); err != nil {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"time"
@@ -29,6 +30,9 @@ type serveOptions struct {
 	token        string
 	allowedHosts []string
 	budget       int
+	// memoryBudgetMiB bounds the bytes requests hold at once (advisor's
+	// memory budget); memoryLimitMiB is the Go runtime's soft memory limit.
+	memoryBudgetMiB, memoryLimitMiB int
 	// shutdownGrace is how long in-flight requests (a streaming reply) get
 	// to finish after SIGINT/SIGTERM before they are cut off.
 	shutdownGrace time.Duration
@@ -65,6 +69,8 @@ func newServeCmd(e env, serve serveFunc) *cobra.Command {
 	fs.StringVar(&o.addr, "addr", "127.0.0.1:8080", "listen address; beyond loopback ADVISOR_TOKEN is required")
 	fs.BoolVar(&o.noMigrate, "no-migrate", false, "do not migrate; refuse to start if the schema is behind")
 	fs.BoolVar(&o.devDB, "dev-db", false, "when HWLAB_DATABASE_URL is unset, use the local dev PostgreSQL cluster in .dev/pg (what make run does): started if it is not running, shared with other processes that use it, stopped by the last one out")
+	fs.IntVar(&o.memoryBudgetMiB, "memory-budget", advisor.DefaultMemoryBudget>>20, "MiB that requests in flight may hold together; a request beyond it is answered 503 with Retry-After")
+	fs.IntVar(&o.memoryLimitMiB, "memory-limit", defaultMemoryLimitMiB, "the Go runtime's soft memory limit in MiB, so the garbage collector returns memory before RSS grows past it (GOMEMLIMIT, when set, wins); with the defaults RSS stays under 512 MiB")
 	fs.StringVar(&o.systemPrompt, "system-prompt", e.getenv("ADVISOR_SYSTEM_PROMPT"), "system prompt sent first in every thread (default $ADVISOR_SYSTEM_PROMPT)")
 	return c
 }
@@ -99,14 +105,26 @@ func (o *serveOptions) fromEnv(e env) error {
 	if !advisor.IsLoopback(o.addr) && o.token == "" {
 		return usagef("--addr %s is reachable beyond loopback: set ADVISOR_TOKEN (a long random string) so the API requires it", o.addr)
 	}
+	if o.memoryBudgetMiB < 1 || o.memoryLimitMiB < 1 {
+		return usagef("--memory-budget and --memory-limit want a positive number of MiB")
+	}
 	if o.dsn == "" && !o.devDB {
 		return usagef("HWLAB_DATABASE_URL is not set (make run, or advisor serve --dev-db, uses a local dev cluster instead)")
 	}
 	return nil
 }
 
+// defaultMemoryLimitMiB is serve's Go memory limit: the memory budget plus
+// room for the runtime, the pools and the garbage the collector has yet to
+// reclaim, below the 512 MiB of RSS the defaults promise.
+const defaultMemoryLimitMiB = 384
+
 func runServe(ctx context.Context, e env, o serveOptions) error {
 	log := newLogger(e)
+	// GOMEMLIMIT, when set, is the operator's word for the whole process.
+	if e.getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(int64(o.memoryLimitMiB) << 20)
+	}
 	if o.dsn == "" {
 		dev, err := startDevDB(ctx, log, e.secrets)
 		if err != nil {

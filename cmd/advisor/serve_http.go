@@ -41,7 +41,7 @@ func serve(ctx context.Context, log *slog.Logger, ln net.Listener, o serveOption
 	h, err := advisor.New(advisor.Config{
 		Store: st, Model: model, DefaultModel: o.model, SystemPrompt: o.systemPrompt,
 		ThreadBudget: o.budget, Addr: ln.Addr().String(), AllowedHosts: o.allowedHosts,
-		Token: o.token, Logger: log,
+		Token: o.token, Logger: log, MemoryBudget: int64(o.memoryBudgetMiB) << 20,
 	})
 	if err != nil {
 		return err

@@ -54,6 +54,11 @@ type Config struct {
 	// accepts is never refused for its encoding: 6 × Store.MaxContentBytes
 	// plus 64 KiB (24 MiB + 64 KiB by default).
 	MaxBodyBytes int64
+	// MemoryBudget bounds the bytes all requests in flight may hold
+	// (memory.go); a request beyond it is a 503 with Retry-After. 0 means
+	// DefaultMemoryBudget. A request never reserves more than the whole
+	// budget, so a small one still lets the largest request through alone.
+	MemoryBudget int64
 	// Heartbeat is the SSE ping interval. 0 means DefaultHeartbeat.
 	Heartbeat time.Duration
 	Logger    *slog.Logger
@@ -68,6 +73,9 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.MaxBodyBytes <= 0 {
 		c.MaxBodyBytes = wire.MaxMessageJSON(c.Store.MaxContentBytes())
+	}
+	if c.MemoryBudget <= 0 {
+		c.MemoryBudget = DefaultMemoryBudget
 	}
 	if c.Heartbeat <= 0 {
 		c.Heartbeat = DefaultHeartbeat

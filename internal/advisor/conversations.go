@@ -59,13 +59,33 @@ func (h *handler) createConversation(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusCreated, wire.Conversation{Summary: wire.FromSummary(sum), Messages: []wire.Message{}})
 }
 
+// getConversation streams the thread as the store reads it, a message at
+// a time, so a long thread of large messages is never held whole (the
+// memory budget charges a GET for one message, readCharge). The status is
+// decided by the first row: an unknown id is still a 404. A failure after
+// the head is out cannot become an error status any more; the connection
+// is cut, so the client sees a broken body, never a complete-looking one.
 func (h *handler) getConversation(w http.ResponseWriter, r *http.Request) {
-	c, err := h.cfg.Store.GetConversation(r.Context(), r.PathValue("id"))
-	if err != nil {
-		h.writeError(w, r, err)
-		return
+	tw := wire.NewThreadWriter(w)
+	started := false
+	err := h.cfg.Store.ReadConversation(r.Context(), r.PathValue("id"),
+		func(s store.ConversationSummary) error {
+			startJSON(w, http.StatusOK)
+			started = true
+			return tw.Head(wire.FromSummary(s))
+		},
+		func(m store.Message) error { return tw.Message(wire.FromMessage(m)) })
+	if err == nil {
+		err = tw.End()
 	}
-	writeJSON(w, http.StatusOK, wire.FromConversation(c))
+	switch {
+	case err == nil:
+	case !started:
+		h.writeError(w, r, err)
+	default:
+		h.log.Info("conversation read cut off mid-response", "conversation", r.PathValue("id"), "err", err)
+		panic(http.ErrAbortHandler)
+	}
 }
 
 func (h *handler) deleteConversation(w http.ResponseWriter, r *http.Request) {

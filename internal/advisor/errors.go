@@ -54,6 +54,7 @@ var errorTable = []errorRow{
 	{err: ErrNoModel, status: http.StatusServiceUnavailable, expected: true, msg: "no model configured: set ADVISOR_MODEL_URL (an OpenAI-compatible base URL, e.g. http://127.0.0.1:11434/v1) and ADVISOR_MODEL, then restart"},
 	{err: ErrModelFailed, status: http.StatusBadGateway, msg: "the model failed; retry"},
 	{match: dbUnavailable, status: http.StatusServiceUnavailable, msg: "database unavailable; retry later", retryAfter: dbRetryAfter},
+	{err: errBusy, status: http.StatusServiceUnavailable, msg: "server busy: too much data in flight; retry shortly", retryAfter: busyRetryAfter},
 }
 
 type errorRow struct {

@@ -33,6 +33,7 @@ func TestErrorTable(t *testing.T) {
 		errMediaType:             http.StatusUnsupportedMediaType,
 		ErrNoModel:               http.StatusServiceUnavailable,
 		ErrModelFailed:           http.StatusBadGateway,
+		errBusy:                  http.StatusServiceUnavailable,
 	}
 	if len(want)+1 != len(errorTable) { // +1: the database row, below
 		t.Fatalf("table has %d rows, test knows %d", len(errorTable), len(want)+1)

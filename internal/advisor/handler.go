@@ -16,6 +16,7 @@ type handler struct {
 	listenIP  net.IP // nil when listening on all interfaces
 	port      string
 	allowed   []allowedHost // Config.AllowedHosts, parsed
+	budget    *memoryBudget
 }
 
 // New returns the advisor's http.Handler: the JSON API under /api/, the
@@ -26,20 +27,24 @@ func New(cfg Config) (http.Handler, error) {
 		return nil, err
 	}
 	h := &handler{cfg: cfg, log: cfg.Logger}
+	h.budget = newMemoryBudget(cfg.MemoryBudget, cfg.MaxBodyBytes, cfg.Store.MaxContentBytes())
 	if err := h.init(); err != nil {
 		return nil, err
 	}
 
 	api := http.NewServeMux()
-	api.HandleFunc("GET /api/config", h.config)
-	api.HandleFunc("GET /api/conversations", h.listConversations)
-	api.HandleFunc("POST /api/conversations", h.createConversation)
-	api.HandleFunc("GET /api/conversations/{id}", h.getConversation)
-	api.HandleFunc("DELETE /api/conversations/{id}", h.deleteConversation)
-	api.HandleFunc("PATCH /api/conversations/{id}", h.patchConversation)
-	api.HandleFunc("POST /api/conversations/{id}/messages", h.addMessage)
-	api.HandleFunc("POST /api/conversations/{id}/chat", h.chat)
-	api.HandleFunc("POST /api/conversations/{id}/reply", h.reply)
+	// Every route runs under the memory budget (memory.go); those that
+	// read a thread reserve a message's worth for as long as they run.
+	const reads = true
+	api.Handle("GET /api/config", h.limit(!reads, h.config))
+	api.Handle("GET /api/conversations", h.limit(!reads, h.listConversations))
+	api.Handle("POST /api/conversations", h.limit(!reads, h.createConversation))
+	api.Handle("GET /api/conversations/{id}", h.limit(reads, h.getConversation))
+	api.Handle("DELETE /api/conversations/{id}", h.limit(!reads, h.deleteConversation))
+	api.Handle("PATCH /api/conversations/{id}", h.limit(!reads, h.patchConversation))
+	api.Handle("POST /api/conversations/{id}/messages", h.limit(!reads, h.addMessage))
+	api.Handle("POST /api/conversations/{id}/chat", h.limit(reads, h.chat))
+	api.Handle("POST /api/conversations/{id}/reply", h.limit(reads, h.reply))
 	api.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusNotFound, map[string]any{"error": "no such endpoint"})
 	})

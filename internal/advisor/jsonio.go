@@ -9,10 +9,15 @@ import (
 )
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
+	startJSON(w, status)
+	_ = wire.Write(w, v)
+}
+
+// startJSON sends the headers of a JSON answer.
+func startJSON(w http.ResponseWriter, status int) {
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(status)
-	_ = wire.Write(w, v)
 }
 
 // decode reads exactly one JSON object into dst by package wire's rule

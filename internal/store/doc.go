@@ -19,7 +19,7 @@
 //
 // Where things are: options.go every Option and limit, errors.go every
 // sentinel and SQLSTATE code, conversations.go the conversation rows,
-// messages.go the append, threads.go the reads of whole threads (get and
-// export), import.go the import. Masking is internal/secret's: no error
+// messages.go the append, threads.go the reads of whole threads (get, the
+// row-at-a-time read for streaming, and export), import.go the import. Masking is internal/secret's: no error
 // from NewStore carries the DSN's password.
 package store

@@ -112,6 +112,14 @@ func (r *threadRow) dest() []any {
 	return append(r.conv.dest(), &r.msgID, &r.role, &r.content, &r.created)
 }
 
+// message is the row's message, of conversation convID.
+func (r *threadRow) message(convID string) Message {
+	return Message{
+		ID: uuid.UUID(r.msgID.Bytes).String(), ConversationID: convID,
+		Role: string(r.role), Content: string(r.content), CreatedAt: r.created.Time.UTC(),
+	}
+}
+
 // scanThreads reads rows of threadColumns, ordered by conversation and then
 // by seq, and calls fn with each conversation once its last row is read;
 // an error from fn stops the scan and is returned as it is. onRow, if not
@@ -141,10 +149,7 @@ func scanThreads(rows pgx.Rows, onRow func(), fn func(*Conversation) error) (n i
 			n, last = n+1, c
 		}
 		if r.msgID.Valid {
-			cur.Messages = append(cur.Messages, Message{
-				ID: uuid.UUID(r.msgID.Bytes).String(), ConversationID: cur.ID,
-				Role: string(r.role), Content: string(r.content), CreatedAt: r.created.Time.UTC(),
-			})
+			cur.Messages = append(cur.Messages, r.message(cur.ID))
 		}
 	}
 	if err := rows.Err(); err != nil {

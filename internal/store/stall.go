@@ -52,9 +52,10 @@ func (w *stallWatch) stop() { w.pause() }
 // explain turns a cancellation by the watch into an error that wraps
 // ErrUnavailable and context.DeadlineExceeded, like every other store
 // timeout.
-func (w *stallWatch) explain(err error) error {
+// op names the operation, as dbError's does.
+func (w *stallWatch) explain(op string, err error) error {
 	if err != nil && errors.Is(context.Cause(w.ctx), errStalled) {
-		return fmt.Errorf("store: export conversations: %w: %w for %s: %w", ErrUnavailable, errStalled, w.d, context.DeadlineExceeded)
+		return fmt.Errorf("store: %s: %w: %w for %s: %w", op, ErrUnavailable, errStalled, w.d, context.DeadlineExceeded)
 	}
 	return err
 }

@@ -5,6 +5,7 @@ package store_test
 import (
 	"context"
 	"errors"
+	"reflect"
 	"testing"
 
 	"git.georgsen.dk/hwlab/internal/store"
@@ -43,5 +44,48 @@ func TestGetConversationSummary(t *testing.T) {
 		if _, err := s.GetConversationSummary(ctx, bad); !errors.Is(err, store.ErrNotFound) {
 			t.Errorf("%q: %v, want ErrNotFound", bad, err)
 		}
+	}
+}
+
+// TestReadConversation: the row-at-a-time read gives what GetConversation
+// gives, summary first; an unknown or malformed id is ErrNotFound before
+// head runs; an error from the consumer stops the read and comes back as
+// it is.
+func TestReadConversation(t *testing.T) {
+	t.Parallel()
+	s := newStore(t)
+	ctx := context.Background()
+	id := mustCreate(t, s, "m")
+	empty := mustCreate(t, s, "m")
+	for _, c := range []string{"one", "two", "three"} {
+		mustAdd(t, s, id, "user", c)
+	}
+	for _, conv := range []string{id, empty} {
+		want := mustGet(t, s, conv)
+		var got store.Conversation
+		var heads int
+		err := s.ReadConversation(ctx, conv, func(sum store.ConversationSummary) error {
+			heads++
+			got = store.Conversation{ID: sum.ID, Model: sum.Model, Title: sum.Title, StartedAt: sum.StartedAt, Messages: []store.Message{}}
+			if sum.MessageCount != len(want.Messages) {
+				t.Errorf("summary count %d, want %d", sum.MessageCount, len(want.Messages))
+			}
+			return nil
+		}, func(m store.Message) error { got.Messages = append(got.Messages, m); return nil })
+		if err != nil || heads != 1 || !reflect.DeepEqual(&got, want) {
+			t.Errorf("ReadConversation(%s) = %v, %d heads:\n got %+v\nwant %+v", conv, err, heads, got, want)
+		}
+	}
+	for _, bad := range []string{"00000000-0000-4000-8000-000000000001", "nope"} {
+		err := s.ReadConversation(ctx, bad, func(store.ConversationSummary) error { t.Error("head ran"); return nil }, func(store.Message) error { return nil })
+		if !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("ReadConversation(%q) = %v, want ErrNotFound", bad, err)
+		}
+	}
+	stop := errors.New("consumer stops")
+	n := 0
+	err := s.ReadConversation(ctx, id, func(store.ConversationSummary) error { return nil }, func(store.Message) error { n++; return stop })
+	if err != stop || n != 1 {
+		t.Errorf("consumer error: %v after %d messages, want it as it is after 1", err, n)
 	}
 }

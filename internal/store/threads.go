@@ -43,6 +43,68 @@ func (s *Store) GetConversation(ctx context.Context, id string) (*Conversation, 
 	return conv, nil
 }
 
+// ReadConversation is GetConversation one row at a time, for a caller that
+// streams the thread on (the API's GET): head gets the conversation's
+// summary first, then msg each message in append order, and nothing holds
+// more than one message. It is the same single query, so the summary's
+// MessageCount is the number of messages msg gets. An unknown or
+// malformed id is ErrNotFound, before head is called; an error from head
+// or msg stops the read and is returned as it is. Like the export, it is
+// bounded by how long the server sends nothing (stallWatch), not by its
+// total time: a slow client may take minutes over a long thread.
+func (s *Store) ReadConversation(ctx context.Context, id string, head func(ConversationSummary) error, msg func(Message) error) error {
+	uid, err := parseID(id)
+	if err != nil {
+		return opError("read conversation", err)
+	}
+	ctx, stall := s.stallWatch(ctx)
+	defer stall.stop()
+	found := false
+	// consume hands a row on; the consumer's time is not the server's.
+	consume := func(fn func() error) error {
+		stall.pause()
+		defer stall.resume()
+		if err := fn(); err != nil {
+			return fnError{err}
+		}
+		return nil
+	}
+	err = s.queryRows(ctx, getConversationSQL, []any{uuidArg(uid)}, func(rows pgx.Rows) error {
+		var r threadRow
+		dest := r.dest()
+		var convID string
+		for rows.Next() {
+			if err := rows.Scan(dest...); err != nil {
+				return err
+			}
+			if !found {
+				found = true
+				sum := r.conv.summary()
+				convID = sum.ID
+				if err := consume(func() error { return head(sum) }); err != nil {
+					return err
+				}
+			}
+			if r.msgID.Valid {
+				if err := consume(func() error { return msg(r.message(convID)) }); err != nil {
+					return err
+				}
+			}
+		}
+		return rows.Err()
+	})
+	if fe := (fnError{}); errors.As(err, &fe) {
+		return fe.err
+	}
+	if err != nil {
+		return stall.explain("read conversation", dbError(ctx, "read conversation", err))
+	}
+	if !found {
+		return fmt.Errorf("store: read conversation %s: %w", id, ErrNotFound)
+	}
+	return nil
+}
+
 // exportBatch is how many conversations one export query reads. Rows are
 // streamed and each conversation is handed on as soon as it is complete, so
 // memory holds one conversation, whatever the batch size; the batch only
@@ -113,7 +175,7 @@ func (s *Store) exportBatch(ctx context.Context, after cursor, fn func(*Conversa
 		return n, last, fe.err
 	}
 	if err != nil {
-		return n, last, stall.explain(dbError(ctx, "export conversations", err))
+		return n, last, stall.explain("export conversations", dbError(ctx, "export conversations", err))
 	}
 	return n, last, nil
 }

@@ -49,6 +49,9 @@ func TestHungServerYieldsErrors(t *testing.T) {
 		"ExportConversations": func() error {
 			return s.ExportConversations(ctx, func(*store.Conversation) error { return nil })
 		},
+		"ReadConversation": func() error {
+			return s.ReadConversation(ctx, id, func(store.ConversationSummary) error { return nil }, func(store.Message) error { return nil })
+		},
 		"ImportConversation": func() error {
 			_, err := s.ImportConversation(ctx, store.Conversation{
 				ID: "0b8c3f6e-3f4e-4a52-9b0e-2d4f8e1a7c11", StartedAt: time.Now(),

@@ -46,3 +46,46 @@ func write(w io.Writer, v any, opts json.Options) error {
 	_, err = w.Write(append(b, '\n'))
 	return err
 }
+
+// ThreadWriter writes one Conversation exactly as Write would (the same
+// bytes), a message at a time, so a long thread is never held whole: Head
+// first, then Message for each of the summary's MessageCount messages,
+// then End.
+type ThreadWriter struct {
+	w io.Writer
+	n int
+}
+
+// NewThreadWriter returns a ThreadWriter writing to w.
+func NewThreadWriter(w io.Writer) *ThreadWriter { return &ThreadWriter{w: w} }
+
+// Head writes the conversation's own members and opens its messages.
+func (t *ThreadWriter) Head(s Summary) error {
+	b, err := Marshal(Conversation{Summary: s, Messages: []Message{}})
+	if err != nil {
+		return err
+	}
+	// messages is the last member: cut its "[]}" to "[".
+	_, err = t.w.Write(b[:len(b)-2])
+	return err
+}
+
+// Message writes the next message.
+func (t *ThreadWriter) Message(m Message) error {
+	b, err := Marshal(m)
+	if err != nil {
+		return err
+	}
+	if t.n > 0 {
+		b = append([]byte{','}, b...)
+	}
+	t.n++
+	_, err = t.w.Write(b)
+	return err
+}
+
+// End closes the messages and the conversation, and ends the line.
+func (t *ThreadWriter) End() error {
+	_, err := io.WriteString(t.w, "]}\n")
+	return err
+}
