@@ -14,6 +14,7 @@ import (
 	"sync"
 	"testing"
 
+	"git.georgsen.dk/hwlab/internal/modelstub"
 	"git.georgsen.dk/hwlab/internal/pgtest"
 	"git.georgsen.dk/hwlab/internal/store"
 )
@@ -25,7 +26,7 @@ const memoryCeilingMiB = 512
 // against the real binary, built without -race, with default settings: 30
 // parallel bodies of 24 MiB of \u0061 escapes (each one a message at the
 // content limit) and 6 parallel GETs of a 43-message thread of 4 MiB
-// messages (172 MiB of content). Every request gets 2xx, 413 or 503 (with
+// messages (172 MiB of content); then 6 parallel chats on that thread. Every request gets 2xx, 413 or 503 (with
 // Retry-After), the peak RSS of the process (VmHWM: the kernel keeps the
 // peak, so nothing is sampled or timed) stays under the ceiling, and the
 // thread still reads back whole.
@@ -56,7 +57,10 @@ func TestMemoryCeiling(t *testing.T) {
 	}
 	s.Close()
 
-	p := startProcess(t, bin, t.TempDir(), []string{"HWLAB_DATABASE_URL=" + url}, "serve", "--addr", "127.0.0.1:0")
+	stub := modelstub.New()
+	t.Cleanup(stub.Close)
+	p := startProcess(t, bin, t.TempDir(), []string{"HWLAB_DATABASE_URL=" + url, "ADVISOR_MODEL_URL=" + stub.BaseURL(), "ADVISOR_MODEL=stub"},
+		"serve", "--addr", "127.0.0.1:0")
 	base := p.waitFor(t, servingRe)[1]
 	t.Cleanup(func() { _ = p.interrupt(t) })
 
@@ -100,6 +104,22 @@ func TestMemoryCeiling(t *testing.T) {
 		})
 	}
 	wg.Wait()
+	// Then 6 chats on the long thread at once, which the budget lets
+	// through together: each reads only the tail that fits the thread
+	// budget, not 172 MiB.
+	for range 6 {
+		wg.Go(func() {
+			res, err := http.Post(base+"/api/conversations/"+big+"/chat", "application/json", strings.NewReader(`{"content":"hi"}`))
+			if err != nil {
+				record(outcome{what: "chat", err: err})
+				return
+			}
+			_, err = io.Copy(io.Discard, res.Body)
+			res.Body.Close()
+			record(outcome{"chat", res.StatusCode, res.Header.Get("Retry-After"), err})
+		})
+	}
+	wg.Wait()
 
 	counts := map[string]int{}
 	for _, o := range out {
@@ -118,7 +138,7 @@ func TestMemoryCeiling(t *testing.T) {
 	if peak>>10 > memoryCeilingMiB {
 		t.Errorf("peak RSS %d MiB, over the %d MiB ceiling", peak>>10, memoryCeilingMiB)
 	}
-	if counts["POST 201"] == 0 || counts["GET 200"] == 0 {
+	if counts["POST 201"] == 0 || counts["GET 200"] == 0 || counts["chat 200"] == 0 {
 		t.Errorf("nothing got through the budget: %v", counts)
 	}
 
@@ -137,10 +157,11 @@ func TestMemoryCeiling(t *testing.T) {
 	if err := json.NewDecoder(res.Body).Decode(&c); err != nil || res.StatusCode != 200 {
 		t.Fatalf("GET after the attack: %d %v", res.StatusCode, err)
 	}
-	if c.MessageCount != bigMessages || len(c.Messages) != bigMessages {
-		t.Fatalf("thread after the attack: count %d, %d messages", c.MessageCount, len(c.Messages))
+	// Each chat that got through added its question and the answer.
+	if want := bigMessages + 2*counts["chat 200"]; c.MessageCount != want || len(c.Messages) != want {
+		t.Fatalf("thread after the attack: count %d, %d messages, want %d", c.MessageCount, len(c.Messages), want)
 	}
-	for i, m := range c.Messages {
+	for i, m := range c.Messages[:bigMessages] {
 		if m.Content != content {
 			t.Fatalf("message %d altered (%d bytes)", i, len(m.Content))
 		}

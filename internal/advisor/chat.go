@@ -3,6 +3,7 @@ package advisor
 import (
 	"net/http"
 	"strings"
+	"unicode/utf8"
 
 	"git.georgsen.dk/hwlab/internal/store"
 	"git.georgsen.dk/hwlab/internal/wire"
@@ -67,20 +68,26 @@ func (h *handler) reply(w http.ResponseWriter, r *http.Request) {
 // is the message chat just stored, nil for reply. A failed or abandoned
 // generation stores nothing; the user's message stays, so reply can retry.
 func (h *handler) answer(w http.ResponseWriter, r *http.Request, user *store.Message) {
-	c, err := h.cfg.Store.GetConversation(r.Context(), r.PathValue("id"))
+	// Only the tail that can fit the thread budget is read: a character is
+	// at most utf8.UTFMax bytes, so messages beyond that many bytes could
+	// never be sent, and a long thread of large messages is not loaded
+	// whole for every turn (the memory budget charges one message's worth).
+	c, msgs, err := h.cfg.Store.GetRecentThread(r.Context(), r.PathValue("id"), utf8.UTFMax*h.cfg.ThreadBudget)
 	if err != nil {
 		h.writeError(w, r, err)
 		return
 	}
-	if user == nil && (len(c.Messages) == 0 || c.Messages[len(c.Messages)-1].Role != store.RoleUser) {
+	if user == nil && (len(msgs) == 0 || msgs[len(msgs)-1].Role != store.RoleUser) {
 		h.writeError(w, r, errNotUserTurn)
 		return
 	}
-	t := fitThread(h.cfg.SystemPrompt, c.Messages, h.cfg.ThreadBudget)
-	if t.droppedMsgs > 0 {
+	t := fitThread(h.cfg.SystemPrompt, msgs, h.cfg.ThreadBudget)
+	if sent := len(msgs) - t.droppedMsgs; sent < c.MessageCount {
+		// dropped_chars counts the messages read and then dropped;
+		// unread_messages were beyond the budget's bytes and not read.
 		h.log.Info("thread over budget: oldest messages not sent to the model",
-			"conversation", c.ID, "dropped_messages", t.droppedMsgs, "dropped_chars", t.droppedChars,
-			"sent_messages", len(c.Messages)-t.droppedMsgs, "budget_chars", h.cfg.ThreadBudget)
+			"conversation", c.ID, "dropped_messages", c.MessageCount-sent, "dropped_chars", t.droppedChars,
+			"unread_messages", c.MessageCount-len(msgs), "sent_messages", sent, "budget_chars", h.cfg.ThreadBudget)
 	}
 	model := c.Model
 	if model == "" {

@@ -25,9 +25,11 @@ import (
 // A request also reserves minCharge, so a flood of small ones is bounded
 // too.
 //
-// Known gap, left for the replies rework of chat: chat and reply read the
-// whole thread before trimming it to the thread budget, so a thread of
-// many large messages costs more than its charge there.
+// chat and reply read only the tail of the thread that can fit the thread
+// budget (Store.GetRecentThread), so their charge holds however long the
+// thread. Not bounded here: a model that streams without end (the reply
+// is refused by the store past the content limit, but held until then);
+// the replies rework caps a reply as it streams.
 
 // DefaultMemoryBudget is the budget with the default content limit: room
 // for two of the largest bodies at once, or a dozen thread reads. With

@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"reflect"
+	"strings"
 	"testing"
 
 	"git.georgsen.dk/hwlab/internal/store"
@@ -87,5 +88,47 @@ func TestReadConversation(t *testing.T) {
 	err := s.ReadConversation(ctx, id, func(store.ConversationSummary) error { return nil }, func(store.Message) error { n++; return stop })
 	if err != stop || n != 1 {
 		t.Errorf("consumer error: %v after %d messages, want it as it is after 1", err, n)
+	}
+}
+
+// TestGetRecentThread: the newest messages whose newer messages hold fewer
+// than maxBytes bytes, in append order, the newest always; the summary
+// counts the whole thread; unknown ids are ErrNotFound.
+func TestGetRecentThread(t *testing.T) {
+	t.Parallel()
+	s := newStore(t)
+	ctx := context.Background()
+	id := mustCreate(t, s, "m")
+	empty := mustCreate(t, s, "m")
+	for _, c := range []string{"aaaa", "bbb", "cc", "ø"} { // 4, 3, 2, 2 bytes
+		mustAdd(t, s, id, "user", c)
+	}
+	for _, tt := range []struct {
+		maxBytes int
+		want     string
+	}{
+		{1, "ø"},             // the newest always
+		{2, "ø"},             // newer than cc: 2 bytes, not under 2
+		{3, "cc|ø"},          // newer than cc: 2 < 3; than bbb: 4
+		{7, "bbb|cc|ø"},      // newer than aaaa: 7, not under 7
+		{8, "aaaa|bbb|cc|ø"}, // 7 < 8
+		{1 << 20, "aaaa|bbb|cc|ø"},
+	} {
+		sum, msgs, err := s.GetRecentThread(ctx, id, tt.maxBytes)
+		var got []string
+		for _, m := range msgs {
+			got = append(got, m.Content)
+		}
+		if err != nil || sum.MessageCount != 4 || strings.Join(got, "|") != tt.want {
+			t.Errorf("maxBytes %d: %v, count %d, %q; want %q", tt.maxBytes, err, sum.MessageCount, strings.Join(got, "|"), tt.want)
+		}
+	}
+	if sum, msgs, err := s.GetRecentThread(ctx, empty, 10); err != nil || sum.ID != empty || len(msgs) != 0 || msgs == nil {
+		t.Errorf("empty thread: %v %+v %v", err, sum, msgs)
+	}
+	for _, bad := range []string{"00000000-0000-4000-8000-000000000001", "nope"} {
+		if _, _, err := s.GetRecentThread(ctx, bad, 10); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("GetRecentThread(%q) = %v, want ErrNotFound", bad, err)
+		}
 	}
 }

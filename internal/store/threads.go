@@ -43,19 +43,66 @@ func (s *Store) GetConversation(ctx context.Context, id string) (*Conversation, 
 	return conv, nil
 }
 
+// recentThreadSQL reads a conversation and the newest of its messages
+// whose newer messages hold fewer than $2 bytes of content, in append
+// order: the newest always, then older ones while the bytes after them
+// stay under the bound. octet_length reads a TOASTed value's header, not
+// the value, so older messages cost nothing to pass over; only the rows
+// returned are fetched whole. The LEFT JOIN keeps a conversation without
+// messages.
+const recentThreadSQL = `
+SELECT ` + threadColumns + `
+FROM conversations c
+LEFT JOIN LATERAL (
+	SELECT t.id, t.role, t.content, t.created_at, t.seq FROM (
+		SELECT m.id, m.role, m.content, m.created_at, m.seq,
+			sum(octet_length(m.content)) OVER (ORDER BY m.seq DESC) - octet_length(m.content) AS newer_bytes
+		FROM messages m WHERE m.conversation_id = c.id
+	) t WHERE t.newer_bytes < $2
+) m ON true
+WHERE c.id = $1
+ORDER BY m.seq`
+
+// GetRecentThread is the tail of a conversation for a model: the summary
+// (its MessageCount is the whole thread's) and the newest messages, in
+// append order, the newest always and older ones while the messages after
+// them hold fewer than maxBytes bytes of content. Memory is bounded by
+// maxBytes plus one message, however long the thread. One round trip. An
+// unknown or malformed id is ErrNotFound.
+func (s *Store) GetRecentThread(ctx context.Context, id string, maxBytes int) (ConversationSummary, []Message, error) {
+	var (
+		sum  ConversationSummary
+		msgs = []Message{}
+	)
+	err := s.readThread(ctx, "get recent thread", recentThreadSQL, id, []any{maxBytes},
+		func(c ConversationSummary) error { sum = c; return nil },
+		func(m Message) error { msgs = append(msgs, m); return nil })
+	if err != nil {
+		return ConversationSummary{}, nil, err
+	}
+	return sum, msgs, nil
+}
+
 // ReadConversation is GetConversation one row at a time, for a caller that
 // streams the thread on (the API's GET): head gets the conversation's
 // summary first, then msg each message in append order, and nothing holds
 // more than one message. It is the same single query, so the summary's
 // MessageCount is the number of messages msg gets. An unknown or
 // malformed id is ErrNotFound, before head is called; an error from head
-// or msg stops the read and is returned as it is. Like the export, it is
-// bounded by how long the server sends nothing (stallWatch), not by its
-// total time: a slow client may take minutes over a long thread.
+// or msg stops the read and is returned as it is.
 func (s *Store) ReadConversation(ctx context.Context, id string, head func(ConversationSummary) error, msg func(Message) error) error {
+	return s.readThread(ctx, "read conversation", getConversationSQL, id, nil, head, msg)
+}
+
+// readThread runs a query of threadColumns for conversation id ($1, then
+// args) and hands its rows on one at a time: head once, then msg for each
+// message. Like the export, it is bounded by how long the server sends
+// nothing (stallWatch), not by its total time: a slow client may take
+// minutes over a long thread.
+func (s *Store) readThread(ctx context.Context, op string, sqlText statement, id string, args []any, head func(ConversationSummary) error, msg func(Message) error) error {
 	uid, err := parseID(id)
 	if err != nil {
-		return opError("read conversation", err)
+		return opError(op, err)
 	}
 	ctx, stall := s.stallWatch(ctx)
 	defer stall.stop()
@@ -69,7 +116,7 @@ func (s *Store) ReadConversation(ctx context.Context, id string, head func(Conve
 		}
 		return nil
 	}
-	err = s.queryRows(ctx, getConversationSQL, []any{uuidArg(uid)}, func(rows pgx.Rows) error {
+	err = s.queryRows(ctx, sqlText, append([]any{uuidArg(uid)}, args...), func(rows pgx.Rows) error {
 		var r threadRow
 		dest := r.dest()
 		var convID string
@@ -97,10 +144,10 @@ func (s *Store) ReadConversation(ctx context.Context, id string, head func(Conve
 		return fe.err
 	}
 	if err != nil {
-		return stall.explain("read conversation", dbError(ctx, "read conversation", err))
+		return stall.explain(op, dbError(ctx, op, err))
 	}
 	if !found {
-		return fmt.Errorf("store: read conversation %s: %w", id, ErrNotFound)
+		return fmt.Errorf("store: %s %s: %w", op, id, ErrNotFound)
 	}
 	return nil
 }

@@ -49,6 +49,7 @@ func TestHungServerYieldsErrors(t *testing.T) {
 		"ExportConversations": func() error {
 			return s.ExportConversations(ctx, func(*store.Conversation) error { return nil })
 		},
+		"GetRecentThread": func() error { _, _, err := s.GetRecentThread(ctx, id, 100); return err },
 		"ReadConversation": func() error {
 			return s.ReadConversation(ctx, id, func(store.ConversationSummary) error { return nil }, func(store.Message) error { return nil })
 		},
