@@ -2,6 +2,7 @@ package advisor
 
 import (
 	"errors"
+	"io"
 	"net/http"
 
 	"golang.org/x/sync/semaphore"
@@ -92,6 +93,12 @@ func (h *handler) limit(reads bool, next http.HandlerFunc) http.Handler {
 		n := h.budget.charge(r, reads)
 		if !h.budget.sem.TryAcquire(n) {
 			h.writeError(w, r, errBusy)
+			// Read the rest of the body through a small buffer (memory
+			// stays flat; the body limit still applies), so the client
+			// finishes sending and reads the 503: closing on a client
+			// still writing resets the connection, and it may see the
+			// reset instead of the answer.
+			_, _ = io.Copy(io.Discard, r.Body)
 			return
 		}
 		defer h.budget.sem.Release(n)
