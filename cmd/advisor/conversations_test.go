@@ -12,7 +12,6 @@ import (
 	"testing"
 
 	"git.georgsen.dk/hwlab/internal/pgtest"
-	"git.georgsen.dk/hwlab/internal/store"
 	"git.georgsen.dk/hwlab/internal/wire"
 )
 
@@ -21,12 +20,7 @@ import (
 func seeded(t *testing.T) (url string, ids []string) {
 	t.Helper()
 	ctx := context.Background()
-	url = pgtest.Migrated(t)
-	s, err := store.NewStore(ctx, url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	url, s := migratedStore(t)
 	for _, model := range []string{"first", "empty", "third"} {
 		id, err := s.CreateConversation(ctx, model)
 		if err != nil {

@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"git.georgsen.dk/hwlab/internal/pgtest"
+	"git.georgsen.dk/hwlab/internal/store"
 )
 
 func TestMain(m *testing.M) { pgtest.Main(m) }
@@ -32,6 +33,19 @@ func runAdvisor(t *testing.T, env map[string]string, args ...string) result {
 	err := run(context.Background(), args, func(k string) string { return env[k] }, &out, &errb)
 	code := exitCode(err, &errb)
 	return result{out.String(), errb.String(), code}
+}
+
+// migratedStore returns a migrated database and a store open on it for
+// seeding, closed at the end of the test.
+func migratedStore(t *testing.T) (string, *store.Store) {
+	t.Helper()
+	url := pgtest.Migrated(t)
+	s, err := store.NewStore(context.Background(), url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return url, s
 }
 
 func dbEnv(url string) map[string]string { return map[string]string{"HWLAB_DATABASE_URL": url} }

@@ -15,7 +15,6 @@ import (
 	"testing"
 
 	"git.georgsen.dk/hwlab/internal/modelstub"
-	"git.georgsen.dk/hwlab/internal/pgtest"
 	"git.georgsen.dk/hwlab/internal/store"
 )
 
@@ -33,15 +32,11 @@ const memoryCeilingMiB = 512
 func TestMemoryCeiling(t *testing.T) {
 	t.Parallel()
 	bin := buildAdvisor(t)
-	url := pgtest.Migrated(t)
+	url, s := migratedStore(t)
 	ctx := context.Background()
 
 	const bigMessages = 43
 	content := strings.Repeat("a", store.DefaultMaxContentBytes)
-	s, err := store.NewStore(ctx, url)
-	if err != nil {
-		t.Fatal(err)
-	}
 	big, err := s.CreateConversation(ctx, "m")
 	if err != nil {
 		t.Fatal(err)
@@ -55,7 +50,6 @@ func TestMemoryCeiling(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s.Close()
 
 	stub := modelstub.New()
 	t.Cleanup(stub.Close)

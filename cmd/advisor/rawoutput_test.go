@@ -114,12 +114,7 @@ const (
 func hostileDatabase(t *testing.T) (url string, ids []string) {
 	t.Helper()
 	ctx := context.Background()
-	url = pgtest.Migrated(t)
-	s, err := store.NewStore(ctx, url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	url, s := migratedStore(t)
 	for _, c := range []struct{ model, title, role string }{
 		{hostileModel, hostileTitle, "assistant"},
 		{"plain-model", "", "user"},

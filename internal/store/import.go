@@ -122,7 +122,7 @@ func (s *Store) ImportConversation(ctx context.Context, c Conversation) (bool, e
 	})
 	var pgErr *pgconn.PgError
 	if errors.As(err, &pgErr) && pgErr.Code == codeUniqueViolation {
-		return false, fmt.Errorf("store: import conversation %s: a message id: %w", id, ErrIDConflict)
+		return false, fmt.Errorf("store: import conversation: a message id: %w", ErrIDConflict)
 	}
 	if err != nil {
 		return false, dbError(ctx, "import conversation", err)
