@@ -50,7 +50,9 @@ func startProcess(t *testing.T, bin, dir string, env []string, args ...string) *
 	if err := p.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
+	scanned := make(chan struct{})
 	go func() {
+		defer close(scanned)
 		sc := bufio.NewScanner(r)
 		for sc.Scan() {
 			p.mu.Lock()
@@ -60,7 +62,9 @@ func startProcess(t *testing.T, bin, dir string, env []string, args ...string) *
 			p.mu.Unlock()
 		}
 	}()
-	go func() { err := p.cmd.Wait(); w.Close(); p.done <- err }()
+	// done only once every line is in the log: a caller that sees the
+	// exit may look for the last line at once.
+	go func() { err := p.cmd.Wait(); w.Close(); <-scanned; p.done <- err }()
 	t.Cleanup(func() {
 		if p.cmd.ProcessState == nil {
 			_ = p.cmd.Process.Kill()
