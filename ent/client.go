@@ -17,7 +17,9 @@ import (
 	"entgo.io/ent/dialect/sql"
 	"entgo.io/ent/dialect/sql/sqlgraph"
 	"git.georgsen.dk/hwlab/ent/conversation"
+	"git.georgsen.dk/hwlab/ent/generation"
 	"git.georgsen.dk/hwlab/ent/message"
+	"git.georgsen.dk/hwlab/ent/messagechunk"
 
 	stdsql "database/sql"
 )
@@ -29,8 +31,12 @@ type Client struct {
 	Schema *migrate.Schema
 	// Conversation is the client for interacting with the Conversation builders.
 	Conversation *ConversationClient
+	// Generation is the client for interacting with the Generation builders.
+	Generation *GenerationClient
 	// Message is the client for interacting with the Message builders.
 	Message *MessageClient
+	// MessageChunk is the client for interacting with the MessageChunk builders.
+	MessageChunk *MessageChunkClient
 }
 
 // NewClient creates a new client configured with the given options.
@@ -43,7 +49,9 @@ func NewClient(opts ...Option) *Client {
 func (c *Client) init() {
 	c.Schema = migrate.NewSchema(c.driver)
 	c.Conversation = NewConversationClient(c.config)
+	c.Generation = NewGenerationClient(c.config)
 	c.Message = NewMessageClient(c.config)
+	c.MessageChunk = NewMessageChunkClient(c.config)
 }
 
 type (
@@ -137,7 +145,9 @@ func (c *Client) Tx(ctx context.Context) (*Tx, error) {
 		ctx:          ctx,
 		config:       cfg,
 		Conversation: NewConversationClient(cfg),
+		Generation:   NewGenerationClient(cfg),
 		Message:      NewMessageClient(cfg),
+		MessageChunk: NewMessageChunkClient(cfg),
 	}, nil
 }
 
@@ -158,7 +168,9 @@ func (c *Client) BeginTx(ctx context.Context, opts *sql.TxOptions) (*Tx, error) 
 		ctx:          ctx,
 		config:       cfg,
 		Conversation: NewConversationClient(cfg),
+		Generation:   NewGenerationClient(cfg),
 		Message:      NewMessageClient(cfg),
+		MessageChunk: NewMessageChunkClient(cfg),
 	}, nil
 }
 
@@ -188,14 +200,18 @@ func (c *Client) Close() error {
 // In order to add hooks to a specific client, call: `client.Node.Use(...)`.
 func (c *Client) Use(hooks ...Hook) {
 	c.Conversation.Use(hooks...)
+	c.Generation.Use(hooks...)
 	c.Message.Use(hooks...)
+	c.MessageChunk.Use(hooks...)
 }
 
 // Intercept adds the query interceptors to all the entity clients.
 // In order to add interceptors to a specific client, call: `client.Node.Intercept(...)`.
 func (c *Client) Intercept(interceptors ...Interceptor) {
 	c.Conversation.Intercept(interceptors...)
+	c.Generation.Intercept(interceptors...)
 	c.Message.Intercept(interceptors...)
+	c.MessageChunk.Intercept(interceptors...)
 }
 
 // Mutate implements the ent.Mutator interface.
@@ -203,8 +219,12 @@ func (c *Client) Mutate(ctx context.Context, m Mutation) (Value, error) {
 	switch m := m.(type) {
 	case *ConversationMutation:
 		return c.Conversation.mutate(ctx, m)
+	case *GenerationMutation:
+		return c.Generation.mutate(ctx, m)
 	case *MessageMutation:
 		return c.Message.mutate(ctx, m)
+	case *MessageChunkMutation:
+		return c.MessageChunk.mutate(ctx, m)
 	default:
 		return nil, fmt.Errorf("ent: unknown mutation type %T", m)
 	}
@@ -334,6 +354,22 @@ func (c *ConversationClient) QueryMessages(_m *Conversation) *MessageQuery {
 	return query
 }
 
+// QueryGeneration queries the generation edge of a Conversation.
+func (c *ConversationClient) QueryGeneration(_m *Conversation) *GenerationQuery {
+	query := (&GenerationClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(conversation.Table, conversation.FieldID, id),
+			sqlgraph.To(generation.Table, generation.FieldID),
+			sqlgraph.Edge(sqlgraph.O2O, false, conversation.GenerationTable, conversation.GenerationColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
 // Hooks returns the client hooks.
 func (c *ConversationClient) Hooks() []Hook {
 	return c.hooks.Conversation
@@ -356,6 +392,171 @@ func (c *ConversationClient) mutate(ctx context.Context, m *ConversationMutation
 		return (&ConversationDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
 	default:
 		return nil, fmt.Errorf("ent: unknown Conversation mutation op: %q", m.Op())
+	}
+}
+
+// GenerationClient is a client for the Generation schema.
+type GenerationClient struct {
+	config
+}
+
+// NewGenerationClient returns a client for the Generation from the given config.
+func NewGenerationClient(c config) *GenerationClient {
+	return &GenerationClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `generation.Hooks(f(g(h())))`.
+func (c *GenerationClient) Use(hooks ...Hook) {
+	c.hooks.Generation = append(c.hooks.Generation, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `generation.Intercept(f(g(h())))`.
+func (c *GenerationClient) Intercept(interceptors ...Interceptor) {
+	c.inters.Generation = append(c.inters.Generation, interceptors...)
+}
+
+// Create returns a builder for creating a Generation entity.
+func (c *GenerationClient) Create() *GenerationCreate {
+	mutation := newGenerationMutation(c.config, OpCreate)
+	return &GenerationCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of Generation entities.
+func (c *GenerationClient) CreateBulk(builders ...*GenerationCreate) *GenerationCreateBulk {
+	return &GenerationCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *GenerationClient) MapCreateBulk(slice any, setFunc func(*GenerationCreate, int)) *GenerationCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &GenerationCreateBulk{err: fmt.Errorf("calling to GenerationClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*GenerationCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &GenerationCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for Generation.
+func (c *GenerationClient) Update() *GenerationUpdate {
+	mutation := newGenerationMutation(c.config, OpUpdate)
+	return &GenerationUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *GenerationClient) UpdateOne(_m *Generation) *GenerationUpdateOne {
+	mutation := newGenerationMutation(c.config, OpUpdateOne, withGeneration(_m))
+	return &GenerationUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *GenerationClient) UpdateOneID(id int64) *GenerationUpdateOne {
+	mutation := newGenerationMutation(c.config, OpUpdateOne, withGenerationID(id))
+	return &GenerationUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for Generation.
+func (c *GenerationClient) Delete() *GenerationDelete {
+	mutation := newGenerationMutation(c.config, OpDelete)
+	return &GenerationDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *GenerationClient) DeleteOne(_m *Generation) *GenerationDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *GenerationClient) DeleteOneID(id int64) *GenerationDeleteOne {
+	builder := c.Delete().Where(generation.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &GenerationDeleteOne{builder}
+}
+
+// Query returns a query builder for Generation.
+func (c *GenerationClient) Query() *GenerationQuery {
+	return &GenerationQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeGeneration},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a Generation entity by its id.
+func (c *GenerationClient) Get(ctx context.Context, id int64) (*Generation, error) {
+	return c.Query().Where(generation.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *GenerationClient) GetX(ctx context.Context, id int64) *Generation {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// QueryMessage queries the message edge of a Generation.
+func (c *GenerationClient) QueryMessage(_m *Generation) *MessageQuery {
+	query := (&MessageClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(generation.Table, generation.FieldID, id),
+			sqlgraph.To(message.Table, message.FieldID),
+			sqlgraph.Edge(sqlgraph.O2O, true, generation.MessageTable, generation.MessageColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// QueryConversation queries the conversation edge of a Generation.
+func (c *GenerationClient) QueryConversation(_m *Generation) *ConversationQuery {
+	query := (&ConversationClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(generation.Table, generation.FieldID, id),
+			sqlgraph.To(conversation.Table, conversation.FieldID),
+			sqlgraph.Edge(sqlgraph.O2O, true, generation.ConversationTable, generation.ConversationColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// Hooks returns the client hooks.
+func (c *GenerationClient) Hooks() []Hook {
+	return c.hooks.Generation
+}
+
+// Interceptors returns the client interceptors.
+func (c *GenerationClient) Interceptors() []Interceptor {
+	return c.inters.Generation
+}
+
+func (c *GenerationClient) mutate(ctx context.Context, m *GenerationMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&GenerationCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&GenerationUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&GenerationUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&GenerationDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown Generation mutation op: %q", m.Op())
 	}
 }
 
@@ -483,6 +684,38 @@ func (c *MessageClient) QueryConversation(_m *Message) *ConversationQuery {
 	return query
 }
 
+// QueryChunks queries the chunks edge of a Message.
+func (c *MessageClient) QueryChunks(_m *Message) *MessageChunkQuery {
+	query := (&MessageChunkClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(message.Table, message.FieldID, id),
+			sqlgraph.To(messagechunk.Table, messagechunk.FieldID),
+			sqlgraph.Edge(sqlgraph.O2M, false, message.ChunksTable, message.ChunksColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// QueryGeneration queries the generation edge of a Message.
+func (c *MessageClient) QueryGeneration(_m *Message) *GenerationQuery {
+	query := (&GenerationClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(message.Table, message.FieldID, id),
+			sqlgraph.To(generation.Table, generation.FieldID),
+			sqlgraph.Edge(sqlgraph.O2O, false, message.GenerationTable, message.GenerationColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
 // Hooks returns the client hooks.
 func (c *MessageClient) Hooks() []Hook {
 	return c.hooks.Message
@@ -508,13 +741,162 @@ func (c *MessageClient) mutate(ctx context.Context, m *MessageMutation) (Value, 
 	}
 }
 
+// MessageChunkClient is a client for the MessageChunk schema.
+type MessageChunkClient struct {
+	config
+}
+
+// NewMessageChunkClient returns a client for the MessageChunk from the given config.
+func NewMessageChunkClient(c config) *MessageChunkClient {
+	return &MessageChunkClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `messagechunk.Hooks(f(g(h())))`.
+func (c *MessageChunkClient) Use(hooks ...Hook) {
+	c.hooks.MessageChunk = append(c.hooks.MessageChunk, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `messagechunk.Intercept(f(g(h())))`.
+func (c *MessageChunkClient) Intercept(interceptors ...Interceptor) {
+	c.inters.MessageChunk = append(c.inters.MessageChunk, interceptors...)
+}
+
+// Create returns a builder for creating a MessageChunk entity.
+func (c *MessageChunkClient) Create() *MessageChunkCreate {
+	mutation := newMessageChunkMutation(c.config, OpCreate)
+	return &MessageChunkCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of MessageChunk entities.
+func (c *MessageChunkClient) CreateBulk(builders ...*MessageChunkCreate) *MessageChunkCreateBulk {
+	return &MessageChunkCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *MessageChunkClient) MapCreateBulk(slice any, setFunc func(*MessageChunkCreate, int)) *MessageChunkCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &MessageChunkCreateBulk{err: fmt.Errorf("calling to MessageChunkClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*MessageChunkCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &MessageChunkCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for MessageChunk.
+func (c *MessageChunkClient) Update() *MessageChunkUpdate {
+	mutation := newMessageChunkMutation(c.config, OpUpdate)
+	return &MessageChunkUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *MessageChunkClient) UpdateOne(_m *MessageChunk) *MessageChunkUpdateOne {
+	mutation := newMessageChunkMutation(c.config, OpUpdateOne, withMessageChunk(_m))
+	return &MessageChunkUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *MessageChunkClient) UpdateOneID(id int64) *MessageChunkUpdateOne {
+	mutation := newMessageChunkMutation(c.config, OpUpdateOne, withMessageChunkID(id))
+	return &MessageChunkUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for MessageChunk.
+func (c *MessageChunkClient) Delete() *MessageChunkDelete {
+	mutation := newMessageChunkMutation(c.config, OpDelete)
+	return &MessageChunkDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *MessageChunkClient) DeleteOne(_m *MessageChunk) *MessageChunkDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *MessageChunkClient) DeleteOneID(id int64) *MessageChunkDeleteOne {
+	builder := c.Delete().Where(messagechunk.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &MessageChunkDeleteOne{builder}
+}
+
+// Query returns a query builder for MessageChunk.
+func (c *MessageChunkClient) Query() *MessageChunkQuery {
+	return &MessageChunkQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeMessageChunk},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a MessageChunk entity by its id.
+func (c *MessageChunkClient) Get(ctx context.Context, id int64) (*MessageChunk, error) {
+	return c.Query().Where(messagechunk.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *MessageChunkClient) GetX(ctx context.Context, id int64) *MessageChunk {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// QueryMessage queries the message edge of a MessageChunk.
+func (c *MessageChunkClient) QueryMessage(_m *MessageChunk) *MessageQuery {
+	query := (&MessageClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(messagechunk.Table, messagechunk.FieldID, id),
+			sqlgraph.To(message.Table, message.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, true, messagechunk.MessageTable, messagechunk.MessageColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// Hooks returns the client hooks.
+func (c *MessageChunkClient) Hooks() []Hook {
+	return c.hooks.MessageChunk
+}
+
+// Interceptors returns the client interceptors.
+func (c *MessageChunkClient) Interceptors() []Interceptor {
+	return c.inters.MessageChunk
+}
+
+func (c *MessageChunkClient) mutate(ctx context.Context, m *MessageChunkMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&MessageChunkCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&MessageChunkUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&MessageChunkUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&MessageChunkDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown MessageChunk mutation op: %q", m.Op())
+	}
+}
+
 // hooks and interceptors per client, for fast access.
 type (
 	hooks struct {
-		Conversation, Message []ent.Hook
+		Conversation, Generation, Message, MessageChunk []ent.Hook
 	}
 	inters struct {
-		Conversation, Message []ent.Interceptor
+		Conversation, Generation, Message, MessageChunk []ent.Interceptor
 	}
 )
 

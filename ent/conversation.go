@@ -10,6 +10,7 @@ import (
 	"entgo.io/ent"
 	"entgo.io/ent/dialect/sql"
 	"git.georgsen.dk/hwlab/ent/conversation"
+	"git.georgsen.dk/hwlab/ent/generation"
 	"github.com/google/uuid"
 )
 
@@ -36,9 +37,11 @@ type Conversation struct {
 type ConversationEdges struct {
 	// Messages holds the value of the messages edge.
 	Messages []*Message `json:"messages,omitempty"`
+	// Generation holds the value of the generation edge.
+	Generation *Generation `json:"generation,omitempty"`
 	// loadedTypes holds the information for reporting if a
 	// type was loaded (or requested) in eager-loading or not.
-	loadedTypes [1]bool
+	loadedTypes [2]bool
 }
 
 // MessagesOrErr returns the Messages value or an error if the edge
@@ -48,6 +51,17 @@ func (e ConversationEdges) MessagesOrErr() ([]*Message, error) {
 		return e.Messages, nil
 	}
 	return nil, &NotLoadedError{edge: "messages"}
+}
+
+// GenerationOrErr returns the Generation value or an error if the edge
+// was not loaded in eager-loading, or loaded but was not found.
+func (e ConversationEdges) GenerationOrErr() (*Generation, error) {
+	if e.Generation != nil {
+		return e.Generation, nil
+	} else if e.loadedTypes[1] {
+		return nil, &NotFoundError{label: generation.Label}
+	}
+	return nil, &NotLoadedError{edge: "generation"}
 }
 
 // scanValues returns the types for scanning values from sql.Rows.
@@ -124,6 +138,11 @@ func (_m *Conversation) Value(name string) (ent.Value, error) {
 // QueryMessages queries the "messages" edge of the Conversation entity.
 func (_m *Conversation) QueryMessages() *MessageQuery {
 	return NewConversationClient(_m.config).QueryMessages(_m)
+}
+
+// QueryGeneration queries the "generation" edge of the Conversation entity.
+func (_m *Conversation) QueryGeneration() *GenerationQuery {
+	return NewConversationClient(_m.config).QueryGeneration(_m)
 }
 
 // Update returns a builder for updating this Conversation.

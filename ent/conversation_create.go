@@ -11,6 +11,7 @@ import (
 	"entgo.io/ent/dialect/sql/sqlgraph"
 	"entgo.io/ent/schema/field"
 	"git.georgsen.dk/hwlab/ent/conversation"
+	"git.georgsen.dk/hwlab/ent/generation"
 	"git.georgsen.dk/hwlab/ent/message"
 	"github.com/google/uuid"
 )
@@ -89,6 +90,25 @@ func (_c *ConversationCreate) AddMessages(v ...*Message) *ConversationCreate {
 		ids[i] = v[i].ID
 	}
 	return _c.AddMessageIDs(ids...)
+}
+
+// SetGenerationID sets the "generation" edge to the Generation entity by ID.
+func (_c *ConversationCreate) SetGenerationID(id int64) *ConversationCreate {
+	_c.mutation.SetGenerationID(id)
+	return _c
+}
+
+// SetNillableGenerationID sets the "generation" edge to the Generation entity by ID if the given value is not nil.
+func (_c *ConversationCreate) SetNillableGenerationID(id *int64) *ConversationCreate {
+	if id != nil {
+		_c = _c.SetGenerationID(*id)
+	}
+	return _c
+}
+
+// SetGeneration sets the "generation" edge to the Generation entity.
+func (_c *ConversationCreate) SetGeneration(v *Generation) *ConversationCreate {
+	return _c.SetGenerationID(v.ID)
 }
 
 // Mutation returns the ConversationMutation object of the builder.
@@ -216,6 +236,22 @@ func (_c *ConversationCreate) createSpec() (*Conversation, *sqlgraph.CreateSpec)
 			Bidi:    false,
 			Target: &sqlgraph.EdgeTarget{
 				IDSpec: sqlgraph.NewFieldSpec(message.FieldID, field.TypeUUID),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges = append(_spec.Edges, edge)
+	}
+	if nodes := _c.mutation.GenerationIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2O,
+			Inverse: false,
+			Table:   conversation.GenerationTable,
+			Columns: []string{conversation.GenerationColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(generation.FieldID, field.TypeInt64),
 			},
 		}
 		for _, k := range nodes {

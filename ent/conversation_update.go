@@ -11,6 +11,7 @@ import (
 	"entgo.io/ent/dialect/sql/sqlgraph"
 	"entgo.io/ent/schema/field"
 	"git.georgsen.dk/hwlab/ent/conversation"
+	"git.georgsen.dk/hwlab/ent/generation"
 	"git.georgsen.dk/hwlab/ent/message"
 	"git.georgsen.dk/hwlab/ent/predicate"
 	"github.com/google/uuid"
@@ -93,6 +94,25 @@ func (_u *ConversationUpdate) AddMessages(v ...*Message) *ConversationUpdate {
 	return _u.AddMessageIDs(ids...)
 }
 
+// SetGenerationID sets the "generation" edge to the Generation entity by ID.
+func (_u *ConversationUpdate) SetGenerationID(id int64) *ConversationUpdate {
+	_u.mutation.SetGenerationID(id)
+	return _u
+}
+
+// SetNillableGenerationID sets the "generation" edge to the Generation entity by ID if the given value is not nil.
+func (_u *ConversationUpdate) SetNillableGenerationID(id *int64) *ConversationUpdate {
+	if id != nil {
+		_u = _u.SetGenerationID(*id)
+	}
+	return _u
+}
+
+// SetGeneration sets the "generation" edge to the Generation entity.
+func (_u *ConversationUpdate) SetGeneration(v *Generation) *ConversationUpdate {
+	return _u.SetGenerationID(v.ID)
+}
+
 // Mutation returns the ConversationMutation object of the builder.
 func (_u *ConversationUpdate) Mutation() *ConversationMutation {
 	return _u.mutation
@@ -117,6 +137,12 @@ func (_u *ConversationUpdate) RemoveMessages(v ...*Message) *ConversationUpdate 
 		ids[i] = v[i].ID
 	}
 	return _u.RemoveMessageIDs(ids...)
+}
+
+// ClearGeneration clears the "generation" edge to the Generation entity.
+func (_u *ConversationUpdate) ClearGeneration() *ConversationUpdate {
+	_u.mutation.ClearGeneration()
+	return _u
 }
 
 // Save executes the query and returns the number of nodes affected by the update operation.
@@ -225,6 +251,35 @@ func (_u *ConversationUpdate) sqlSave(ctx context.Context) (_node int, err error
 		}
 		_spec.Edges.Add = append(_spec.Edges.Add, edge)
 	}
+	if _u.mutation.GenerationCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2O,
+			Inverse: false,
+			Table:   conversation.GenerationTable,
+			Columns: []string{conversation.GenerationColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(generation.FieldID, field.TypeInt64),
+			},
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.GenerationIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2O,
+			Inverse: false,
+			Table:   conversation.GenerationTable,
+			Columns: []string{conversation.GenerationColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(generation.FieldID, field.TypeInt64),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Add = append(_spec.Edges.Add, edge)
+	}
 	if _node, err = sqlgraph.UpdateNodes(ctx, _u.driver, _spec); err != nil {
 		if _, ok := err.(*sqlgraph.NotFoundError); ok {
 			err = &NotFoundError{conversation.Label}
@@ -309,6 +364,25 @@ func (_u *ConversationUpdateOne) AddMessages(v ...*Message) *ConversationUpdateO
 	return _u.AddMessageIDs(ids...)
 }
 
+// SetGenerationID sets the "generation" edge to the Generation entity by ID.
+func (_u *ConversationUpdateOne) SetGenerationID(id int64) *ConversationUpdateOne {
+	_u.mutation.SetGenerationID(id)
+	return _u
+}
+
+// SetNillableGenerationID sets the "generation" edge to the Generation entity by ID if the given value is not nil.
+func (_u *ConversationUpdateOne) SetNillableGenerationID(id *int64) *ConversationUpdateOne {
+	if id != nil {
+		_u = _u.SetGenerationID(*id)
+	}
+	return _u
+}
+
+// SetGeneration sets the "generation" edge to the Generation entity.
+func (_u *ConversationUpdateOne) SetGeneration(v *Generation) *ConversationUpdateOne {
+	return _u.SetGenerationID(v.ID)
+}
+
 // Mutation returns the ConversationMutation object of the builder.
 func (_u *ConversationUpdateOne) Mutation() *ConversationMutation {
 	return _u.mutation
@@ -333,6 +407,12 @@ func (_u *ConversationUpdateOne) RemoveMessages(v ...*Message) *ConversationUpda
 		ids[i] = v[i].ID
 	}
 	return _u.RemoveMessageIDs(ids...)
+}
+
+// ClearGeneration clears the "generation" edge to the Generation entity.
+func (_u *ConversationUpdateOne) ClearGeneration() *ConversationUpdateOne {
+	_u.mutation.ClearGeneration()
+	return _u
 }
 
 // Where appends a list predicates to the ConversationUpdate builder.
@@ -464,6 +544,35 @@ func (_u *ConversationUpdateOne) sqlSave(ctx context.Context) (_node *Conversati
 			Bidi:    false,
 			Target: &sqlgraph.EdgeTarget{
 				IDSpec: sqlgraph.NewFieldSpec(message.FieldID, field.TypeUUID),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Add = append(_spec.Edges.Add, edge)
+	}
+	if _u.mutation.GenerationCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2O,
+			Inverse: false,
+			Table:   conversation.GenerationTable,
+			Columns: []string{conversation.GenerationColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(generation.FieldID, field.TypeInt64),
+			},
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.GenerationIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2O,
+			Inverse: false,
+			Table:   conversation.GenerationTable,
+			Columns: []string{conversation.GenerationColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(generation.FieldID, field.TypeInt64),
 			},
 		}
 		for _, k := range nodes {

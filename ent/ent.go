@@ -13,7 +13,9 @@ import (
 	"entgo.io/ent/dialect/sql"
 	"entgo.io/ent/dialect/sql/sqlgraph"
 	"git.georgsen.dk/hwlab/ent/conversation"
+	"git.georgsen.dk/hwlab/ent/generation"
 	"git.georgsen.dk/hwlab/ent/message"
+	"git.georgsen.dk/hwlab/ent/messagechunk"
 )
 
 // ent aliases to avoid import conflicts in user's code.
@@ -75,7 +77,9 @@ func checkColumn(t, c string) error {
 	initCheck.Do(func() {
 		columnCheck = sql.NewColumnCheck(map[string]func(string) bool{
 			conversation.Table: conversation.ValidColumn,
+			generation.Table:   generation.ValidColumn,
 			message.Table:      message.ValidColumn,
+			messagechunk.Table: messagechunk.ValidColumn,
 		})
 	})
 	return columnCheck(t, c)

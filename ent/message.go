@@ -10,6 +10,7 @@ import (
 	"entgo.io/ent"
 	"entgo.io/ent/dialect/sql"
 	"git.georgsen.dk/hwlab/ent/conversation"
+	"git.georgsen.dk/hwlab/ent/generation"
 	"git.georgsen.dk/hwlab/ent/message"
 	"github.com/google/uuid"
 )
@@ -29,6 +30,20 @@ type Message struct {
 	Content string `json:"content,omitempty"`
 	// CreatedAt holds the value of the "created_at" field.
 	CreatedAt time.Time `json:"created_at,omitempty"`
+	// Status holds the value of the "status" field.
+	Status string `json:"status,omitempty"`
+	// Model holds the value of the "model" field.
+	Model *string `json:"model,omitempty"`
+	// FinishReason holds the value of the "finish_reason" field.
+	FinishReason *string `json:"finish_reason,omitempty"`
+	// PromptTokens holds the value of the "prompt_tokens" field.
+	PromptTokens *int32 `json:"prompt_tokens,omitempty"`
+	// CompletionTokens holds the value of the "completion_tokens" field.
+	CompletionTokens *int32 `json:"completion_tokens,omitempty"`
+	// FirstTokenMs holds the value of the "first_token_ms" field.
+	FirstTokenMs *int32 `json:"first_token_ms,omitempty"`
+	// DurationMs holds the value of the "duration_ms" field.
+	DurationMs *int32 `json:"duration_ms,omitempty"`
 	// Edges holds the relations/edges for other nodes in the graph.
 	// The values are being populated by the MessageQuery when eager-loading is set.
 	Edges        MessageEdges `json:"edges"`
@@ -39,9 +54,13 @@ type Message struct {
 type MessageEdges struct {
 	// Conversation holds the value of the conversation edge.
 	Conversation *Conversation `json:"conversation,omitempty"`
+	// Chunks holds the value of the chunks edge.
+	Chunks []*MessageChunk `json:"chunks,omitempty"`
+	// Generation holds the value of the generation edge.
+	Generation *Generation `json:"generation,omitempty"`
 	// loadedTypes holds the information for reporting if a
 	// type was loaded (or requested) in eager-loading or not.
-	loadedTypes [1]bool
+	loadedTypes [3]bool
 }
 
 // ConversationOrErr returns the Conversation value or an error if the edge
@@ -55,14 +74,34 @@ func (e MessageEdges) ConversationOrErr() (*Conversation, error) {
 	return nil, &NotLoadedError{edge: "conversation"}
 }
 
+// ChunksOrErr returns the Chunks value or an error if the edge
+// was not loaded in eager-loading.
+func (e MessageEdges) ChunksOrErr() ([]*MessageChunk, error) {
+	if e.loadedTypes[1] {
+		return e.Chunks, nil
+	}
+	return nil, &NotLoadedError{edge: "chunks"}
+}
+
+// GenerationOrErr returns the Generation value or an error if the edge
+// was not loaded in eager-loading, or loaded but was not found.
+func (e MessageEdges) GenerationOrErr() (*Generation, error) {
+	if e.Generation != nil {
+		return e.Generation, nil
+	} else if e.loadedTypes[2] {
+		return nil, &NotFoundError{label: generation.Label}
+	}
+	return nil, &NotLoadedError{edge: "generation"}
+}
+
 // scanValues returns the types for scanning values from sql.Rows.
 func (*Message) scanValues(columns []string) ([]any, error) {
 	values := make([]any, len(columns))
 	for i := range columns {
 		switch columns[i] {
-		case message.FieldSeq:
+		case message.FieldSeq, message.FieldPromptTokens, message.FieldCompletionTokens, message.FieldFirstTokenMs, message.FieldDurationMs:
 			values[i] = new(sql.NullInt64)
-		case message.FieldRole, message.FieldContent:
+		case message.FieldRole, message.FieldContent, message.FieldStatus, message.FieldModel, message.FieldFinishReason:
 			values[i] = new(sql.NullString)
 		case message.FieldCreatedAt:
 			values[i] = new(sql.NullTime)
@@ -119,6 +158,54 @@ func (_m *Message) assignValues(columns []string, values []any) error {
 			} else if value.Valid {
 				_m.CreatedAt = value.Time
 			}
+		case message.FieldStatus:
+			if value, ok := values[i].(*sql.NullString); !ok {
+				return fmt.Errorf("unexpected type %T for field status", values[i])
+			} else if value.Valid {
+				_m.Status = value.String
+			}
+		case message.FieldModel:
+			if value, ok := values[i].(*sql.NullString); !ok {
+				return fmt.Errorf("unexpected type %T for field model", values[i])
+			} else if value.Valid {
+				_m.Model = new(string)
+				*_m.Model = value.String
+			}
+		case message.FieldFinishReason:
+			if value, ok := values[i].(*sql.NullString); !ok {
+				return fmt.Errorf("unexpected type %T for field finish_reason", values[i])
+			} else if value.Valid {
+				_m.FinishReason = new(string)
+				*_m.FinishReason = value.String
+			}
+		case message.FieldPromptTokens:
+			if value, ok := values[i].(*sql.NullInt64); !ok {
+				return fmt.Errorf("unexpected type %T for field prompt_tokens", values[i])
+			} else if value.Valid {
+				_m.PromptTokens = new(int32)
+				*_m.PromptTokens = int32(value.Int64)
+			}
+		case message.FieldCompletionTokens:
+			if value, ok := values[i].(*sql.NullInt64); !ok {
+				return fmt.Errorf("unexpected type %T for field completion_tokens", values[i])
+			} else if value.Valid {
+				_m.CompletionTokens = new(int32)
+				*_m.CompletionTokens = int32(value.Int64)
+			}
+		case message.FieldFirstTokenMs:
+			if value, ok := values[i].(*sql.NullInt64); !ok {
+				return fmt.Errorf("unexpected type %T for field first_token_ms", values[i])
+			} else if value.Valid {
+				_m.FirstTokenMs = new(int32)
+				*_m.FirstTokenMs = int32(value.Int64)
+			}
+		case message.FieldDurationMs:
+			if value, ok := values[i].(*sql.NullInt64); !ok {
+				return fmt.Errorf("unexpected type %T for field duration_ms", values[i])
+			} else if value.Valid {
+				_m.DurationMs = new(int32)
+				*_m.DurationMs = int32(value.Int64)
+			}
 		default:
 			_m.selectValues.Set(columns[i], values[i])
 		}
@@ -135,6 +222,16 @@ func (_m *Message) Value(name string) (ent.Value, error) {
 // QueryConversation queries the "conversation" edge of the Message entity.
 func (_m *Message) QueryConversation() *ConversationQuery {
 	return NewMessageClient(_m.config).QueryConversation(_m)
+}
+
+// QueryChunks queries the "chunks" edge of the Message entity.
+func (_m *Message) QueryChunks() *MessageChunkQuery {
+	return NewMessageClient(_m.config).QueryChunks(_m)
+}
+
+// QueryGeneration queries the "generation" edge of the Message entity.
+func (_m *Message) QueryGeneration() *GenerationQuery {
+	return NewMessageClient(_m.config).QueryGeneration(_m)
 }
 
 // Update returns a builder for updating this Message.
@@ -174,6 +271,39 @@ func (_m *Message) String() string {
 	builder.WriteString(", ")
 	builder.WriteString("created_at=")
 	builder.WriteString(_m.CreatedAt.Format(time.ANSIC))
+	builder.WriteString(", ")
+	builder.WriteString("status=")
+	builder.WriteString(_m.Status)
+	builder.WriteString(", ")
+	if v := _m.Model; v != nil {
+		builder.WriteString("model=")
+		builder.WriteString(*v)
+	}
+	builder.WriteString(", ")
+	if v := _m.FinishReason; v != nil {
+		builder.WriteString("finish_reason=")
+		builder.WriteString(*v)
+	}
+	builder.WriteString(", ")
+	if v := _m.PromptTokens; v != nil {
+		builder.WriteString("prompt_tokens=")
+		builder.WriteString(fmt.Sprintf("%v", *v))
+	}
+	builder.WriteString(", ")
+	if v := _m.CompletionTokens; v != nil {
+		builder.WriteString("completion_tokens=")
+		builder.WriteString(fmt.Sprintf("%v", *v))
+	}
+	builder.WriteString(", ")
+	if v := _m.FirstTokenMs; v != nil {
+		builder.WriteString("first_token_ms=")
+		builder.WriteString(fmt.Sprintf("%v", *v))
+	}
+	builder.WriteString(", ")
+	if v := _m.DurationMs; v != nil {
+		builder.WriteString("duration_ms=")
+		builder.WriteString(fmt.Sprintf("%v", *v))
+	}
 	builder.WriteByte(')')
 	return builder.String()
 }

@@ -11,7 +11,9 @@ import (
 	"entgo.io/ent/dialect/sql/sqlgraph"
 	"entgo.io/ent/schema/field"
 	"git.georgsen.dk/hwlab/ent/conversation"
+	"git.georgsen.dk/hwlab/ent/generation"
 	"git.georgsen.dk/hwlab/ent/message"
+	"git.georgsen.dk/hwlab/ent/messagechunk"
 	"github.com/google/uuid"
 )
 
@@ -52,6 +54,104 @@ func (_c *MessageCreate) SetCreatedAt(v time.Time) *MessageCreate {
 	return _c
 }
 
+// SetStatus sets the "status" field.
+func (_c *MessageCreate) SetStatus(v string) *MessageCreate {
+	_c.mutation.SetStatus(v)
+	return _c
+}
+
+// SetNillableStatus sets the "status" field if the given value is not nil.
+func (_c *MessageCreate) SetNillableStatus(v *string) *MessageCreate {
+	if v != nil {
+		_c.SetStatus(*v)
+	}
+	return _c
+}
+
+// SetModel sets the "model" field.
+func (_c *MessageCreate) SetModel(v string) *MessageCreate {
+	_c.mutation.SetModel(v)
+	return _c
+}
+
+// SetNillableModel sets the "model" field if the given value is not nil.
+func (_c *MessageCreate) SetNillableModel(v *string) *MessageCreate {
+	if v != nil {
+		_c.SetModel(*v)
+	}
+	return _c
+}
+
+// SetFinishReason sets the "finish_reason" field.
+func (_c *MessageCreate) SetFinishReason(v string) *MessageCreate {
+	_c.mutation.SetFinishReason(v)
+	return _c
+}
+
+// SetNillableFinishReason sets the "finish_reason" field if the given value is not nil.
+func (_c *MessageCreate) SetNillableFinishReason(v *string) *MessageCreate {
+	if v != nil {
+		_c.SetFinishReason(*v)
+	}
+	return _c
+}
+
+// SetPromptTokens sets the "prompt_tokens" field.
+func (_c *MessageCreate) SetPromptTokens(v int32) *MessageCreate {
+	_c.mutation.SetPromptTokens(v)
+	return _c
+}
+
+// SetNillablePromptTokens sets the "prompt_tokens" field if the given value is not nil.
+func (_c *MessageCreate) SetNillablePromptTokens(v *int32) *MessageCreate {
+	if v != nil {
+		_c.SetPromptTokens(*v)
+	}
+	return _c
+}
+
+// SetCompletionTokens sets the "completion_tokens" field.
+func (_c *MessageCreate) SetCompletionTokens(v int32) *MessageCreate {
+	_c.mutation.SetCompletionTokens(v)
+	return _c
+}
+
+// SetNillableCompletionTokens sets the "completion_tokens" field if the given value is not nil.
+func (_c *MessageCreate) SetNillableCompletionTokens(v *int32) *MessageCreate {
+	if v != nil {
+		_c.SetCompletionTokens(*v)
+	}
+	return _c
+}
+
+// SetFirstTokenMs sets the "first_token_ms" field.
+func (_c *MessageCreate) SetFirstTokenMs(v int32) *MessageCreate {
+	_c.mutation.SetFirstTokenMs(v)
+	return _c
+}
+
+// SetNillableFirstTokenMs sets the "first_token_ms" field if the given value is not nil.
+func (_c *MessageCreate) SetNillableFirstTokenMs(v *int32) *MessageCreate {
+	if v != nil {
+		_c.SetFirstTokenMs(*v)
+	}
+	return _c
+}
+
+// SetDurationMs sets the "duration_ms" field.
+func (_c *MessageCreate) SetDurationMs(v int32) *MessageCreate {
+	_c.mutation.SetDurationMs(v)
+	return _c
+}
+
+// SetNillableDurationMs sets the "duration_ms" field if the given value is not nil.
+func (_c *MessageCreate) SetNillableDurationMs(v *int32) *MessageCreate {
+	if v != nil {
+		_c.SetDurationMs(*v)
+	}
+	return _c
+}
+
 // SetID sets the "id" field.
 func (_c *MessageCreate) SetID(v uuid.UUID) *MessageCreate {
 	_c.mutation.SetID(v)
@@ -63,6 +163,40 @@ func (_c *MessageCreate) SetConversation(v *Conversation) *MessageCreate {
 	return _c.SetConversationID(v.ID)
 }
 
+// AddChunkIDs adds the "chunks" edge to the MessageChunk entity by IDs.
+func (_c *MessageCreate) AddChunkIDs(ids ...int64) *MessageCreate {
+	_c.mutation.AddChunkIDs(ids...)
+	return _c
+}
+
+// AddChunks adds the "chunks" edges to the MessageChunk entity.
+func (_c *MessageCreate) AddChunks(v ...*MessageChunk) *MessageCreate {
+	ids := make([]int64, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _c.AddChunkIDs(ids...)
+}
+
+// SetGenerationID sets the "generation" edge to the Generation entity by ID.
+func (_c *MessageCreate) SetGenerationID(id int64) *MessageCreate {
+	_c.mutation.SetGenerationID(id)
+	return _c
+}
+
+// SetNillableGenerationID sets the "generation" edge to the Generation entity by ID if the given value is not nil.
+func (_c *MessageCreate) SetNillableGenerationID(id *int64) *MessageCreate {
+	if id != nil {
+		_c = _c.SetGenerationID(*id)
+	}
+	return _c
+}
+
+// SetGeneration sets the "generation" edge to the Generation entity.
+func (_c *MessageCreate) SetGeneration(v *Generation) *MessageCreate {
+	return _c.SetGenerationID(v.ID)
+}
+
 // Mutation returns the MessageMutation object of the builder.
 func (_c *MessageCreate) Mutation() *MessageMutation {
 	return _c.mutation
@@ -70,6 +204,7 @@ func (_c *MessageCreate) Mutation() *MessageMutation {
 
 // Save creates the Message in the database.
 func (_c *MessageCreate) Save(ctx context.Context) (*Message, error) {
+	_c.defaults()
 	return withHooks(ctx, _c.sqlSave, _c.mutation, _c.hooks)
 }
 
@@ -95,6 +230,14 @@ func (_c *MessageCreate) ExecX(ctx context.Context) {
 	}
 }
 
+// defaults sets the default values of the builder before save.
+func (_c *MessageCreate) defaults() {
+	if _, ok := _c.mutation.Status(); !ok {
+		v := message.DefaultStatus
+		_c.mutation.SetStatus(v)
+	}
+}
+
 // check runs all checks and user-defined validators on the builder.
 func (_c *MessageCreate) check() error {
 	if _, ok := _c.mutation.ConversationID(); !ok {
@@ -113,6 +256,9 @@ func (_c *MessageCreate) check() error {
 	}
 	if _, ok := _c.mutation.Content(); !ok {
 		return &ValidationError{Name: "content", err: errors.New(`ent: missing required field "Message.content"`)}
+	}
+	if _, ok := _c.mutation.Status(); !ok {
+		return &ValidationError{Name: "status", err: errors.New(`ent: missing required field "Message.status"`)}
 	}
 	if len(_c.mutation.ConversationIDs()) == 0 {
 		return &ValidationError{Name: "conversation", err: errors.New(`ent: missing required edge "Message.conversation"`)}
@@ -168,6 +314,34 @@ func (_c *MessageCreate) createSpec() (*Message, *sqlgraph.CreateSpec) {
 		_spec.SetField(message.FieldCreatedAt, field.TypeTime, value)
 		_node.CreatedAt = value
 	}
+	if value, ok := _c.mutation.Status(); ok {
+		_spec.SetField(message.FieldStatus, field.TypeString, value)
+		_node.Status = value
+	}
+	if value, ok := _c.mutation.Model(); ok {
+		_spec.SetField(message.FieldModel, field.TypeString, value)
+		_node.Model = &value
+	}
+	if value, ok := _c.mutation.FinishReason(); ok {
+		_spec.SetField(message.FieldFinishReason, field.TypeString, value)
+		_node.FinishReason = &value
+	}
+	if value, ok := _c.mutation.PromptTokens(); ok {
+		_spec.SetField(message.FieldPromptTokens, field.TypeInt32, value)
+		_node.PromptTokens = &value
+	}
+	if value, ok := _c.mutation.CompletionTokens(); ok {
+		_spec.SetField(message.FieldCompletionTokens, field.TypeInt32, value)
+		_node.CompletionTokens = &value
+	}
+	if value, ok := _c.mutation.FirstTokenMs(); ok {
+		_spec.SetField(message.FieldFirstTokenMs, field.TypeInt32, value)
+		_node.FirstTokenMs = &value
+	}
+	if value, ok := _c.mutation.DurationMs(); ok {
+		_spec.SetField(message.FieldDurationMs, field.TypeInt32, value)
+		_node.DurationMs = &value
+	}
 	if nodes := _c.mutation.ConversationIDs(); len(nodes) > 0 {
 		edge := &sqlgraph.EdgeSpec{
 			Rel:     sqlgraph.M2O,
@@ -183,6 +357,38 @@ func (_c *MessageCreate) createSpec() (*Message, *sqlgraph.CreateSpec) {
 			edge.Target.Nodes = append(edge.Target.Nodes, k)
 		}
 		_node.ConversationID = nodes[0]
+		_spec.Edges = append(_spec.Edges, edge)
+	}
+	if nodes := _c.mutation.ChunksIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   message.ChunksTable,
+			Columns: []string{message.ChunksColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(messagechunk.FieldID, field.TypeInt64),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges = append(_spec.Edges, edge)
+	}
+	if nodes := _c.mutation.GenerationIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2O,
+			Inverse: false,
+			Table:   message.GenerationTable,
+			Columns: []string{message.GenerationColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(generation.FieldID, field.TypeInt64),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
 		_spec.Edges = append(_spec.Edges, edge)
 	}
 	return _node, _spec
@@ -206,6 +412,7 @@ func (_c *MessageCreateBulk) Save(ctx context.Context) ([]*Message, error) {
 	for i := range _c.builders {
 		func(i int, root context.Context) {
 			builder := _c.builders[i]
+			builder.defaults()
 			var mut Mutator = MutateFunc(func(ctx context.Context, m Mutation) (Value, error) {
 				mutation, ok := m.(*MessageMutation)
 				if !ok {

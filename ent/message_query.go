@@ -4,6 +4,7 @@ package ent
 
 import (
 	"context"
+	"database/sql/driver"
 	"fmt"
 	"math"
 
@@ -12,7 +13,9 @@ import (
 	"entgo.io/ent/dialect/sql/sqlgraph"
 	"entgo.io/ent/schema/field"
 	"git.georgsen.dk/hwlab/ent/conversation"
+	"git.georgsen.dk/hwlab/ent/generation"
 	"git.georgsen.dk/hwlab/ent/message"
+	"git.georgsen.dk/hwlab/ent/messagechunk"
 	"git.georgsen.dk/hwlab/ent/predicate"
 	"github.com/google/uuid"
 )
@@ -25,6 +28,8 @@ type MessageQuery struct {
 	inters           []Interceptor
 	predicates       []predicate.Message
 	withConversation *ConversationQuery
+	withChunks       *MessageChunkQuery
+	withGeneration   *GenerationQuery
 	// intermediate query (i.e. traversal path).
 	sql  *sql.Selector
 	path func(context.Context) (*sql.Selector, error)
@@ -76,6 +81,50 @@ func (_q *MessageQuery) QueryConversation() *ConversationQuery {
 			sqlgraph.From(message.Table, message.FieldID, selector),
 			sqlgraph.To(conversation.Table, conversation.FieldID),
 			sqlgraph.Edge(sqlgraph.M2O, true, message.ConversationTable, message.ConversationColumn),
+		)
+		fromU = sqlgraph.SetNeighbors(_q.driver.Dialect(), step)
+		return fromU, nil
+	}
+	return query
+}
+
+// QueryChunks chains the current query on the "chunks" edge.
+func (_q *MessageQuery) QueryChunks() *MessageChunkQuery {
+	query := (&MessageChunkClient{config: _q.config}).Query()
+	query.path = func(ctx context.Context) (fromU *sql.Selector, err error) {
+		if err := _q.prepareQuery(ctx); err != nil {
+			return nil, err
+		}
+		selector := _q.sqlQuery(ctx)
+		if err := selector.Err(); err != nil {
+			return nil, err
+		}
+		step := sqlgraph.NewStep(
+			sqlgraph.From(message.Table, message.FieldID, selector),
+			sqlgraph.To(messagechunk.Table, messagechunk.FieldID),
+			sqlgraph.Edge(sqlgraph.O2M, false, message.ChunksTable, message.ChunksColumn),
+		)
+		fromU = sqlgraph.SetNeighbors(_q.driver.Dialect(), step)
+		return fromU, nil
+	}
+	return query
+}
+
+// QueryGeneration chains the current query on the "generation" edge.
+func (_q *MessageQuery) QueryGeneration() *GenerationQuery {
+	query := (&GenerationClient{config: _q.config}).Query()
+	query.path = func(ctx context.Context) (fromU *sql.Selector, err error) {
+		if err := _q.prepareQuery(ctx); err != nil {
+			return nil, err
+		}
+		selector := _q.sqlQuery(ctx)
+		if err := selector.Err(); err != nil {
+			return nil, err
+		}
+		step := sqlgraph.NewStep(
+			sqlgraph.From(message.Table, message.FieldID, selector),
+			sqlgraph.To(generation.Table, generation.FieldID),
+			sqlgraph.Edge(sqlgraph.O2O, false, message.GenerationTable, message.GenerationColumn),
 		)
 		fromU = sqlgraph.SetNeighbors(_q.driver.Dialect(), step)
 		return fromU, nil
@@ -276,6 +325,8 @@ func (_q *MessageQuery) Clone() *MessageQuery {
 		inters:           append([]Interceptor{}, _q.inters...),
 		predicates:       append([]predicate.Message{}, _q.predicates...),
 		withConversation: _q.withConversation.Clone(),
+		withChunks:       _q.withChunks.Clone(),
+		withGeneration:   _q.withGeneration.Clone(),
 		// clone intermediate query.
 		sql:  _q.sql.Clone(),
 		path: _q.path,
@@ -290,6 +341,28 @@ func (_q *MessageQuery) WithConversation(opts ...func(*ConversationQuery)) *Mess
 		opt(query)
 	}
 	_q.withConversation = query
+	return _q
+}
+
+// WithChunks tells the query-builder to eager-load the nodes that are connected to
+// the "chunks" edge. The optional arguments are used to configure the query builder of the edge.
+func (_q *MessageQuery) WithChunks(opts ...func(*MessageChunkQuery)) *MessageQuery {
+	query := (&MessageChunkClient{config: _q.config}).Query()
+	for _, opt := range opts {
+		opt(query)
+	}
+	_q.withChunks = query
+	return _q
+}
+
+// WithGeneration tells the query-builder to eager-load the nodes that are connected to
+// the "generation" edge. The optional arguments are used to configure the query builder of the edge.
+func (_q *MessageQuery) WithGeneration(opts ...func(*GenerationQuery)) *MessageQuery {
+	query := (&GenerationClient{config: _q.config}).Query()
+	for _, opt := range opts {
+		opt(query)
+	}
+	_q.withGeneration = query
 	return _q
 }
 
@@ -371,8 +444,10 @@ func (_q *MessageQuery) sqlAll(ctx context.Context, hooks ...queryHook) ([]*Mess
 	var (
 		nodes       = []*Message{}
 		_spec       = _q.querySpec()
-		loadedTypes = [1]bool{
+		loadedTypes = [3]bool{
 			_q.withConversation != nil,
+			_q.withChunks != nil,
+			_q.withGeneration != nil,
 		}
 	)
 	_spec.ScanValues = func(columns []string) ([]any, error) {
@@ -396,6 +471,19 @@ func (_q *MessageQuery) sqlAll(ctx context.Context, hooks ...queryHook) ([]*Mess
 	if query := _q.withConversation; query != nil {
 		if err := _q.loadConversation(ctx, query, nodes, nil,
 			func(n *Message, e *Conversation) { n.Edges.Conversation = e }); err != nil {
+			return nil, err
+		}
+	}
+	if query := _q.withChunks; query != nil {
+		if err := _q.loadChunks(ctx, query, nodes,
+			func(n *Message) { n.Edges.Chunks = []*MessageChunk{} },
+			func(n *Message, e *MessageChunk) { n.Edges.Chunks = append(n.Edges.Chunks, e) }); err != nil {
+			return nil, err
+		}
+	}
+	if query := _q.withGeneration; query != nil {
+		if err := _q.loadGeneration(ctx, query, nodes, nil,
+			func(n *Message, e *Generation) { n.Edges.Generation = e }); err != nil {
 			return nil, err
 		}
 	}
@@ -428,6 +516,63 @@ func (_q *MessageQuery) loadConversation(ctx context.Context, query *Conversatio
 		for i := range nodes {
 			assign(nodes[i], n)
 		}
+	}
+	return nil
+}
+func (_q *MessageQuery) loadChunks(ctx context.Context, query *MessageChunkQuery, nodes []*Message, init func(*Message), assign func(*Message, *MessageChunk)) error {
+	fks := make([]driver.Value, 0, len(nodes))
+	nodeids := make(map[uuid.UUID]*Message)
+	for i := range nodes {
+		fks = append(fks, nodes[i].ID)
+		nodeids[nodes[i].ID] = nodes[i]
+		if init != nil {
+			init(nodes[i])
+		}
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(messagechunk.FieldMessageID)
+	}
+	query.Where(predicate.MessageChunk(func(s *sql.Selector) {
+		s.Where(sql.InValues(s.C(message.ChunksColumn), fks...))
+	}))
+	neighbors, err := query.All(ctx)
+	if err != nil {
+		return err
+	}
+	for _, n := range neighbors {
+		fk := n.MessageID
+		node, ok := nodeids[fk]
+		if !ok {
+			return fmt.Errorf(`unexpected referenced foreign-key "message_id" returned %v for node %v`, fk, n.ID)
+		}
+		assign(node, n)
+	}
+	return nil
+}
+func (_q *MessageQuery) loadGeneration(ctx context.Context, query *GenerationQuery, nodes []*Message, init func(*Message), assign func(*Message, *Generation)) error {
+	fks := make([]driver.Value, 0, len(nodes))
+	nodeids := make(map[uuid.UUID]*Message)
+	for i := range nodes {
+		fks = append(fks, nodes[i].ID)
+		nodeids[nodes[i].ID] = nodes[i]
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(generation.FieldMessageID)
+	}
+	query.Where(predicate.Generation(func(s *sql.Selector) {
+		s.Where(sql.InValues(s.C(message.GenerationColumn), fks...))
+	}))
+	neighbors, err := query.All(ctx)
+	if err != nil {
+		return err
+	}
+	for _, n := range neighbors {
+		fk := n.MessageID
+		node, ok := nodeids[fk]
+		if !ok {
+			return fmt.Errorf(`unexpected referenced foreign-key "message_id" returned %v for node %v`, fk, n.ID)
+		}
+		assign(node, n)
 	}
 	return nil
 }

@@ -10,7 +10,9 @@ import (
 	"entgo.io/ent/dialect/sql"
 	"entgo.io/ent/dialect/sql/sqlgraph"
 	"entgo.io/ent/schema/field"
+	"git.georgsen.dk/hwlab/ent/generation"
 	"git.georgsen.dk/hwlab/ent/message"
+	"git.georgsen.dk/hwlab/ent/messagechunk"
 	"git.georgsen.dk/hwlab/ent/predicate"
 )
 
@@ -27,9 +29,246 @@ func (_u *MessageUpdate) Where(ps ...predicate.Message) *MessageUpdate {
 	return _u
 }
 
+// SetContent sets the "content" field.
+func (_u *MessageUpdate) SetContent(v string) *MessageUpdate {
+	_u.mutation.SetContent(v)
+	return _u
+}
+
+// SetNillableContent sets the "content" field if the given value is not nil.
+func (_u *MessageUpdate) SetNillableContent(v *string) *MessageUpdate {
+	if v != nil {
+		_u.SetContent(*v)
+	}
+	return _u
+}
+
+// SetStatus sets the "status" field.
+func (_u *MessageUpdate) SetStatus(v string) *MessageUpdate {
+	_u.mutation.SetStatus(v)
+	return _u
+}
+
+// SetNillableStatus sets the "status" field if the given value is not nil.
+func (_u *MessageUpdate) SetNillableStatus(v *string) *MessageUpdate {
+	if v != nil {
+		_u.SetStatus(*v)
+	}
+	return _u
+}
+
+// SetModel sets the "model" field.
+func (_u *MessageUpdate) SetModel(v string) *MessageUpdate {
+	_u.mutation.SetModel(v)
+	return _u
+}
+
+// SetNillableModel sets the "model" field if the given value is not nil.
+func (_u *MessageUpdate) SetNillableModel(v *string) *MessageUpdate {
+	if v != nil {
+		_u.SetModel(*v)
+	}
+	return _u
+}
+
+// ClearModel clears the value of the "model" field.
+func (_u *MessageUpdate) ClearModel() *MessageUpdate {
+	_u.mutation.ClearModel()
+	return _u
+}
+
+// SetFinishReason sets the "finish_reason" field.
+func (_u *MessageUpdate) SetFinishReason(v string) *MessageUpdate {
+	_u.mutation.SetFinishReason(v)
+	return _u
+}
+
+// SetNillableFinishReason sets the "finish_reason" field if the given value is not nil.
+func (_u *MessageUpdate) SetNillableFinishReason(v *string) *MessageUpdate {
+	if v != nil {
+		_u.SetFinishReason(*v)
+	}
+	return _u
+}
+
+// ClearFinishReason clears the value of the "finish_reason" field.
+func (_u *MessageUpdate) ClearFinishReason() *MessageUpdate {
+	_u.mutation.ClearFinishReason()
+	return _u
+}
+
+// SetPromptTokens sets the "prompt_tokens" field.
+func (_u *MessageUpdate) SetPromptTokens(v int32) *MessageUpdate {
+	_u.mutation.ResetPromptTokens()
+	_u.mutation.SetPromptTokens(v)
+	return _u
+}
+
+// SetNillablePromptTokens sets the "prompt_tokens" field if the given value is not nil.
+func (_u *MessageUpdate) SetNillablePromptTokens(v *int32) *MessageUpdate {
+	if v != nil {
+		_u.SetPromptTokens(*v)
+	}
+	return _u
+}
+
+// AddPromptTokens adds value to the "prompt_tokens" field.
+func (_u *MessageUpdate) AddPromptTokens(v int32) *MessageUpdate {
+	_u.mutation.AddPromptTokens(v)
+	return _u
+}
+
+// ClearPromptTokens clears the value of the "prompt_tokens" field.
+func (_u *MessageUpdate) ClearPromptTokens() *MessageUpdate {
+	_u.mutation.ClearPromptTokens()
+	return _u
+}
+
+// SetCompletionTokens sets the "completion_tokens" field.
+func (_u *MessageUpdate) SetCompletionTokens(v int32) *MessageUpdate {
+	_u.mutation.ResetCompletionTokens()
+	_u.mutation.SetCompletionTokens(v)
+	return _u
+}
+
+// SetNillableCompletionTokens sets the "completion_tokens" field if the given value is not nil.
+func (_u *MessageUpdate) SetNillableCompletionTokens(v *int32) *MessageUpdate {
+	if v != nil {
+		_u.SetCompletionTokens(*v)
+	}
+	return _u
+}
+
+// AddCompletionTokens adds value to the "completion_tokens" field.
+func (_u *MessageUpdate) AddCompletionTokens(v int32) *MessageUpdate {
+	_u.mutation.AddCompletionTokens(v)
+	return _u
+}
+
+// ClearCompletionTokens clears the value of the "completion_tokens" field.
+func (_u *MessageUpdate) ClearCompletionTokens() *MessageUpdate {
+	_u.mutation.ClearCompletionTokens()
+	return _u
+}
+
+// SetFirstTokenMs sets the "first_token_ms" field.
+func (_u *MessageUpdate) SetFirstTokenMs(v int32) *MessageUpdate {
+	_u.mutation.ResetFirstTokenMs()
+	_u.mutation.SetFirstTokenMs(v)
+	return _u
+}
+
+// SetNillableFirstTokenMs sets the "first_token_ms" field if the given value is not nil.
+func (_u *MessageUpdate) SetNillableFirstTokenMs(v *int32) *MessageUpdate {
+	if v != nil {
+		_u.SetFirstTokenMs(*v)
+	}
+	return _u
+}
+
+// AddFirstTokenMs adds value to the "first_token_ms" field.
+func (_u *MessageUpdate) AddFirstTokenMs(v int32) *MessageUpdate {
+	_u.mutation.AddFirstTokenMs(v)
+	return _u
+}
+
+// ClearFirstTokenMs clears the value of the "first_token_ms" field.
+func (_u *MessageUpdate) ClearFirstTokenMs() *MessageUpdate {
+	_u.mutation.ClearFirstTokenMs()
+	return _u
+}
+
+// SetDurationMs sets the "duration_ms" field.
+func (_u *MessageUpdate) SetDurationMs(v int32) *MessageUpdate {
+	_u.mutation.ResetDurationMs()
+	_u.mutation.SetDurationMs(v)
+	return _u
+}
+
+// SetNillableDurationMs sets the "duration_ms" field if the given value is not nil.
+func (_u *MessageUpdate) SetNillableDurationMs(v *int32) *MessageUpdate {
+	if v != nil {
+		_u.SetDurationMs(*v)
+	}
+	return _u
+}
+
+// AddDurationMs adds value to the "duration_ms" field.
+func (_u *MessageUpdate) AddDurationMs(v int32) *MessageUpdate {
+	_u.mutation.AddDurationMs(v)
+	return _u
+}
+
+// ClearDurationMs clears the value of the "duration_ms" field.
+func (_u *MessageUpdate) ClearDurationMs() *MessageUpdate {
+	_u.mutation.ClearDurationMs()
+	return _u
+}
+
+// AddChunkIDs adds the "chunks" edge to the MessageChunk entity by IDs.
+func (_u *MessageUpdate) AddChunkIDs(ids ...int64) *MessageUpdate {
+	_u.mutation.AddChunkIDs(ids...)
+	return _u
+}
+
+// AddChunks adds the "chunks" edges to the MessageChunk entity.
+func (_u *MessageUpdate) AddChunks(v ...*MessageChunk) *MessageUpdate {
+	ids := make([]int64, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.AddChunkIDs(ids...)
+}
+
+// SetGenerationID sets the "generation" edge to the Generation entity by ID.
+func (_u *MessageUpdate) SetGenerationID(id int64) *MessageUpdate {
+	_u.mutation.SetGenerationID(id)
+	return _u
+}
+
+// SetNillableGenerationID sets the "generation" edge to the Generation entity by ID if the given value is not nil.
+func (_u *MessageUpdate) SetNillableGenerationID(id *int64) *MessageUpdate {
+	if id != nil {
+		_u = _u.SetGenerationID(*id)
+	}
+	return _u
+}
+
+// SetGeneration sets the "generation" edge to the Generation entity.
+func (_u *MessageUpdate) SetGeneration(v *Generation) *MessageUpdate {
+	return _u.SetGenerationID(v.ID)
+}
+
 // Mutation returns the MessageMutation object of the builder.
 func (_u *MessageUpdate) Mutation() *MessageMutation {
 	return _u.mutation
+}
+
+// ClearChunks clears all "chunks" edges to the MessageChunk entity.
+func (_u *MessageUpdate) ClearChunks() *MessageUpdate {
+	_u.mutation.ClearChunks()
+	return _u
+}
+
+// RemoveChunkIDs removes the "chunks" edge to MessageChunk entities by IDs.
+func (_u *MessageUpdate) RemoveChunkIDs(ids ...int64) *MessageUpdate {
+	_u.mutation.RemoveChunkIDs(ids...)
+	return _u
+}
+
+// RemoveChunks removes "chunks" edges to MessageChunk entities.
+func (_u *MessageUpdate) RemoveChunks(v ...*MessageChunk) *MessageUpdate {
+	ids := make([]int64, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.RemoveChunkIDs(ids...)
+}
+
+// ClearGeneration clears the "generation" edge to the Generation entity.
+func (_u *MessageUpdate) ClearGeneration() *MessageUpdate {
+	_u.mutation.ClearGeneration()
+	return _u
 }
 
 // Save executes the query and returns the number of nodes affected by the update operation.
@@ -79,6 +318,134 @@ func (_u *MessageUpdate) sqlSave(ctx context.Context) (_node int, err error) {
 			}
 		}
 	}
+	if value, ok := _u.mutation.Content(); ok {
+		_spec.SetField(message.FieldContent, field.TypeString, value)
+	}
+	if value, ok := _u.mutation.Status(); ok {
+		_spec.SetField(message.FieldStatus, field.TypeString, value)
+	}
+	if value, ok := _u.mutation.Model(); ok {
+		_spec.SetField(message.FieldModel, field.TypeString, value)
+	}
+	if _u.mutation.ModelCleared() {
+		_spec.ClearField(message.FieldModel, field.TypeString)
+	}
+	if value, ok := _u.mutation.FinishReason(); ok {
+		_spec.SetField(message.FieldFinishReason, field.TypeString, value)
+	}
+	if _u.mutation.FinishReasonCleared() {
+		_spec.ClearField(message.FieldFinishReason, field.TypeString)
+	}
+	if value, ok := _u.mutation.PromptTokens(); ok {
+		_spec.SetField(message.FieldPromptTokens, field.TypeInt32, value)
+	}
+	if value, ok := _u.mutation.AddedPromptTokens(); ok {
+		_spec.AddField(message.FieldPromptTokens, field.TypeInt32, value)
+	}
+	if _u.mutation.PromptTokensCleared() {
+		_spec.ClearField(message.FieldPromptTokens, field.TypeInt32)
+	}
+	if value, ok := _u.mutation.CompletionTokens(); ok {
+		_spec.SetField(message.FieldCompletionTokens, field.TypeInt32, value)
+	}
+	if value, ok := _u.mutation.AddedCompletionTokens(); ok {
+		_spec.AddField(message.FieldCompletionTokens, field.TypeInt32, value)
+	}
+	if _u.mutation.CompletionTokensCleared() {
+		_spec.ClearField(message.FieldCompletionTokens, field.TypeInt32)
+	}
+	if value, ok := _u.mutation.FirstTokenMs(); ok {
+		_spec.SetField(message.FieldFirstTokenMs, field.TypeInt32, value)
+	}
+	if value, ok := _u.mutation.AddedFirstTokenMs(); ok {
+		_spec.AddField(message.FieldFirstTokenMs, field.TypeInt32, value)
+	}
+	if _u.mutation.FirstTokenMsCleared() {
+		_spec.ClearField(message.FieldFirstTokenMs, field.TypeInt32)
+	}
+	if value, ok := _u.mutation.DurationMs(); ok {
+		_spec.SetField(message.FieldDurationMs, field.TypeInt32, value)
+	}
+	if value, ok := _u.mutation.AddedDurationMs(); ok {
+		_spec.AddField(message.FieldDurationMs, field.TypeInt32, value)
+	}
+	if _u.mutation.DurationMsCleared() {
+		_spec.ClearField(message.FieldDurationMs, field.TypeInt32)
+	}
+	if _u.mutation.ChunksCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   message.ChunksTable,
+			Columns: []string{message.ChunksColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(messagechunk.FieldID, field.TypeInt64),
+			},
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.RemovedChunksIDs(); len(nodes) > 0 && !_u.mutation.ChunksCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   message.ChunksTable,
+			Columns: []string{message.ChunksColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(messagechunk.FieldID, field.TypeInt64),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.ChunksIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   message.ChunksTable,
+			Columns: []string{message.ChunksColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(messagechunk.FieldID, field.TypeInt64),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Add = append(_spec.Edges.Add, edge)
+	}
+	if _u.mutation.GenerationCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2O,
+			Inverse: false,
+			Table:   message.GenerationTable,
+			Columns: []string{message.GenerationColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(generation.FieldID, field.TypeInt64),
+			},
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.GenerationIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2O,
+			Inverse: false,
+			Table:   message.GenerationTable,
+			Columns: []string{message.GenerationColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(generation.FieldID, field.TypeInt64),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Add = append(_spec.Edges.Add, edge)
+	}
 	if _node, err = sqlgraph.UpdateNodes(ctx, _u.driver, _spec); err != nil {
 		if _, ok := err.(*sqlgraph.NotFoundError); ok {
 			err = &NotFoundError{message.Label}
@@ -99,9 +466,246 @@ type MessageUpdateOne struct {
 	mutation *MessageMutation
 }
 
+// SetContent sets the "content" field.
+func (_u *MessageUpdateOne) SetContent(v string) *MessageUpdateOne {
+	_u.mutation.SetContent(v)
+	return _u
+}
+
+// SetNillableContent sets the "content" field if the given value is not nil.
+func (_u *MessageUpdateOne) SetNillableContent(v *string) *MessageUpdateOne {
+	if v != nil {
+		_u.SetContent(*v)
+	}
+	return _u
+}
+
+// SetStatus sets the "status" field.
+func (_u *MessageUpdateOne) SetStatus(v string) *MessageUpdateOne {
+	_u.mutation.SetStatus(v)
+	return _u
+}
+
+// SetNillableStatus sets the "status" field if the given value is not nil.
+func (_u *MessageUpdateOne) SetNillableStatus(v *string) *MessageUpdateOne {
+	if v != nil {
+		_u.SetStatus(*v)
+	}
+	return _u
+}
+
+// SetModel sets the "model" field.
+func (_u *MessageUpdateOne) SetModel(v string) *MessageUpdateOne {
+	_u.mutation.SetModel(v)
+	return _u
+}
+
+// SetNillableModel sets the "model" field if the given value is not nil.
+func (_u *MessageUpdateOne) SetNillableModel(v *string) *MessageUpdateOne {
+	if v != nil {
+		_u.SetModel(*v)
+	}
+	return _u
+}
+
+// ClearModel clears the value of the "model" field.
+func (_u *MessageUpdateOne) ClearModel() *MessageUpdateOne {
+	_u.mutation.ClearModel()
+	return _u
+}
+
+// SetFinishReason sets the "finish_reason" field.
+func (_u *MessageUpdateOne) SetFinishReason(v string) *MessageUpdateOne {
+	_u.mutation.SetFinishReason(v)
+	return _u
+}
+
+// SetNillableFinishReason sets the "finish_reason" field if the given value is not nil.
+func (_u *MessageUpdateOne) SetNillableFinishReason(v *string) *MessageUpdateOne {
+	if v != nil {
+		_u.SetFinishReason(*v)
+	}
+	return _u
+}
+
+// ClearFinishReason clears the value of the "finish_reason" field.
+func (_u *MessageUpdateOne) ClearFinishReason() *MessageUpdateOne {
+	_u.mutation.ClearFinishReason()
+	return _u
+}
+
+// SetPromptTokens sets the "prompt_tokens" field.
+func (_u *MessageUpdateOne) SetPromptTokens(v int32) *MessageUpdateOne {
+	_u.mutation.ResetPromptTokens()
+	_u.mutation.SetPromptTokens(v)
+	return _u
+}
+
+// SetNillablePromptTokens sets the "prompt_tokens" field if the given value is not nil.
+func (_u *MessageUpdateOne) SetNillablePromptTokens(v *int32) *MessageUpdateOne {
+	if v != nil {
+		_u.SetPromptTokens(*v)
+	}
+	return _u
+}
+
+// AddPromptTokens adds value to the "prompt_tokens" field.
+func (_u *MessageUpdateOne) AddPromptTokens(v int32) *MessageUpdateOne {
+	_u.mutation.AddPromptTokens(v)
+	return _u
+}
+
+// ClearPromptTokens clears the value of the "prompt_tokens" field.
+func (_u *MessageUpdateOne) ClearPromptTokens() *MessageUpdateOne {
+	_u.mutation.ClearPromptTokens()
+	return _u
+}
+
+// SetCompletionTokens sets the "completion_tokens" field.
+func (_u *MessageUpdateOne) SetCompletionTokens(v int32) *MessageUpdateOne {
+	_u.mutation.ResetCompletionTokens()
+	_u.mutation.SetCompletionTokens(v)
+	return _u
+}
+
+// SetNillableCompletionTokens sets the "completion_tokens" field if the given value is not nil.
+func (_u *MessageUpdateOne) SetNillableCompletionTokens(v *int32) *MessageUpdateOne {
+	if v != nil {
+		_u.SetCompletionTokens(*v)
+	}
+	return _u
+}
+
+// AddCompletionTokens adds value to the "completion_tokens" field.
+func (_u *MessageUpdateOne) AddCompletionTokens(v int32) *MessageUpdateOne {
+	_u.mutation.AddCompletionTokens(v)
+	return _u
+}
+
+// ClearCompletionTokens clears the value of the "completion_tokens" field.
+func (_u *MessageUpdateOne) ClearCompletionTokens() *MessageUpdateOne {
+	_u.mutation.ClearCompletionTokens()
+	return _u
+}
+
+// SetFirstTokenMs sets the "first_token_ms" field.
+func (_u *MessageUpdateOne) SetFirstTokenMs(v int32) *MessageUpdateOne {
+	_u.mutation.ResetFirstTokenMs()
+	_u.mutation.SetFirstTokenMs(v)
+	return _u
+}
+
+// SetNillableFirstTokenMs sets the "first_token_ms" field if the given value is not nil.
+func (_u *MessageUpdateOne) SetNillableFirstTokenMs(v *int32) *MessageUpdateOne {
+	if v != nil {
+		_u.SetFirstTokenMs(*v)
+	}
+	return _u
+}
+
+// AddFirstTokenMs adds value to the "first_token_ms" field.
+func (_u *MessageUpdateOne) AddFirstTokenMs(v int32) *MessageUpdateOne {
+	_u.mutation.AddFirstTokenMs(v)
+	return _u
+}
+
+// ClearFirstTokenMs clears the value of the "first_token_ms" field.
+func (_u *MessageUpdateOne) ClearFirstTokenMs() *MessageUpdateOne {
+	_u.mutation.ClearFirstTokenMs()
+	return _u
+}
+
+// SetDurationMs sets the "duration_ms" field.
+func (_u *MessageUpdateOne) SetDurationMs(v int32) *MessageUpdateOne {
+	_u.mutation.ResetDurationMs()
+	_u.mutation.SetDurationMs(v)
+	return _u
+}
+
+// SetNillableDurationMs sets the "duration_ms" field if the given value is not nil.
+func (_u *MessageUpdateOne) SetNillableDurationMs(v *int32) *MessageUpdateOne {
+	if v != nil {
+		_u.SetDurationMs(*v)
+	}
+	return _u
+}
+
+// AddDurationMs adds value to the "duration_ms" field.
+func (_u *MessageUpdateOne) AddDurationMs(v int32) *MessageUpdateOne {
+	_u.mutation.AddDurationMs(v)
+	return _u
+}
+
+// ClearDurationMs clears the value of the "duration_ms" field.
+func (_u *MessageUpdateOne) ClearDurationMs() *MessageUpdateOne {
+	_u.mutation.ClearDurationMs()
+	return _u
+}
+
+// AddChunkIDs adds the "chunks" edge to the MessageChunk entity by IDs.
+func (_u *MessageUpdateOne) AddChunkIDs(ids ...int64) *MessageUpdateOne {
+	_u.mutation.AddChunkIDs(ids...)
+	return _u
+}
+
+// AddChunks adds the "chunks" edges to the MessageChunk entity.
+func (_u *MessageUpdateOne) AddChunks(v ...*MessageChunk) *MessageUpdateOne {
+	ids := make([]int64, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.AddChunkIDs(ids...)
+}
+
+// SetGenerationID sets the "generation" edge to the Generation entity by ID.
+func (_u *MessageUpdateOne) SetGenerationID(id int64) *MessageUpdateOne {
+	_u.mutation.SetGenerationID(id)
+	return _u
+}
+
+// SetNillableGenerationID sets the "generation" edge to the Generation entity by ID if the given value is not nil.
+func (_u *MessageUpdateOne) SetNillableGenerationID(id *int64) *MessageUpdateOne {
+	if id != nil {
+		_u = _u.SetGenerationID(*id)
+	}
+	return _u
+}
+
+// SetGeneration sets the "generation" edge to the Generation entity.
+func (_u *MessageUpdateOne) SetGeneration(v *Generation) *MessageUpdateOne {
+	return _u.SetGenerationID(v.ID)
+}
+
 // Mutation returns the MessageMutation object of the builder.
 func (_u *MessageUpdateOne) Mutation() *MessageMutation {
 	return _u.mutation
+}
+
+// ClearChunks clears all "chunks" edges to the MessageChunk entity.
+func (_u *MessageUpdateOne) ClearChunks() *MessageUpdateOne {
+	_u.mutation.ClearChunks()
+	return _u
+}
+
+// RemoveChunkIDs removes the "chunks" edge to MessageChunk entities by IDs.
+func (_u *MessageUpdateOne) RemoveChunkIDs(ids ...int64) *MessageUpdateOne {
+	_u.mutation.RemoveChunkIDs(ids...)
+	return _u
+}
+
+// RemoveChunks removes "chunks" edges to MessageChunk entities.
+func (_u *MessageUpdateOne) RemoveChunks(v ...*MessageChunk) *MessageUpdateOne {
+	ids := make([]int64, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.RemoveChunkIDs(ids...)
+}
+
+// ClearGeneration clears the "generation" edge to the Generation entity.
+func (_u *MessageUpdateOne) ClearGeneration() *MessageUpdateOne {
+	_u.mutation.ClearGeneration()
+	return _u
 }
 
 // Where appends a list predicates to the MessageUpdate builder.
@@ -180,6 +784,134 @@ func (_u *MessageUpdateOne) sqlSave(ctx context.Context) (_node *Message, err er
 				ps[i](selector)
 			}
 		}
+	}
+	if value, ok := _u.mutation.Content(); ok {
+		_spec.SetField(message.FieldContent, field.TypeString, value)
+	}
+	if value, ok := _u.mutation.Status(); ok {
+		_spec.SetField(message.FieldStatus, field.TypeString, value)
+	}
+	if value, ok := _u.mutation.Model(); ok {
+		_spec.SetField(message.FieldModel, field.TypeString, value)
+	}
+	if _u.mutation.ModelCleared() {
+		_spec.ClearField(message.FieldModel, field.TypeString)
+	}
+	if value, ok := _u.mutation.FinishReason(); ok {
+		_spec.SetField(message.FieldFinishReason, field.TypeString, value)
+	}
+	if _u.mutation.FinishReasonCleared() {
+		_spec.ClearField(message.FieldFinishReason, field.TypeString)
+	}
+	if value, ok := _u.mutation.PromptTokens(); ok {
+		_spec.SetField(message.FieldPromptTokens, field.TypeInt32, value)
+	}
+	if value, ok := _u.mutation.AddedPromptTokens(); ok {
+		_spec.AddField(message.FieldPromptTokens, field.TypeInt32, value)
+	}
+	if _u.mutation.PromptTokensCleared() {
+		_spec.ClearField(message.FieldPromptTokens, field.TypeInt32)
+	}
+	if value, ok := _u.mutation.CompletionTokens(); ok {
+		_spec.SetField(message.FieldCompletionTokens, field.TypeInt32, value)
+	}
+	if value, ok := _u.mutation.AddedCompletionTokens(); ok {
+		_spec.AddField(message.FieldCompletionTokens, field.TypeInt32, value)
+	}
+	if _u.mutation.CompletionTokensCleared() {
+		_spec.ClearField(message.FieldCompletionTokens, field.TypeInt32)
+	}
+	if value, ok := _u.mutation.FirstTokenMs(); ok {
+		_spec.SetField(message.FieldFirstTokenMs, field.TypeInt32, value)
+	}
+	if value, ok := _u.mutation.AddedFirstTokenMs(); ok {
+		_spec.AddField(message.FieldFirstTokenMs, field.TypeInt32, value)
+	}
+	if _u.mutation.FirstTokenMsCleared() {
+		_spec.ClearField(message.FieldFirstTokenMs, field.TypeInt32)
+	}
+	if value, ok := _u.mutation.DurationMs(); ok {
+		_spec.SetField(message.FieldDurationMs, field.TypeInt32, value)
+	}
+	if value, ok := _u.mutation.AddedDurationMs(); ok {
+		_spec.AddField(message.FieldDurationMs, field.TypeInt32, value)
+	}
+	if _u.mutation.DurationMsCleared() {
+		_spec.ClearField(message.FieldDurationMs, field.TypeInt32)
+	}
+	if _u.mutation.ChunksCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   message.ChunksTable,
+			Columns: []string{message.ChunksColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(messagechunk.FieldID, field.TypeInt64),
+			},
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.RemovedChunksIDs(); len(nodes) > 0 && !_u.mutation.ChunksCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   message.ChunksTable,
+			Columns: []string{message.ChunksColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(messagechunk.FieldID, field.TypeInt64),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.ChunksIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   message.ChunksTable,
+			Columns: []string{message.ChunksColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(messagechunk.FieldID, field.TypeInt64),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Add = append(_spec.Edges.Add, edge)
+	}
+	if _u.mutation.GenerationCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2O,
+			Inverse: false,
+			Table:   message.GenerationTable,
+			Columns: []string{message.GenerationColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(generation.FieldID, field.TypeInt64),
+			},
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.GenerationIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2O,
+			Inverse: false,
+			Table:   message.GenerationTable,
+			Columns: []string{message.GenerationColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(generation.FieldID, field.TypeInt64),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Add = append(_spec.Edges.Add, edge)
 	}
 	_node = &Message{config: _u.config}
 	_spec.Assign = _node.assignValues

@@ -12,7 +12,9 @@ import (
 	"entgo.io/ent"
 	"entgo.io/ent/dialect/sql"
 	"git.georgsen.dk/hwlab/ent/conversation"
+	"git.georgsen.dk/hwlab/ent/generation"
 	"git.georgsen.dk/hwlab/ent/message"
+	"git.georgsen.dk/hwlab/ent/messagechunk"
 	"git.georgsen.dk/hwlab/ent/predicate"
 	"github.com/google/uuid"
 )
@@ -27,27 +29,31 @@ const (
 
 	// Node types.
 	TypeConversation = "Conversation"
+	TypeGeneration   = "Generation"
 	TypeMessage      = "Message"
+	TypeMessageChunk = "MessageChunk"
 )
 
 // ConversationMutation represents an operation that mutates the Conversation nodes in the graph.
 type ConversationMutation struct {
 	config
-	op               Op
-	typ              string
-	id               *uuid.UUID
-	started_at       *time.Time
-	model            *string
-	title            *string
-	message_count    *int64
-	addmessage_count *int64
-	clearedFields    map[string]struct{}
-	messages         map[uuid.UUID]struct{}
-	removedmessages  map[uuid.UUID]struct{}
-	clearedmessages  bool
-	done             bool
-	oldValue         func(context.Context) (*Conversation, error)
-	predicates       []predicate.Conversation
+	op                Op
+	typ               string
+	id                *uuid.UUID
+	started_at        *time.Time
+	model             *string
+	title             *string
+	message_count     *int64
+	addmessage_count  *int64
+	clearedFields     map[string]struct{}
+	messages          map[uuid.UUID]struct{}
+	removedmessages   map[uuid.UUID]struct{}
+	clearedmessages   bool
+	generation        *int64
+	clearedgeneration bool
+	done              bool
+	oldValue          func(context.Context) (*Conversation, error)
+	predicates        []predicate.Conversation
 }
 
 var _ ent.Mutation = (*ConversationMutation)(nil)
@@ -372,6 +378,45 @@ func (m *ConversationMutation) ResetMessages() {
 	m.removedmessages = nil
 }
 
+// SetGenerationID sets the "generation" edge to the Generation entity by id.
+func (m *ConversationMutation) SetGenerationID(id int64) {
+	m.generation = &id
+}
+
+// ClearGeneration clears the "generation" edge to the Generation entity.
+func (m *ConversationMutation) ClearGeneration() {
+	m.clearedgeneration = true
+}
+
+// GenerationCleared reports if the "generation" edge to the Generation entity was cleared.
+func (m *ConversationMutation) GenerationCleared() bool {
+	return m.clearedgeneration
+}
+
+// GenerationID returns the "generation" edge ID in the mutation.
+func (m *ConversationMutation) GenerationID() (id int64, exists bool) {
+	if m.generation != nil {
+		return *m.generation, true
+	}
+	return
+}
+
+// GenerationIDs returns the "generation" edge IDs in the mutation.
+// Note that IDs always returns len(IDs) <= 1 for unique edges, and you should use
+// GenerationID instead. It exists only for internal usage by the builders.
+func (m *ConversationMutation) GenerationIDs() (ids []int64) {
+	if id := m.generation; id != nil {
+		ids = append(ids, *id)
+	}
+	return
+}
+
+// ResetGeneration resets all changes to the "generation" edge.
+func (m *ConversationMutation) ResetGeneration() {
+	m.generation = nil
+	m.clearedgeneration = false
+}
+
 // Where appends a list predicates to the ConversationMutation builder.
 func (m *ConversationMutation) Where(ps ...predicate.Conversation) {
 	m.predicates = append(m.predicates, ps...)
@@ -571,9 +616,12 @@ func (m *ConversationMutation) ResetField(name string) error {
 
 // AddedEdges returns all edge names that were set/added in this mutation.
 func (m *ConversationMutation) AddedEdges() []string {
-	edges := make([]string, 0, 1)
+	edges := make([]string, 0, 2)
 	if m.messages != nil {
 		edges = append(edges, conversation.EdgeMessages)
+	}
+	if m.generation != nil {
+		edges = append(edges, conversation.EdgeGeneration)
 	}
 	return edges
 }
@@ -588,13 +636,17 @@ func (m *ConversationMutation) AddedIDs(name string) []ent.Value {
 			ids = append(ids, id)
 		}
 		return ids
+	case conversation.EdgeGeneration:
+		if id := m.generation; id != nil {
+			return []ent.Value{*id}
+		}
 	}
 	return nil
 }
 
 // RemovedEdges returns all edge names that were removed in this mutation.
 func (m *ConversationMutation) RemovedEdges() []string {
-	edges := make([]string, 0, 1)
+	edges := make([]string, 0, 2)
 	if m.removedmessages != nil {
 		edges = append(edges, conversation.EdgeMessages)
 	}
@@ -617,9 +669,12 @@ func (m *ConversationMutation) RemovedIDs(name string) []ent.Value {
 
 // ClearedEdges returns all edge names that were cleared in this mutation.
 func (m *ConversationMutation) ClearedEdges() []string {
-	edges := make([]string, 0, 1)
+	edges := make([]string, 0, 2)
 	if m.clearedmessages {
 		edges = append(edges, conversation.EdgeMessages)
+	}
+	if m.clearedgeneration {
+		edges = append(edges, conversation.EdgeGeneration)
 	}
 	return edges
 }
@@ -630,6 +685,8 @@ func (m *ConversationMutation) EdgeCleared(name string) bool {
 	switch name {
 	case conversation.EdgeMessages:
 		return m.clearedmessages
+	case conversation.EdgeGeneration:
+		return m.clearedgeneration
 	}
 	return false
 }
@@ -638,6 +695,9 @@ func (m *ConversationMutation) EdgeCleared(name string) bool {
 // if that edge is not defined in the schema.
 func (m *ConversationMutation) ClearEdge(name string) error {
 	switch name {
+	case conversation.EdgeGeneration:
+		m.ClearGeneration()
+		return nil
 	}
 	return fmt.Errorf("unknown Conversation unique edge %s", name)
 }
@@ -649,27 +709,748 @@ func (m *ConversationMutation) ResetEdge(name string) error {
 	case conversation.EdgeMessages:
 		m.ResetMessages()
 		return nil
+	case conversation.EdgeGeneration:
+		m.ResetGeneration()
+		return nil
 	}
 	return fmt.Errorf("unknown Conversation edge %s", name)
+}
+
+// GenerationMutation represents an operation that mutates the Generation nodes in the graph.
+type GenerationMutation struct {
+	config
+	op                  Op
+	typ                 string
+	id                  *int64
+	instance            *string
+	started_at          *time.Time
+	heartbeat_at        *time.Time
+	stop_requested      *bool
+	clearedFields       map[string]struct{}
+	message             *uuid.UUID
+	clearedmessage      bool
+	conversation        *uuid.UUID
+	clearedconversation bool
+	done                bool
+	oldValue            func(context.Context) (*Generation, error)
+	predicates          []predicate.Generation
+}
+
+var _ ent.Mutation = (*GenerationMutation)(nil)
+
+// generationOption allows management of the mutation configuration using functional options.
+type generationOption func(*GenerationMutation)
+
+// newGenerationMutation creates new mutation for the Generation entity.
+func newGenerationMutation(c config, op Op, opts ...generationOption) *GenerationMutation {
+	m := &GenerationMutation{
+		config:        c,
+		op:            op,
+		typ:           TypeGeneration,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withGenerationID sets the ID field of the mutation.
+func withGenerationID(id int64) generationOption {
+	return func(m *GenerationMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *Generation
+		)
+		m.oldValue = func(ctx context.Context) (*Generation, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().Generation.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withGeneration sets the old Generation of the mutation.
+func withGeneration(node *Generation) generationOption {
+	return func(m *GenerationMutation) {
+		m.oldValue = func(context.Context) (*Generation, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m GenerationMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m GenerationMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// SetID sets the value of the id field. Note that this
+// operation is only accepted on creation of Generation entities.
+func (m *GenerationMutation) SetID(id int64) {
+	m.id = &id
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *GenerationMutation) ID() (id int64, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *GenerationMutation) IDs(ctx context.Context) ([]int64, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []int64{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().Generation.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetMessageID sets the "message_id" field.
+func (m *GenerationMutation) SetMessageID(u uuid.UUID) {
+	m.message = &u
+}
+
+// MessageID returns the value of the "message_id" field in the mutation.
+func (m *GenerationMutation) MessageID() (r uuid.UUID, exists bool) {
+	v := m.message
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldMessageID returns the old "message_id" field's value of the Generation entity.
+// If the Generation object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *GenerationMutation) OldMessageID(ctx context.Context) (v uuid.UUID, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldMessageID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldMessageID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldMessageID: %w", err)
+	}
+	return oldValue.MessageID, nil
+}
+
+// ResetMessageID resets all changes to the "message_id" field.
+func (m *GenerationMutation) ResetMessageID() {
+	m.message = nil
+}
+
+// SetConversationID sets the "conversation_id" field.
+func (m *GenerationMutation) SetConversationID(u uuid.UUID) {
+	m.conversation = &u
+}
+
+// ConversationID returns the value of the "conversation_id" field in the mutation.
+func (m *GenerationMutation) ConversationID() (r uuid.UUID, exists bool) {
+	v := m.conversation
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldConversationID returns the old "conversation_id" field's value of the Generation entity.
+// If the Generation object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *GenerationMutation) OldConversationID(ctx context.Context) (v uuid.UUID, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldConversationID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldConversationID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldConversationID: %w", err)
+	}
+	return oldValue.ConversationID, nil
+}
+
+// ResetConversationID resets all changes to the "conversation_id" field.
+func (m *GenerationMutation) ResetConversationID() {
+	m.conversation = nil
+}
+
+// SetInstance sets the "instance" field.
+func (m *GenerationMutation) SetInstance(s string) {
+	m.instance = &s
+}
+
+// Instance returns the value of the "instance" field in the mutation.
+func (m *GenerationMutation) Instance() (r string, exists bool) {
+	v := m.instance
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldInstance returns the old "instance" field's value of the Generation entity.
+// If the Generation object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *GenerationMutation) OldInstance(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldInstance is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldInstance requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldInstance: %w", err)
+	}
+	return oldValue.Instance, nil
+}
+
+// ResetInstance resets all changes to the "instance" field.
+func (m *GenerationMutation) ResetInstance() {
+	m.instance = nil
+}
+
+// SetStartedAt sets the "started_at" field.
+func (m *GenerationMutation) SetStartedAt(t time.Time) {
+	m.started_at = &t
+}
+
+// StartedAt returns the value of the "started_at" field in the mutation.
+func (m *GenerationMutation) StartedAt() (r time.Time, exists bool) {
+	v := m.started_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldStartedAt returns the old "started_at" field's value of the Generation entity.
+// If the Generation object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *GenerationMutation) OldStartedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldStartedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldStartedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldStartedAt: %w", err)
+	}
+	return oldValue.StartedAt, nil
+}
+
+// ResetStartedAt resets all changes to the "started_at" field.
+func (m *GenerationMutation) ResetStartedAt() {
+	m.started_at = nil
+}
+
+// SetHeartbeatAt sets the "heartbeat_at" field.
+func (m *GenerationMutation) SetHeartbeatAt(t time.Time) {
+	m.heartbeat_at = &t
+}
+
+// HeartbeatAt returns the value of the "heartbeat_at" field in the mutation.
+func (m *GenerationMutation) HeartbeatAt() (r time.Time, exists bool) {
+	v := m.heartbeat_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldHeartbeatAt returns the old "heartbeat_at" field's value of the Generation entity.
+// If the Generation object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *GenerationMutation) OldHeartbeatAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldHeartbeatAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldHeartbeatAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldHeartbeatAt: %w", err)
+	}
+	return oldValue.HeartbeatAt, nil
+}
+
+// ResetHeartbeatAt resets all changes to the "heartbeat_at" field.
+func (m *GenerationMutation) ResetHeartbeatAt() {
+	m.heartbeat_at = nil
+}
+
+// SetStopRequested sets the "stop_requested" field.
+func (m *GenerationMutation) SetStopRequested(b bool) {
+	m.stop_requested = &b
+}
+
+// StopRequested returns the value of the "stop_requested" field in the mutation.
+func (m *GenerationMutation) StopRequested() (r bool, exists bool) {
+	v := m.stop_requested
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldStopRequested returns the old "stop_requested" field's value of the Generation entity.
+// If the Generation object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *GenerationMutation) OldStopRequested(ctx context.Context) (v bool, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldStopRequested is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldStopRequested requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldStopRequested: %w", err)
+	}
+	return oldValue.StopRequested, nil
+}
+
+// ResetStopRequested resets all changes to the "stop_requested" field.
+func (m *GenerationMutation) ResetStopRequested() {
+	m.stop_requested = nil
+}
+
+// ClearMessage clears the "message" edge to the Message entity.
+func (m *GenerationMutation) ClearMessage() {
+	m.clearedmessage = true
+	m.clearedFields[generation.FieldMessageID] = struct{}{}
+}
+
+// MessageCleared reports if the "message" edge to the Message entity was cleared.
+func (m *GenerationMutation) MessageCleared() bool {
+	return m.clearedmessage
+}
+
+// MessageIDs returns the "message" edge IDs in the mutation.
+// Note that IDs always returns len(IDs) <= 1 for unique edges, and you should use
+// MessageID instead. It exists only for internal usage by the builders.
+func (m *GenerationMutation) MessageIDs() (ids []uuid.UUID) {
+	if id := m.message; id != nil {
+		ids = append(ids, *id)
+	}
+	return
+}
+
+// ResetMessage resets all changes to the "message" edge.
+func (m *GenerationMutation) ResetMessage() {
+	m.message = nil
+	m.clearedmessage = false
+}
+
+// ClearConversation clears the "conversation" edge to the Conversation entity.
+func (m *GenerationMutation) ClearConversation() {
+	m.clearedconversation = true
+	m.clearedFields[generation.FieldConversationID] = struct{}{}
+}
+
+// ConversationCleared reports if the "conversation" edge to the Conversation entity was cleared.
+func (m *GenerationMutation) ConversationCleared() bool {
+	return m.clearedconversation
+}
+
+// ConversationIDs returns the "conversation" edge IDs in the mutation.
+// Note that IDs always returns len(IDs) <= 1 for unique edges, and you should use
+// ConversationID instead. It exists only for internal usage by the builders.
+func (m *GenerationMutation) ConversationIDs() (ids []uuid.UUID) {
+	if id := m.conversation; id != nil {
+		ids = append(ids, *id)
+	}
+	return
+}
+
+// ResetConversation resets all changes to the "conversation" edge.
+func (m *GenerationMutation) ResetConversation() {
+	m.conversation = nil
+	m.clearedconversation = false
+}
+
+// Where appends a list predicates to the GenerationMutation builder.
+func (m *GenerationMutation) Where(ps ...predicate.Generation) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the GenerationMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *GenerationMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.Generation, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *GenerationMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *GenerationMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (Generation).
+func (m *GenerationMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *GenerationMutation) Fields() []string {
+	fields := make([]string, 0, 6)
+	if m.message != nil {
+		fields = append(fields, generation.FieldMessageID)
+	}
+	if m.conversation != nil {
+		fields = append(fields, generation.FieldConversationID)
+	}
+	if m.instance != nil {
+		fields = append(fields, generation.FieldInstance)
+	}
+	if m.started_at != nil {
+		fields = append(fields, generation.FieldStartedAt)
+	}
+	if m.heartbeat_at != nil {
+		fields = append(fields, generation.FieldHeartbeatAt)
+	}
+	if m.stop_requested != nil {
+		fields = append(fields, generation.FieldStopRequested)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *GenerationMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case generation.FieldMessageID:
+		return m.MessageID()
+	case generation.FieldConversationID:
+		return m.ConversationID()
+	case generation.FieldInstance:
+		return m.Instance()
+	case generation.FieldStartedAt:
+		return m.StartedAt()
+	case generation.FieldHeartbeatAt:
+		return m.HeartbeatAt()
+	case generation.FieldStopRequested:
+		return m.StopRequested()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *GenerationMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case generation.FieldMessageID:
+		return m.OldMessageID(ctx)
+	case generation.FieldConversationID:
+		return m.OldConversationID(ctx)
+	case generation.FieldInstance:
+		return m.OldInstance(ctx)
+	case generation.FieldStartedAt:
+		return m.OldStartedAt(ctx)
+	case generation.FieldHeartbeatAt:
+		return m.OldHeartbeatAt(ctx)
+	case generation.FieldStopRequested:
+		return m.OldStopRequested(ctx)
+	}
+	return nil, fmt.Errorf("unknown Generation field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *GenerationMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case generation.FieldMessageID:
+		v, ok := value.(uuid.UUID)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetMessageID(v)
+		return nil
+	case generation.FieldConversationID:
+		v, ok := value.(uuid.UUID)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetConversationID(v)
+		return nil
+	case generation.FieldInstance:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetInstance(v)
+		return nil
+	case generation.FieldStartedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetStartedAt(v)
+		return nil
+	case generation.FieldHeartbeatAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetHeartbeatAt(v)
+		return nil
+	case generation.FieldStopRequested:
+		v, ok := value.(bool)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetStopRequested(v)
+		return nil
+	}
+	return fmt.Errorf("unknown Generation field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *GenerationMutation) AddedFields() []string {
+	return nil
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *GenerationMutation) AddedField(name string) (ent.Value, bool) {
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *GenerationMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	}
+	return fmt.Errorf("unknown Generation numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *GenerationMutation) ClearedFields() []string {
+	return nil
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *GenerationMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *GenerationMutation) ClearField(name string) error {
+	return fmt.Errorf("unknown Generation nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *GenerationMutation) ResetField(name string) error {
+	switch name {
+	case generation.FieldMessageID:
+		m.ResetMessageID()
+		return nil
+	case generation.FieldConversationID:
+		m.ResetConversationID()
+		return nil
+	case generation.FieldInstance:
+		m.ResetInstance()
+		return nil
+	case generation.FieldStartedAt:
+		m.ResetStartedAt()
+		return nil
+	case generation.FieldHeartbeatAt:
+		m.ResetHeartbeatAt()
+		return nil
+	case generation.FieldStopRequested:
+		m.ResetStopRequested()
+		return nil
+	}
+	return fmt.Errorf("unknown Generation field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *GenerationMutation) AddedEdges() []string {
+	edges := make([]string, 0, 2)
+	if m.message != nil {
+		edges = append(edges, generation.EdgeMessage)
+	}
+	if m.conversation != nil {
+		edges = append(edges, generation.EdgeConversation)
+	}
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *GenerationMutation) AddedIDs(name string) []ent.Value {
+	switch name {
+	case generation.EdgeMessage:
+		if id := m.message; id != nil {
+			return []ent.Value{*id}
+		}
+	case generation.EdgeConversation:
+		if id := m.conversation; id != nil {
+			return []ent.Value{*id}
+		}
+	}
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *GenerationMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 2)
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *GenerationMutation) RemovedIDs(name string) []ent.Value {
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *GenerationMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 2)
+	if m.clearedmessage {
+		edges = append(edges, generation.EdgeMessage)
+	}
+	if m.clearedconversation {
+		edges = append(edges, generation.EdgeConversation)
+	}
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *GenerationMutation) EdgeCleared(name string) bool {
+	switch name {
+	case generation.EdgeMessage:
+		return m.clearedmessage
+	case generation.EdgeConversation:
+		return m.clearedconversation
+	}
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *GenerationMutation) ClearEdge(name string) error {
+	switch name {
+	case generation.EdgeMessage:
+		m.ClearMessage()
+		return nil
+	case generation.EdgeConversation:
+		m.ClearConversation()
+		return nil
+	}
+	return fmt.Errorf("unknown Generation unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *GenerationMutation) ResetEdge(name string) error {
+	switch name {
+	case generation.EdgeMessage:
+		m.ResetMessage()
+		return nil
+	case generation.EdgeConversation:
+		m.ResetConversation()
+		return nil
+	}
+	return fmt.Errorf("unknown Generation edge %s", name)
 }
 
 // MessageMutation represents an operation that mutates the Message nodes in the graph.
 type MessageMutation struct {
 	config
-	op                  Op
-	typ                 string
-	id                  *uuid.UUID
-	seq                 *int64
-	addseq              *int64
-	role                *string
-	content             *string
-	created_at          *time.Time
-	clearedFields       map[string]struct{}
-	conversation        *uuid.UUID
-	clearedconversation bool
-	done                bool
-	oldValue            func(context.Context) (*Message, error)
-	predicates          []predicate.Message
+	op                   Op
+	typ                  string
+	id                   *uuid.UUID
+	seq                  *int64
+	addseq               *int64
+	role                 *string
+	content              *string
+	created_at           *time.Time
+	status               *string
+	model                *string
+	finish_reason        *string
+	prompt_tokens        *int32
+	addprompt_tokens     *int32
+	completion_tokens    *int32
+	addcompletion_tokens *int32
+	first_token_ms       *int32
+	addfirst_token_ms    *int32
+	duration_ms          *int32
+	addduration_ms       *int32
+	clearedFields        map[string]struct{}
+	conversation         *uuid.UUID
+	clearedconversation  bool
+	chunks               map[int64]struct{}
+	removedchunks        map[int64]struct{}
+	clearedchunks        bool
+	generation           *int64
+	clearedgeneration    bool
+	done                 bool
+	oldValue             func(context.Context) (*Message, error)
+	predicates           []predicate.Message
 }
 
 var _ ent.Mutation = (*MessageMutation)(nil)
@@ -976,6 +1757,420 @@ func (m *MessageMutation) ResetCreatedAt() {
 	m.created_at = nil
 }
 
+// SetStatus sets the "status" field.
+func (m *MessageMutation) SetStatus(s string) {
+	m.status = &s
+}
+
+// Status returns the value of the "status" field in the mutation.
+func (m *MessageMutation) Status() (r string, exists bool) {
+	v := m.status
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldStatus returns the old "status" field's value of the Message entity.
+// If the Message object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *MessageMutation) OldStatus(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldStatus is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldStatus requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldStatus: %w", err)
+	}
+	return oldValue.Status, nil
+}
+
+// ResetStatus resets all changes to the "status" field.
+func (m *MessageMutation) ResetStatus() {
+	m.status = nil
+}
+
+// SetModel sets the "model" field.
+func (m *MessageMutation) SetModel(s string) {
+	m.model = &s
+}
+
+// Model returns the value of the "model" field in the mutation.
+func (m *MessageMutation) Model() (r string, exists bool) {
+	v := m.model
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldModel returns the old "model" field's value of the Message entity.
+// If the Message object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *MessageMutation) OldModel(ctx context.Context) (v *string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldModel is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldModel requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldModel: %w", err)
+	}
+	return oldValue.Model, nil
+}
+
+// ClearModel clears the value of the "model" field.
+func (m *MessageMutation) ClearModel() {
+	m.model = nil
+	m.clearedFields[message.FieldModel] = struct{}{}
+}
+
+// ModelCleared returns if the "model" field was cleared in this mutation.
+func (m *MessageMutation) ModelCleared() bool {
+	_, ok := m.clearedFields[message.FieldModel]
+	return ok
+}
+
+// ResetModel resets all changes to the "model" field.
+func (m *MessageMutation) ResetModel() {
+	m.model = nil
+	delete(m.clearedFields, message.FieldModel)
+}
+
+// SetFinishReason sets the "finish_reason" field.
+func (m *MessageMutation) SetFinishReason(s string) {
+	m.finish_reason = &s
+}
+
+// FinishReason returns the value of the "finish_reason" field in the mutation.
+func (m *MessageMutation) FinishReason() (r string, exists bool) {
+	v := m.finish_reason
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldFinishReason returns the old "finish_reason" field's value of the Message entity.
+// If the Message object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *MessageMutation) OldFinishReason(ctx context.Context) (v *string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldFinishReason is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldFinishReason requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldFinishReason: %w", err)
+	}
+	return oldValue.FinishReason, nil
+}
+
+// ClearFinishReason clears the value of the "finish_reason" field.
+func (m *MessageMutation) ClearFinishReason() {
+	m.finish_reason = nil
+	m.clearedFields[message.FieldFinishReason] = struct{}{}
+}
+
+// FinishReasonCleared returns if the "finish_reason" field was cleared in this mutation.
+func (m *MessageMutation) FinishReasonCleared() bool {
+	_, ok := m.clearedFields[message.FieldFinishReason]
+	return ok
+}
+
+// ResetFinishReason resets all changes to the "finish_reason" field.
+func (m *MessageMutation) ResetFinishReason() {
+	m.finish_reason = nil
+	delete(m.clearedFields, message.FieldFinishReason)
+}
+
+// SetPromptTokens sets the "prompt_tokens" field.
+func (m *MessageMutation) SetPromptTokens(i int32) {
+	m.prompt_tokens = &i
+	m.addprompt_tokens = nil
+}
+
+// PromptTokens returns the value of the "prompt_tokens" field in the mutation.
+func (m *MessageMutation) PromptTokens() (r int32, exists bool) {
+	v := m.prompt_tokens
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldPromptTokens returns the old "prompt_tokens" field's value of the Message entity.
+// If the Message object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *MessageMutation) OldPromptTokens(ctx context.Context) (v *int32, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldPromptTokens is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldPromptTokens requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldPromptTokens: %w", err)
+	}
+	return oldValue.PromptTokens, nil
+}
+
+// AddPromptTokens adds i to the "prompt_tokens" field.
+func (m *MessageMutation) AddPromptTokens(i int32) {
+	if m.addprompt_tokens != nil {
+		*m.addprompt_tokens += i
+	} else {
+		m.addprompt_tokens = &i
+	}
+}
+
+// AddedPromptTokens returns the value that was added to the "prompt_tokens" field in this mutation.
+func (m *MessageMutation) AddedPromptTokens() (r int32, exists bool) {
+	v := m.addprompt_tokens
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ClearPromptTokens clears the value of the "prompt_tokens" field.
+func (m *MessageMutation) ClearPromptTokens() {
+	m.prompt_tokens = nil
+	m.addprompt_tokens = nil
+	m.clearedFields[message.FieldPromptTokens] = struct{}{}
+}
+
+// PromptTokensCleared returns if the "prompt_tokens" field was cleared in this mutation.
+func (m *MessageMutation) PromptTokensCleared() bool {
+	_, ok := m.clearedFields[message.FieldPromptTokens]
+	return ok
+}
+
+// ResetPromptTokens resets all changes to the "prompt_tokens" field.
+func (m *MessageMutation) ResetPromptTokens() {
+	m.prompt_tokens = nil
+	m.addprompt_tokens = nil
+	delete(m.clearedFields, message.FieldPromptTokens)
+}
+
+// SetCompletionTokens sets the "completion_tokens" field.
+func (m *MessageMutation) SetCompletionTokens(i int32) {
+	m.completion_tokens = &i
+	m.addcompletion_tokens = nil
+}
+
+// CompletionTokens returns the value of the "completion_tokens" field in the mutation.
+func (m *MessageMutation) CompletionTokens() (r int32, exists bool) {
+	v := m.completion_tokens
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCompletionTokens returns the old "completion_tokens" field's value of the Message entity.
+// If the Message object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *MessageMutation) OldCompletionTokens(ctx context.Context) (v *int32, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCompletionTokens is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCompletionTokens requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCompletionTokens: %w", err)
+	}
+	return oldValue.CompletionTokens, nil
+}
+
+// AddCompletionTokens adds i to the "completion_tokens" field.
+func (m *MessageMutation) AddCompletionTokens(i int32) {
+	if m.addcompletion_tokens != nil {
+		*m.addcompletion_tokens += i
+	} else {
+		m.addcompletion_tokens = &i
+	}
+}
+
+// AddedCompletionTokens returns the value that was added to the "completion_tokens" field in this mutation.
+func (m *MessageMutation) AddedCompletionTokens() (r int32, exists bool) {
+	v := m.addcompletion_tokens
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ClearCompletionTokens clears the value of the "completion_tokens" field.
+func (m *MessageMutation) ClearCompletionTokens() {
+	m.completion_tokens = nil
+	m.addcompletion_tokens = nil
+	m.clearedFields[message.FieldCompletionTokens] = struct{}{}
+}
+
+// CompletionTokensCleared returns if the "completion_tokens" field was cleared in this mutation.
+func (m *MessageMutation) CompletionTokensCleared() bool {
+	_, ok := m.clearedFields[message.FieldCompletionTokens]
+	return ok
+}
+
+// ResetCompletionTokens resets all changes to the "completion_tokens" field.
+func (m *MessageMutation) ResetCompletionTokens() {
+	m.completion_tokens = nil
+	m.addcompletion_tokens = nil
+	delete(m.clearedFields, message.FieldCompletionTokens)
+}
+
+// SetFirstTokenMs sets the "first_token_ms" field.
+func (m *MessageMutation) SetFirstTokenMs(i int32) {
+	m.first_token_ms = &i
+	m.addfirst_token_ms = nil
+}
+
+// FirstTokenMs returns the value of the "first_token_ms" field in the mutation.
+func (m *MessageMutation) FirstTokenMs() (r int32, exists bool) {
+	v := m.first_token_ms
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldFirstTokenMs returns the old "first_token_ms" field's value of the Message entity.
+// If the Message object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *MessageMutation) OldFirstTokenMs(ctx context.Context) (v *int32, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldFirstTokenMs is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldFirstTokenMs requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldFirstTokenMs: %w", err)
+	}
+	return oldValue.FirstTokenMs, nil
+}
+
+// AddFirstTokenMs adds i to the "first_token_ms" field.
+func (m *MessageMutation) AddFirstTokenMs(i int32) {
+	if m.addfirst_token_ms != nil {
+		*m.addfirst_token_ms += i
+	} else {
+		m.addfirst_token_ms = &i
+	}
+}
+
+// AddedFirstTokenMs returns the value that was added to the "first_token_ms" field in this mutation.
+func (m *MessageMutation) AddedFirstTokenMs() (r int32, exists bool) {
+	v := m.addfirst_token_ms
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ClearFirstTokenMs clears the value of the "first_token_ms" field.
+func (m *MessageMutation) ClearFirstTokenMs() {
+	m.first_token_ms = nil
+	m.addfirst_token_ms = nil
+	m.clearedFields[message.FieldFirstTokenMs] = struct{}{}
+}
+
+// FirstTokenMsCleared returns if the "first_token_ms" field was cleared in this mutation.
+func (m *MessageMutation) FirstTokenMsCleared() bool {
+	_, ok := m.clearedFields[message.FieldFirstTokenMs]
+	return ok
+}
+
+// ResetFirstTokenMs resets all changes to the "first_token_ms" field.
+func (m *MessageMutation) ResetFirstTokenMs() {
+	m.first_token_ms = nil
+	m.addfirst_token_ms = nil
+	delete(m.clearedFields, message.FieldFirstTokenMs)
+}
+
+// SetDurationMs sets the "duration_ms" field.
+func (m *MessageMutation) SetDurationMs(i int32) {
+	m.duration_ms = &i
+	m.addduration_ms = nil
+}
+
+// DurationMs returns the value of the "duration_ms" field in the mutation.
+func (m *MessageMutation) DurationMs() (r int32, exists bool) {
+	v := m.duration_ms
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldDurationMs returns the old "duration_ms" field's value of the Message entity.
+// If the Message object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *MessageMutation) OldDurationMs(ctx context.Context) (v *int32, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldDurationMs is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldDurationMs requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldDurationMs: %w", err)
+	}
+	return oldValue.DurationMs, nil
+}
+
+// AddDurationMs adds i to the "duration_ms" field.
+func (m *MessageMutation) AddDurationMs(i int32) {
+	if m.addduration_ms != nil {
+		*m.addduration_ms += i
+	} else {
+		m.addduration_ms = &i
+	}
+}
+
+// AddedDurationMs returns the value that was added to the "duration_ms" field in this mutation.
+func (m *MessageMutation) AddedDurationMs() (r int32, exists bool) {
+	v := m.addduration_ms
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ClearDurationMs clears the value of the "duration_ms" field.
+func (m *MessageMutation) ClearDurationMs() {
+	m.duration_ms = nil
+	m.addduration_ms = nil
+	m.clearedFields[message.FieldDurationMs] = struct{}{}
+}
+
+// DurationMsCleared returns if the "duration_ms" field was cleared in this mutation.
+func (m *MessageMutation) DurationMsCleared() bool {
+	_, ok := m.clearedFields[message.FieldDurationMs]
+	return ok
+}
+
+// ResetDurationMs resets all changes to the "duration_ms" field.
+func (m *MessageMutation) ResetDurationMs() {
+	m.duration_ms = nil
+	m.addduration_ms = nil
+	delete(m.clearedFields, message.FieldDurationMs)
+}
+
 // ClearConversation clears the "conversation" edge to the Conversation entity.
 func (m *MessageMutation) ClearConversation() {
 	m.clearedconversation = true
@@ -1001,6 +2196,99 @@ func (m *MessageMutation) ConversationIDs() (ids []uuid.UUID) {
 func (m *MessageMutation) ResetConversation() {
 	m.conversation = nil
 	m.clearedconversation = false
+}
+
+// AddChunkIDs adds the "chunks" edge to the MessageChunk entity by ids.
+func (m *MessageMutation) AddChunkIDs(ids ...int64) {
+	if m.chunks == nil {
+		m.chunks = make(map[int64]struct{})
+	}
+	for i := range ids {
+		m.chunks[ids[i]] = struct{}{}
+	}
+}
+
+// ClearChunks clears the "chunks" edge to the MessageChunk entity.
+func (m *MessageMutation) ClearChunks() {
+	m.clearedchunks = true
+}
+
+// ChunksCleared reports if the "chunks" edge to the MessageChunk entity was cleared.
+func (m *MessageMutation) ChunksCleared() bool {
+	return m.clearedchunks
+}
+
+// RemoveChunkIDs removes the "chunks" edge to the MessageChunk entity by IDs.
+func (m *MessageMutation) RemoveChunkIDs(ids ...int64) {
+	if m.removedchunks == nil {
+		m.removedchunks = make(map[int64]struct{})
+	}
+	for i := range ids {
+		delete(m.chunks, ids[i])
+		m.removedchunks[ids[i]] = struct{}{}
+	}
+}
+
+// RemovedChunks returns the removed IDs of the "chunks" edge to the MessageChunk entity.
+func (m *MessageMutation) RemovedChunksIDs() (ids []int64) {
+	for id := range m.removedchunks {
+		ids = append(ids, id)
+	}
+	return
+}
+
+// ChunksIDs returns the "chunks" edge IDs in the mutation.
+func (m *MessageMutation) ChunksIDs() (ids []int64) {
+	for id := range m.chunks {
+		ids = append(ids, id)
+	}
+	return
+}
+
+// ResetChunks resets all changes to the "chunks" edge.
+func (m *MessageMutation) ResetChunks() {
+	m.chunks = nil
+	m.clearedchunks = false
+	m.removedchunks = nil
+}
+
+// SetGenerationID sets the "generation" edge to the Generation entity by id.
+func (m *MessageMutation) SetGenerationID(id int64) {
+	m.generation = &id
+}
+
+// ClearGeneration clears the "generation" edge to the Generation entity.
+func (m *MessageMutation) ClearGeneration() {
+	m.clearedgeneration = true
+}
+
+// GenerationCleared reports if the "generation" edge to the Generation entity was cleared.
+func (m *MessageMutation) GenerationCleared() bool {
+	return m.clearedgeneration
+}
+
+// GenerationID returns the "generation" edge ID in the mutation.
+func (m *MessageMutation) GenerationID() (id int64, exists bool) {
+	if m.generation != nil {
+		return *m.generation, true
+	}
+	return
+}
+
+// GenerationIDs returns the "generation" edge IDs in the mutation.
+// Note that IDs always returns len(IDs) <= 1 for unique edges, and you should use
+// GenerationID instead. It exists only for internal usage by the builders.
+func (m *MessageMutation) GenerationIDs() (ids []int64) {
+	if id := m.generation; id != nil {
+		ids = append(ids, *id)
+	}
+	return
+}
+
+// ResetGeneration resets all changes to the "generation" edge.
+func (m *MessageMutation) ResetGeneration() {
+	m.generation = nil
+	m.clearedgeneration = false
 }
 
 // Where appends a list predicates to the MessageMutation builder.
@@ -1037,7 +2325,7 @@ func (m *MessageMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *MessageMutation) Fields() []string {
-	fields := make([]string, 0, 5)
+	fields := make([]string, 0, 12)
 	if m.conversation != nil {
 		fields = append(fields, message.FieldConversationID)
 	}
@@ -1052,6 +2340,27 @@ func (m *MessageMutation) Fields() []string {
 	}
 	if m.created_at != nil {
 		fields = append(fields, message.FieldCreatedAt)
+	}
+	if m.status != nil {
+		fields = append(fields, message.FieldStatus)
+	}
+	if m.model != nil {
+		fields = append(fields, message.FieldModel)
+	}
+	if m.finish_reason != nil {
+		fields = append(fields, message.FieldFinishReason)
+	}
+	if m.prompt_tokens != nil {
+		fields = append(fields, message.FieldPromptTokens)
+	}
+	if m.completion_tokens != nil {
+		fields = append(fields, message.FieldCompletionTokens)
+	}
+	if m.first_token_ms != nil {
+		fields = append(fields, message.FieldFirstTokenMs)
+	}
+	if m.duration_ms != nil {
+		fields = append(fields, message.FieldDurationMs)
 	}
 	return fields
 }
@@ -1071,6 +2380,20 @@ func (m *MessageMutation) Field(name string) (ent.Value, bool) {
 		return m.Content()
 	case message.FieldCreatedAt:
 		return m.CreatedAt()
+	case message.FieldStatus:
+		return m.Status()
+	case message.FieldModel:
+		return m.Model()
+	case message.FieldFinishReason:
+		return m.FinishReason()
+	case message.FieldPromptTokens:
+		return m.PromptTokens()
+	case message.FieldCompletionTokens:
+		return m.CompletionTokens()
+	case message.FieldFirstTokenMs:
+		return m.FirstTokenMs()
+	case message.FieldDurationMs:
+		return m.DurationMs()
 	}
 	return nil, false
 }
@@ -1090,6 +2413,20 @@ func (m *MessageMutation) OldField(ctx context.Context, name string) (ent.Value,
 		return m.OldContent(ctx)
 	case message.FieldCreatedAt:
 		return m.OldCreatedAt(ctx)
+	case message.FieldStatus:
+		return m.OldStatus(ctx)
+	case message.FieldModel:
+		return m.OldModel(ctx)
+	case message.FieldFinishReason:
+		return m.OldFinishReason(ctx)
+	case message.FieldPromptTokens:
+		return m.OldPromptTokens(ctx)
+	case message.FieldCompletionTokens:
+		return m.OldCompletionTokens(ctx)
+	case message.FieldFirstTokenMs:
+		return m.OldFirstTokenMs(ctx)
+	case message.FieldDurationMs:
+		return m.OldDurationMs(ctx)
 	}
 	return nil, fmt.Errorf("unknown Message field %s", name)
 }
@@ -1134,6 +2471,55 @@ func (m *MessageMutation) SetField(name string, value ent.Value) error {
 		}
 		m.SetCreatedAt(v)
 		return nil
+	case message.FieldStatus:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetStatus(v)
+		return nil
+	case message.FieldModel:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetModel(v)
+		return nil
+	case message.FieldFinishReason:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetFinishReason(v)
+		return nil
+	case message.FieldPromptTokens:
+		v, ok := value.(int32)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetPromptTokens(v)
+		return nil
+	case message.FieldCompletionTokens:
+		v, ok := value.(int32)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCompletionTokens(v)
+		return nil
+	case message.FieldFirstTokenMs:
+		v, ok := value.(int32)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetFirstTokenMs(v)
+		return nil
+	case message.FieldDurationMs:
+		v, ok := value.(int32)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetDurationMs(v)
+		return nil
 	}
 	return fmt.Errorf("unknown Message field %s", name)
 }
@@ -1145,6 +2531,18 @@ func (m *MessageMutation) AddedFields() []string {
 	if m.addseq != nil {
 		fields = append(fields, message.FieldSeq)
 	}
+	if m.addprompt_tokens != nil {
+		fields = append(fields, message.FieldPromptTokens)
+	}
+	if m.addcompletion_tokens != nil {
+		fields = append(fields, message.FieldCompletionTokens)
+	}
+	if m.addfirst_token_ms != nil {
+		fields = append(fields, message.FieldFirstTokenMs)
+	}
+	if m.addduration_ms != nil {
+		fields = append(fields, message.FieldDurationMs)
+	}
 	return fields
 }
 
@@ -1155,6 +2553,14 @@ func (m *MessageMutation) AddedField(name string) (ent.Value, bool) {
 	switch name {
 	case message.FieldSeq:
 		return m.AddedSeq()
+	case message.FieldPromptTokens:
+		return m.AddedPromptTokens()
+	case message.FieldCompletionTokens:
+		return m.AddedCompletionTokens()
+	case message.FieldFirstTokenMs:
+		return m.AddedFirstTokenMs()
+	case message.FieldDurationMs:
+		return m.AddedDurationMs()
 	}
 	return nil, false
 }
@@ -1171,6 +2577,34 @@ func (m *MessageMutation) AddField(name string, value ent.Value) error {
 		}
 		m.AddSeq(v)
 		return nil
+	case message.FieldPromptTokens:
+		v, ok := value.(int32)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddPromptTokens(v)
+		return nil
+	case message.FieldCompletionTokens:
+		v, ok := value.(int32)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddCompletionTokens(v)
+		return nil
+	case message.FieldFirstTokenMs:
+		v, ok := value.(int32)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddFirstTokenMs(v)
+		return nil
+	case message.FieldDurationMs:
+		v, ok := value.(int32)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddDurationMs(v)
+		return nil
 	}
 	return fmt.Errorf("unknown Message numeric field %s", name)
 }
@@ -1178,7 +2612,26 @@ func (m *MessageMutation) AddField(name string, value ent.Value) error {
 // ClearedFields returns all nullable fields that were cleared during this
 // mutation.
 func (m *MessageMutation) ClearedFields() []string {
-	return nil
+	var fields []string
+	if m.FieldCleared(message.FieldModel) {
+		fields = append(fields, message.FieldModel)
+	}
+	if m.FieldCleared(message.FieldFinishReason) {
+		fields = append(fields, message.FieldFinishReason)
+	}
+	if m.FieldCleared(message.FieldPromptTokens) {
+		fields = append(fields, message.FieldPromptTokens)
+	}
+	if m.FieldCleared(message.FieldCompletionTokens) {
+		fields = append(fields, message.FieldCompletionTokens)
+	}
+	if m.FieldCleared(message.FieldFirstTokenMs) {
+		fields = append(fields, message.FieldFirstTokenMs)
+	}
+	if m.FieldCleared(message.FieldDurationMs) {
+		fields = append(fields, message.FieldDurationMs)
+	}
+	return fields
 }
 
 // FieldCleared returns a boolean indicating if a field with the given name was
@@ -1191,6 +2644,26 @@ func (m *MessageMutation) FieldCleared(name string) bool {
 // ClearField clears the value of the field with the given name. It returns an
 // error if the field is not defined in the schema.
 func (m *MessageMutation) ClearField(name string) error {
+	switch name {
+	case message.FieldModel:
+		m.ClearModel()
+		return nil
+	case message.FieldFinishReason:
+		m.ClearFinishReason()
+		return nil
+	case message.FieldPromptTokens:
+		m.ClearPromptTokens()
+		return nil
+	case message.FieldCompletionTokens:
+		m.ClearCompletionTokens()
+		return nil
+	case message.FieldFirstTokenMs:
+		m.ClearFirstTokenMs()
+		return nil
+	case message.FieldDurationMs:
+		m.ClearDurationMs()
+		return nil
+	}
 	return fmt.Errorf("unknown Message nullable field %s", name)
 }
 
@@ -1213,15 +2686,42 @@ func (m *MessageMutation) ResetField(name string) error {
 	case message.FieldCreatedAt:
 		m.ResetCreatedAt()
 		return nil
+	case message.FieldStatus:
+		m.ResetStatus()
+		return nil
+	case message.FieldModel:
+		m.ResetModel()
+		return nil
+	case message.FieldFinishReason:
+		m.ResetFinishReason()
+		return nil
+	case message.FieldPromptTokens:
+		m.ResetPromptTokens()
+		return nil
+	case message.FieldCompletionTokens:
+		m.ResetCompletionTokens()
+		return nil
+	case message.FieldFirstTokenMs:
+		m.ResetFirstTokenMs()
+		return nil
+	case message.FieldDurationMs:
+		m.ResetDurationMs()
+		return nil
 	}
 	return fmt.Errorf("unknown Message field %s", name)
 }
 
 // AddedEdges returns all edge names that were set/added in this mutation.
 func (m *MessageMutation) AddedEdges() []string {
-	edges := make([]string, 0, 1)
+	edges := make([]string, 0, 3)
 	if m.conversation != nil {
 		edges = append(edges, message.EdgeConversation)
+	}
+	if m.chunks != nil {
+		edges = append(edges, message.EdgeChunks)
+	}
+	if m.generation != nil {
+		edges = append(edges, message.EdgeGeneration)
 	}
 	return edges
 }
@@ -1234,27 +2734,54 @@ func (m *MessageMutation) AddedIDs(name string) []ent.Value {
 		if id := m.conversation; id != nil {
 			return []ent.Value{*id}
 		}
+	case message.EdgeChunks:
+		ids := make([]ent.Value, 0, len(m.chunks))
+		for id := range m.chunks {
+			ids = append(ids, id)
+		}
+		return ids
+	case message.EdgeGeneration:
+		if id := m.generation; id != nil {
+			return []ent.Value{*id}
+		}
 	}
 	return nil
 }
 
 // RemovedEdges returns all edge names that were removed in this mutation.
 func (m *MessageMutation) RemovedEdges() []string {
-	edges := make([]string, 0, 1)
+	edges := make([]string, 0, 3)
+	if m.removedchunks != nil {
+		edges = append(edges, message.EdgeChunks)
+	}
 	return edges
 }
 
 // RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
 // the given name in this mutation.
 func (m *MessageMutation) RemovedIDs(name string) []ent.Value {
+	switch name {
+	case message.EdgeChunks:
+		ids := make([]ent.Value, 0, len(m.removedchunks))
+		for id := range m.removedchunks {
+			ids = append(ids, id)
+		}
+		return ids
+	}
 	return nil
 }
 
 // ClearedEdges returns all edge names that were cleared in this mutation.
 func (m *MessageMutation) ClearedEdges() []string {
-	edges := make([]string, 0, 1)
+	edges := make([]string, 0, 3)
 	if m.clearedconversation {
 		edges = append(edges, message.EdgeConversation)
+	}
+	if m.clearedchunks {
+		edges = append(edges, message.EdgeChunks)
+	}
+	if m.clearedgeneration {
+		edges = append(edges, message.EdgeGeneration)
 	}
 	return edges
 }
@@ -1265,6 +2792,10 @@ func (m *MessageMutation) EdgeCleared(name string) bool {
 	switch name {
 	case message.EdgeConversation:
 		return m.clearedconversation
+	case message.EdgeChunks:
+		return m.clearedchunks
+	case message.EdgeGeneration:
+		return m.clearedgeneration
 	}
 	return false
 }
@@ -1275,6 +2806,9 @@ func (m *MessageMutation) ClearEdge(name string) error {
 	switch name {
 	case message.EdgeConversation:
 		m.ClearConversation()
+		return nil
+	case message.EdgeGeneration:
+		m.ClearGeneration()
 		return nil
 	}
 	return fmt.Errorf("unknown Message unique edge %s", name)
@@ -1287,6 +2821,542 @@ func (m *MessageMutation) ResetEdge(name string) error {
 	case message.EdgeConversation:
 		m.ResetConversation()
 		return nil
+	case message.EdgeChunks:
+		m.ResetChunks()
+		return nil
+	case message.EdgeGeneration:
+		m.ResetGeneration()
+		return nil
 	}
 	return fmt.Errorf("unknown Message edge %s", name)
+}
+
+// MessageChunkMutation represents an operation that mutates the MessageChunk nodes in the graph.
+type MessageChunkMutation struct {
+	config
+	op             Op
+	typ            string
+	id             *int64
+	n              *int32
+	addn           *int32
+	content        *string
+	clearedFields  map[string]struct{}
+	message        *uuid.UUID
+	clearedmessage bool
+	done           bool
+	oldValue       func(context.Context) (*MessageChunk, error)
+	predicates     []predicate.MessageChunk
+}
+
+var _ ent.Mutation = (*MessageChunkMutation)(nil)
+
+// messagechunkOption allows management of the mutation configuration using functional options.
+type messagechunkOption func(*MessageChunkMutation)
+
+// newMessageChunkMutation creates new mutation for the MessageChunk entity.
+func newMessageChunkMutation(c config, op Op, opts ...messagechunkOption) *MessageChunkMutation {
+	m := &MessageChunkMutation{
+		config:        c,
+		op:            op,
+		typ:           TypeMessageChunk,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withMessageChunkID sets the ID field of the mutation.
+func withMessageChunkID(id int64) messagechunkOption {
+	return func(m *MessageChunkMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *MessageChunk
+		)
+		m.oldValue = func(ctx context.Context) (*MessageChunk, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().MessageChunk.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withMessageChunk sets the old MessageChunk of the mutation.
+func withMessageChunk(node *MessageChunk) messagechunkOption {
+	return func(m *MessageChunkMutation) {
+		m.oldValue = func(context.Context) (*MessageChunk, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m MessageChunkMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m MessageChunkMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// SetID sets the value of the id field. Note that this
+// operation is only accepted on creation of MessageChunk entities.
+func (m *MessageChunkMutation) SetID(id int64) {
+	m.id = &id
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *MessageChunkMutation) ID() (id int64, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *MessageChunkMutation) IDs(ctx context.Context) ([]int64, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []int64{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().MessageChunk.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetMessageID sets the "message_id" field.
+func (m *MessageChunkMutation) SetMessageID(u uuid.UUID) {
+	m.message = &u
+}
+
+// MessageID returns the value of the "message_id" field in the mutation.
+func (m *MessageChunkMutation) MessageID() (r uuid.UUID, exists bool) {
+	v := m.message
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldMessageID returns the old "message_id" field's value of the MessageChunk entity.
+// If the MessageChunk object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *MessageChunkMutation) OldMessageID(ctx context.Context) (v uuid.UUID, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldMessageID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldMessageID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldMessageID: %w", err)
+	}
+	return oldValue.MessageID, nil
+}
+
+// ResetMessageID resets all changes to the "message_id" field.
+func (m *MessageChunkMutation) ResetMessageID() {
+	m.message = nil
+}
+
+// SetN sets the "n" field.
+func (m *MessageChunkMutation) SetN(i int32) {
+	m.n = &i
+	m.addn = nil
+}
+
+// N returns the value of the "n" field in the mutation.
+func (m *MessageChunkMutation) N() (r int32, exists bool) {
+	v := m.n
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldN returns the old "n" field's value of the MessageChunk entity.
+// If the MessageChunk object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *MessageChunkMutation) OldN(ctx context.Context) (v int32, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldN is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldN requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldN: %w", err)
+	}
+	return oldValue.N, nil
+}
+
+// AddN adds i to the "n" field.
+func (m *MessageChunkMutation) AddN(i int32) {
+	if m.addn != nil {
+		*m.addn += i
+	} else {
+		m.addn = &i
+	}
+}
+
+// AddedN returns the value that was added to the "n" field in this mutation.
+func (m *MessageChunkMutation) AddedN() (r int32, exists bool) {
+	v := m.addn
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetN resets all changes to the "n" field.
+func (m *MessageChunkMutation) ResetN() {
+	m.n = nil
+	m.addn = nil
+}
+
+// SetContent sets the "content" field.
+func (m *MessageChunkMutation) SetContent(s string) {
+	m.content = &s
+}
+
+// Content returns the value of the "content" field in the mutation.
+func (m *MessageChunkMutation) Content() (r string, exists bool) {
+	v := m.content
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldContent returns the old "content" field's value of the MessageChunk entity.
+// If the MessageChunk object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *MessageChunkMutation) OldContent(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldContent is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldContent requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldContent: %w", err)
+	}
+	return oldValue.Content, nil
+}
+
+// ResetContent resets all changes to the "content" field.
+func (m *MessageChunkMutation) ResetContent() {
+	m.content = nil
+}
+
+// ClearMessage clears the "message" edge to the Message entity.
+func (m *MessageChunkMutation) ClearMessage() {
+	m.clearedmessage = true
+	m.clearedFields[messagechunk.FieldMessageID] = struct{}{}
+}
+
+// MessageCleared reports if the "message" edge to the Message entity was cleared.
+func (m *MessageChunkMutation) MessageCleared() bool {
+	return m.clearedmessage
+}
+
+// MessageIDs returns the "message" edge IDs in the mutation.
+// Note that IDs always returns len(IDs) <= 1 for unique edges, and you should use
+// MessageID instead. It exists only for internal usage by the builders.
+func (m *MessageChunkMutation) MessageIDs() (ids []uuid.UUID) {
+	if id := m.message; id != nil {
+		ids = append(ids, *id)
+	}
+	return
+}
+
+// ResetMessage resets all changes to the "message" edge.
+func (m *MessageChunkMutation) ResetMessage() {
+	m.message = nil
+	m.clearedmessage = false
+}
+
+// Where appends a list predicates to the MessageChunkMutation builder.
+func (m *MessageChunkMutation) Where(ps ...predicate.MessageChunk) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the MessageChunkMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *MessageChunkMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.MessageChunk, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *MessageChunkMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *MessageChunkMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (MessageChunk).
+func (m *MessageChunkMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *MessageChunkMutation) Fields() []string {
+	fields := make([]string, 0, 3)
+	if m.message != nil {
+		fields = append(fields, messagechunk.FieldMessageID)
+	}
+	if m.n != nil {
+		fields = append(fields, messagechunk.FieldN)
+	}
+	if m.content != nil {
+		fields = append(fields, messagechunk.FieldContent)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *MessageChunkMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case messagechunk.FieldMessageID:
+		return m.MessageID()
+	case messagechunk.FieldN:
+		return m.N()
+	case messagechunk.FieldContent:
+		return m.Content()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *MessageChunkMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case messagechunk.FieldMessageID:
+		return m.OldMessageID(ctx)
+	case messagechunk.FieldN:
+		return m.OldN(ctx)
+	case messagechunk.FieldContent:
+		return m.OldContent(ctx)
+	}
+	return nil, fmt.Errorf("unknown MessageChunk field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *MessageChunkMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case messagechunk.FieldMessageID:
+		v, ok := value.(uuid.UUID)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetMessageID(v)
+		return nil
+	case messagechunk.FieldN:
+		v, ok := value.(int32)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetN(v)
+		return nil
+	case messagechunk.FieldContent:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetContent(v)
+		return nil
+	}
+	return fmt.Errorf("unknown MessageChunk field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *MessageChunkMutation) AddedFields() []string {
+	var fields []string
+	if m.addn != nil {
+		fields = append(fields, messagechunk.FieldN)
+	}
+	return fields
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *MessageChunkMutation) AddedField(name string) (ent.Value, bool) {
+	switch name {
+	case messagechunk.FieldN:
+		return m.AddedN()
+	}
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *MessageChunkMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	case messagechunk.FieldN:
+		v, ok := value.(int32)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddN(v)
+		return nil
+	}
+	return fmt.Errorf("unknown MessageChunk numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *MessageChunkMutation) ClearedFields() []string {
+	return nil
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *MessageChunkMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *MessageChunkMutation) ClearField(name string) error {
+	return fmt.Errorf("unknown MessageChunk nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *MessageChunkMutation) ResetField(name string) error {
+	switch name {
+	case messagechunk.FieldMessageID:
+		m.ResetMessageID()
+		return nil
+	case messagechunk.FieldN:
+		m.ResetN()
+		return nil
+	case messagechunk.FieldContent:
+		m.ResetContent()
+		return nil
+	}
+	return fmt.Errorf("unknown MessageChunk field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *MessageChunkMutation) AddedEdges() []string {
+	edges := make([]string, 0, 1)
+	if m.message != nil {
+		edges = append(edges, messagechunk.EdgeMessage)
+	}
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *MessageChunkMutation) AddedIDs(name string) []ent.Value {
+	switch name {
+	case messagechunk.EdgeMessage:
+		if id := m.message; id != nil {
+			return []ent.Value{*id}
+		}
+	}
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *MessageChunkMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 1)
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *MessageChunkMutation) RemovedIDs(name string) []ent.Value {
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *MessageChunkMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 1)
+	if m.clearedmessage {
+		edges = append(edges, messagechunk.EdgeMessage)
+	}
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *MessageChunkMutation) EdgeCleared(name string) bool {
+	switch name {
+	case messagechunk.EdgeMessage:
+		return m.clearedmessage
+	}
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *MessageChunkMutation) ClearEdge(name string) error {
+	switch name {
+	case messagechunk.EdgeMessage:
+		m.ClearMessage()
+		return nil
+	}
+	return fmt.Errorf("unknown MessageChunk unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *MessageChunkMutation) ResetEdge(name string) error {
+	switch name {
+	case messagechunk.EdgeMessage:
+		m.ResetMessage()
+		return nil
+	}
+	return fmt.Errorf("unknown MessageChunk edge %s", name)
 }

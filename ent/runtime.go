@@ -4,6 +4,7 @@ package ent
 
 import (
 	"git.georgsen.dk/hwlab/ent/conversation"
+	"git.georgsen.dk/hwlab/ent/generation"
 	"git.georgsen.dk/hwlab/ent/message"
 	"git.georgsen.dk/hwlab/ent/schema"
 )
@@ -28,10 +29,20 @@ func init() {
 	conversation.DefaultMessageCount = conversationDescMessageCount.Default.(int64)
 	// conversation.MessageCountValidator is a validator for the "message_count" field. It is called by the builders before save.
 	conversation.MessageCountValidator = conversationDescMessageCount.Validators[0].(func(int64) error)
+	generationFields := schema.Generation{}.Fields()
+	_ = generationFields
+	// generationDescStopRequested is the schema descriptor for stop_requested field.
+	generationDescStopRequested := generationFields[6].Descriptor()
+	// generation.DefaultStopRequested holds the default value on creation for the stop_requested field.
+	generation.DefaultStopRequested = generationDescStopRequested.Default.(bool)
 	messageFields := schema.Message{}.Fields()
 	_ = messageFields
 	// messageDescSeq is the schema descriptor for seq field.
 	messageDescSeq := messageFields[2].Descriptor()
 	// message.SeqValidator is a validator for the "seq" field. It is called by the builders before save.
 	message.SeqValidator = messageDescSeq.Validators[0].(func(int64) error)
+	// messageDescStatus is the schema descriptor for status field.
+	messageDescStatus := messageFields[6].Descriptor()
+	// message.DefaultStatus holds the default value on creation for the status field.
+	message.DefaultStatus = messageDescStatus.Default.(string)
 }

@@ -16,8 +16,12 @@ type Tx struct {
 	config
 	// Conversation is the client for interacting with the Conversation builders.
 	Conversation *ConversationClient
+	// Generation is the client for interacting with the Generation builders.
+	Generation *GenerationClient
 	// Message is the client for interacting with the Message builders.
 	Message *MessageClient
+	// MessageChunk is the client for interacting with the MessageChunk builders.
+	MessageChunk *MessageChunkClient
 
 	// lazily loaded.
 	client     *Client
@@ -150,7 +154,9 @@ func (tx *Tx) Client() *Client {
 
 func (tx *Tx) init() {
 	tx.Conversation = NewConversationClient(tx.config)
+	tx.Generation = NewGenerationClient(tx.config)
 	tx.Message = NewMessageClient(tx.config)
+	tx.MessageChunk = NewMessageChunkClient(tx.config)
 }
 
 // txDriver wraps the given dialect.Tx with a nop dialect.Driver implementation.

@@ -22,6 +22,8 @@ const (
 	FieldMessageCount = "message_count"
 	// EdgeMessages holds the string denoting the messages edge name in mutations.
 	EdgeMessages = "messages"
+	// EdgeGeneration holds the string denoting the generation edge name in mutations.
+	EdgeGeneration = "generation"
 	// Table holds the table name of the conversation in the database.
 	Table = "conversations"
 	// MessagesTable is the table that holds the messages relation/edge.
@@ -31,6 +33,13 @@ const (
 	MessagesInverseTable = "messages"
 	// MessagesColumn is the table column denoting the messages relation/edge.
 	MessagesColumn = "conversation_id"
+	// GenerationTable is the table that holds the generation relation/edge.
+	GenerationTable = "generations"
+	// GenerationInverseTable is the table name for the Generation entity.
+	// It exists in this package in order to avoid circular dependency with the "generation" package.
+	GenerationInverseTable = "generations"
+	// GenerationColumn is the table column denoting the generation relation/edge.
+	GenerationColumn = "conversation_id"
 )
 
 // Columns holds all SQL columns for conversation fields.
@@ -104,10 +113,24 @@ func ByMessages(term sql.OrderTerm, terms ...sql.OrderTerm) OrderOption {
 		sqlgraph.OrderByNeighborTerms(s, newMessagesStep(), append([]sql.OrderTerm{term}, terms...)...)
 	}
 }
+
+// ByGenerationField orders the results by generation field.
+func ByGenerationField(field string, opts ...sql.OrderTermOption) OrderOption {
+	return func(s *sql.Selector) {
+		sqlgraph.OrderByNeighborTerms(s, newGenerationStep(), sql.OrderByField(field, opts...))
+	}
+}
 func newMessagesStep() *sqlgraph.Step {
 	return sqlgraph.NewStep(
 		sqlgraph.From(Table, FieldID),
 		sqlgraph.To(MessagesInverseTable, FieldID),
 		sqlgraph.Edge(sqlgraph.O2M, false, MessagesTable, MessagesColumn),
+	)
+}
+func newGenerationStep() *sqlgraph.Step {
+	return sqlgraph.NewStep(
+		sqlgraph.From(Table, FieldID),
+		sqlgraph.To(GenerationInverseTable, FieldID),
+		sqlgraph.Edge(sqlgraph.O2O, false, GenerationTable, GenerationColumn),
 	)
 }

@@ -309,6 +309,29 @@ func HasMessagesWith(preds ...predicate.Message) predicate.Conversation {
 	})
 }
 
+// HasGeneration applies the HasEdge predicate on the "generation" edge.
+func HasGeneration() predicate.Conversation {
+	return predicate.Conversation(func(s *sql.Selector) {
+		step := sqlgraph.NewStep(
+			sqlgraph.From(Table, FieldID),
+			sqlgraph.Edge(sqlgraph.O2O, false, GenerationTable, GenerationColumn),
+		)
+		sqlgraph.HasNeighbors(s, step)
+	})
+}
+
+// HasGenerationWith applies the HasEdge predicate on the "generation" edge with a given conditions (other predicates).
+func HasGenerationWith(preds ...predicate.Generation) predicate.Conversation {
+	return predicate.Conversation(func(s *sql.Selector) {
+		step := newGenerationStep()
+		sqlgraph.HasNeighborsWith(s, step, func(s *sql.Selector) {
+			for _, p := range preds {
+				p(s)
+			}
+		})
+	})
+}
+
 // And groups predicates with the AND operator between them.
 func And(predicates ...predicate.Conversation) predicate.Conversation {
 	return predicate.Conversation(sql.AndPredicates(predicates...))

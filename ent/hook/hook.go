@@ -21,6 +21,18 @@ func (f ConversationFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value
 	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.ConversationMutation", m)
 }
 
+// The GenerationFunc type is an adapter to allow the use of ordinary
+// function as Generation mutator.
+type GenerationFunc func(context.Context, *ent.GenerationMutation) (ent.Value, error)
+
+// Mutate calls f(ctx, m).
+func (f GenerationFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+	if mv, ok := m.(*ent.GenerationMutation); ok {
+		return f(ctx, mv)
+	}
+	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.GenerationMutation", m)
+}
+
 // The MessageFunc type is an adapter to allow the use of ordinary
 // function as Message mutator.
 type MessageFunc func(context.Context, *ent.MessageMutation) (ent.Value, error)
@@ -31,6 +43,18 @@ func (f MessageFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, err
 		return f(ctx, mv)
 	}
 	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.MessageMutation", m)
+}
+
+// The MessageChunkFunc type is an adapter to allow the use of ordinary
+// function as MessageChunk mutator.
+type MessageChunkFunc func(context.Context, *ent.MessageChunkMutation) (ent.Value, error)
+
+// Mutate calls f(ctx, m).
+func (f MessageChunkFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+	if mv, ok := m.(*ent.MessageChunkMutation); ok {
+		return f(ctx, mv)
+	}
+	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.MessageChunkMutation", m)
 }
 
 // Condition is a hook condition function.

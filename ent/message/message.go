@@ -22,8 +22,26 @@ const (
 	FieldContent = "content"
 	// FieldCreatedAt holds the string denoting the created_at field in the database.
 	FieldCreatedAt = "created_at"
+	// FieldStatus holds the string denoting the status field in the database.
+	FieldStatus = "status"
+	// FieldModel holds the string denoting the model field in the database.
+	FieldModel = "model"
+	// FieldFinishReason holds the string denoting the finish_reason field in the database.
+	FieldFinishReason = "finish_reason"
+	// FieldPromptTokens holds the string denoting the prompt_tokens field in the database.
+	FieldPromptTokens = "prompt_tokens"
+	// FieldCompletionTokens holds the string denoting the completion_tokens field in the database.
+	FieldCompletionTokens = "completion_tokens"
+	// FieldFirstTokenMs holds the string denoting the first_token_ms field in the database.
+	FieldFirstTokenMs = "first_token_ms"
+	// FieldDurationMs holds the string denoting the duration_ms field in the database.
+	FieldDurationMs = "duration_ms"
 	// EdgeConversation holds the string denoting the conversation edge name in mutations.
 	EdgeConversation = "conversation"
+	// EdgeChunks holds the string denoting the chunks edge name in mutations.
+	EdgeChunks = "chunks"
+	// EdgeGeneration holds the string denoting the generation edge name in mutations.
+	EdgeGeneration = "generation"
 	// Table holds the table name of the message in the database.
 	Table = "messages"
 	// ConversationTable is the table that holds the conversation relation/edge.
@@ -33,6 +51,20 @@ const (
 	ConversationInverseTable = "conversations"
 	// ConversationColumn is the table column denoting the conversation relation/edge.
 	ConversationColumn = "conversation_id"
+	// ChunksTable is the table that holds the chunks relation/edge.
+	ChunksTable = "message_chunks"
+	// ChunksInverseTable is the table name for the MessageChunk entity.
+	// It exists in this package in order to avoid circular dependency with the "messagechunk" package.
+	ChunksInverseTable = "message_chunks"
+	// ChunksColumn is the table column denoting the chunks relation/edge.
+	ChunksColumn = "message_id"
+	// GenerationTable is the table that holds the generation relation/edge.
+	GenerationTable = "generations"
+	// GenerationInverseTable is the table name for the Generation entity.
+	// It exists in this package in order to avoid circular dependency with the "generation" package.
+	GenerationInverseTable = "generations"
+	// GenerationColumn is the table column denoting the generation relation/edge.
+	GenerationColumn = "message_id"
 )
 
 // Columns holds all SQL columns for message fields.
@@ -43,6 +75,13 @@ var Columns = []string{
 	FieldRole,
 	FieldContent,
 	FieldCreatedAt,
+	FieldStatus,
+	FieldModel,
+	FieldFinishReason,
+	FieldPromptTokens,
+	FieldCompletionTokens,
+	FieldFirstTokenMs,
+	FieldDurationMs,
 }
 
 // ValidColumn reports if the column name is valid (part of the table columns).
@@ -58,6 +97,8 @@ func ValidColumn(column string) bool {
 var (
 	// SeqValidator is a validator for the "seq" field. It is called by the builders before save.
 	SeqValidator func(int64) error
+	// DefaultStatus holds the default value on creation for the "status" field.
+	DefaultStatus string
 )
 
 // OrderOption defines the ordering options for the Message queries.
@@ -93,10 +134,66 @@ func ByCreatedAt(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldCreatedAt, opts...).ToFunc()
 }
 
+// ByStatus orders the results by the status field.
+func ByStatus(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldStatus, opts...).ToFunc()
+}
+
+// ByModel orders the results by the model field.
+func ByModel(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldModel, opts...).ToFunc()
+}
+
+// ByFinishReason orders the results by the finish_reason field.
+func ByFinishReason(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldFinishReason, opts...).ToFunc()
+}
+
+// ByPromptTokens orders the results by the prompt_tokens field.
+func ByPromptTokens(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldPromptTokens, opts...).ToFunc()
+}
+
+// ByCompletionTokens orders the results by the completion_tokens field.
+func ByCompletionTokens(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldCompletionTokens, opts...).ToFunc()
+}
+
+// ByFirstTokenMs orders the results by the first_token_ms field.
+func ByFirstTokenMs(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldFirstTokenMs, opts...).ToFunc()
+}
+
+// ByDurationMs orders the results by the duration_ms field.
+func ByDurationMs(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldDurationMs, opts...).ToFunc()
+}
+
 // ByConversationField orders the results by conversation field.
 func ByConversationField(field string, opts ...sql.OrderTermOption) OrderOption {
 	return func(s *sql.Selector) {
 		sqlgraph.OrderByNeighborTerms(s, newConversationStep(), sql.OrderByField(field, opts...))
+	}
+}
+
+// ByChunksCount orders the results by chunks count.
+func ByChunksCount(opts ...sql.OrderTermOption) OrderOption {
+	return func(s *sql.Selector) {
+		sqlgraph.OrderByNeighborsCount(s, newChunksStep(), opts...)
+	}
+}
+
+// ByChunks orders the results by chunks terms.
+func ByChunks(term sql.OrderTerm, terms ...sql.OrderTerm) OrderOption {
+	return func(s *sql.Selector) {
+		sqlgraph.OrderByNeighborTerms(s, newChunksStep(), append([]sql.OrderTerm{term}, terms...)...)
+	}
+}
+
+// ByGenerationField orders the results by generation field.
+func ByGenerationField(field string, opts ...sql.OrderTermOption) OrderOption {
+	return func(s *sql.Selector) {
+		sqlgraph.OrderByNeighborTerms(s, newGenerationStep(), sql.OrderByField(field, opts...))
 	}
 }
 func newConversationStep() *sqlgraph.Step {
@@ -104,5 +201,19 @@ func newConversationStep() *sqlgraph.Step {
 		sqlgraph.From(Table, FieldID),
 		sqlgraph.To(ConversationInverseTable, FieldID),
 		sqlgraph.Edge(sqlgraph.M2O, true, ConversationTable, ConversationColumn),
+	)
+}
+func newChunksStep() *sqlgraph.Step {
+	return sqlgraph.NewStep(
+		sqlgraph.From(Table, FieldID),
+		sqlgraph.To(ChunksInverseTable, FieldID),
+		sqlgraph.Edge(sqlgraph.O2M, false, ChunksTable, ChunksColumn),
+	)
+}
+func newGenerationStep() *sqlgraph.Step {
+	return sqlgraph.NewStep(
+		sqlgraph.From(Table, FieldID),
+		sqlgraph.To(GenerationInverseTable, FieldID),
+		sqlgraph.Edge(sqlgraph.O2O, false, GenerationTable, GenerationColumn),
 	)
 }

@@ -81,6 +81,41 @@ func CreatedAt(v time.Time) predicate.Message {
 	return predicate.Message(sql.FieldEQ(FieldCreatedAt, v))
 }
 
+// Status applies equality check predicate on the "status" field. It's identical to StatusEQ.
+func Status(v string) predicate.Message {
+	return predicate.Message(sql.FieldEQ(FieldStatus, v))
+}
+
+// Model applies equality check predicate on the "model" field. It's identical to ModelEQ.
+func Model(v string) predicate.Message {
+	return predicate.Message(sql.FieldEQ(FieldModel, v))
+}
+
+// FinishReason applies equality check predicate on the "finish_reason" field. It's identical to FinishReasonEQ.
+func FinishReason(v string) predicate.Message {
+	return predicate.Message(sql.FieldEQ(FieldFinishReason, v))
+}
+
+// PromptTokens applies equality check predicate on the "prompt_tokens" field. It's identical to PromptTokensEQ.
+func PromptTokens(v int32) predicate.Message {
+	return predicate.Message(sql.FieldEQ(FieldPromptTokens, v))
+}
+
+// CompletionTokens applies equality check predicate on the "completion_tokens" field. It's identical to CompletionTokensEQ.
+func CompletionTokens(v int32) predicate.Message {
+	return predicate.Message(sql.FieldEQ(FieldCompletionTokens, v))
+}
+
+// FirstTokenMs applies equality check predicate on the "first_token_ms" field. It's identical to FirstTokenMsEQ.
+func FirstTokenMs(v int32) predicate.Message {
+	return predicate.Message(sql.FieldEQ(FieldFirstTokenMs, v))
+}
+
+// DurationMs applies equality check predicate on the "duration_ms" field. It's identical to DurationMsEQ.
+func DurationMs(v int32) predicate.Message {
+	return predicate.Message(sql.FieldEQ(FieldDurationMs, v))
+}
+
 // ConversationIDEQ applies the EQ predicate on the "conversation_id" field.
 func ConversationIDEQ(v uuid.UUID) predicate.Message {
 	return predicate.Message(sql.FieldEQ(FieldConversationID, v))
@@ -311,6 +346,421 @@ func CreatedAtLTE(v time.Time) predicate.Message {
 	return predicate.Message(sql.FieldLTE(FieldCreatedAt, v))
 }
 
+// StatusEQ applies the EQ predicate on the "status" field.
+func StatusEQ(v string) predicate.Message {
+	return predicate.Message(sql.FieldEQ(FieldStatus, v))
+}
+
+// StatusNEQ applies the NEQ predicate on the "status" field.
+func StatusNEQ(v string) predicate.Message {
+	return predicate.Message(sql.FieldNEQ(FieldStatus, v))
+}
+
+// StatusIn applies the In predicate on the "status" field.
+func StatusIn(vs ...string) predicate.Message {
+	return predicate.Message(sql.FieldIn(FieldStatus, vs...))
+}
+
+// StatusNotIn applies the NotIn predicate on the "status" field.
+func StatusNotIn(vs ...string) predicate.Message {
+	return predicate.Message(sql.FieldNotIn(FieldStatus, vs...))
+}
+
+// StatusGT applies the GT predicate on the "status" field.
+func StatusGT(v string) predicate.Message {
+	return predicate.Message(sql.FieldGT(FieldStatus, v))
+}
+
+// StatusGTE applies the GTE predicate on the "status" field.
+func StatusGTE(v string) predicate.Message {
+	return predicate.Message(sql.FieldGTE(FieldStatus, v))
+}
+
+// StatusLT applies the LT predicate on the "status" field.
+func StatusLT(v string) predicate.Message {
+	return predicate.Message(sql.FieldLT(FieldStatus, v))
+}
+
+// StatusLTE applies the LTE predicate on the "status" field.
+func StatusLTE(v string) predicate.Message {
+	return predicate.Message(sql.FieldLTE(FieldStatus, v))
+}
+
+// StatusContains applies the Contains predicate on the "status" field.
+func StatusContains(v string) predicate.Message {
+	return predicate.Message(sql.FieldContains(FieldStatus, v))
+}
+
+// StatusHasPrefix applies the HasPrefix predicate on the "status" field.
+func StatusHasPrefix(v string) predicate.Message {
+	return predicate.Message(sql.FieldHasPrefix(FieldStatus, v))
+}
+
+// StatusHasSuffix applies the HasSuffix predicate on the "status" field.
+func StatusHasSuffix(v string) predicate.Message {
+	return predicate.Message(sql.FieldHasSuffix(FieldStatus, v))
+}
+
+// StatusEqualFold applies the EqualFold predicate on the "status" field.
+func StatusEqualFold(v string) predicate.Message {
+	return predicate.Message(sql.FieldEqualFold(FieldStatus, v))
+}
+
+// StatusContainsFold applies the ContainsFold predicate on the "status" field.
+func StatusContainsFold(v string) predicate.Message {
+	return predicate.Message(sql.FieldContainsFold(FieldStatus, v))
+}
+
+// ModelEQ applies the EQ predicate on the "model" field.
+func ModelEQ(v string) predicate.Message {
+	return predicate.Message(sql.FieldEQ(FieldModel, v))
+}
+
+// ModelNEQ applies the NEQ predicate on the "model" field.
+func ModelNEQ(v string) predicate.Message {
+	return predicate.Message(sql.FieldNEQ(FieldModel, v))
+}
+
+// ModelIn applies the In predicate on the "model" field.
+func ModelIn(vs ...string) predicate.Message {
+	return predicate.Message(sql.FieldIn(FieldModel, vs...))
+}
+
+// ModelNotIn applies the NotIn predicate on the "model" field.
+func ModelNotIn(vs ...string) predicate.Message {
+	return predicate.Message(sql.FieldNotIn(FieldModel, vs...))
+}
+
+// ModelGT applies the GT predicate on the "model" field.
+func ModelGT(v string) predicate.Message {
+	return predicate.Message(sql.FieldGT(FieldModel, v))
+}
+
+// ModelGTE applies the GTE predicate on the "model" field.
+func ModelGTE(v string) predicate.Message {
+	return predicate.Message(sql.FieldGTE(FieldModel, v))
+}
+
+// ModelLT applies the LT predicate on the "model" field.
+func ModelLT(v string) predicate.Message {
+	return predicate.Message(sql.FieldLT(FieldModel, v))
+}
+
+// ModelLTE applies the LTE predicate on the "model" field.
+func ModelLTE(v string) predicate.Message {
+	return predicate.Message(sql.FieldLTE(FieldModel, v))
+}
+
+// ModelContains applies the Contains predicate on the "model" field.
+func ModelContains(v string) predicate.Message {
+	return predicate.Message(sql.FieldContains(FieldModel, v))
+}
+
+// ModelHasPrefix applies the HasPrefix predicate on the "model" field.
+func ModelHasPrefix(v string) predicate.Message {
+	return predicate.Message(sql.FieldHasPrefix(FieldModel, v))
+}
+
+// ModelHasSuffix applies the HasSuffix predicate on the "model" field.
+func ModelHasSuffix(v string) predicate.Message {
+	return predicate.Message(sql.FieldHasSuffix(FieldModel, v))
+}
+
+// ModelIsNil applies the IsNil predicate on the "model" field.
+func ModelIsNil() predicate.Message {
+	return predicate.Message(sql.FieldIsNull(FieldModel))
+}
+
+// ModelNotNil applies the NotNil predicate on the "model" field.
+func ModelNotNil() predicate.Message {
+	return predicate.Message(sql.FieldNotNull(FieldModel))
+}
+
+// ModelEqualFold applies the EqualFold predicate on the "model" field.
+func ModelEqualFold(v string) predicate.Message {
+	return predicate.Message(sql.FieldEqualFold(FieldModel, v))
+}
+
+// ModelContainsFold applies the ContainsFold predicate on the "model" field.
+func ModelContainsFold(v string) predicate.Message {
+	return predicate.Message(sql.FieldContainsFold(FieldModel, v))
+}
+
+// FinishReasonEQ applies the EQ predicate on the "finish_reason" field.
+func FinishReasonEQ(v string) predicate.Message {
+	return predicate.Message(sql.FieldEQ(FieldFinishReason, v))
+}
+
+// FinishReasonNEQ applies the NEQ predicate on the "finish_reason" field.
+func FinishReasonNEQ(v string) predicate.Message {
+	return predicate.Message(sql.FieldNEQ(FieldFinishReason, v))
+}
+
+// FinishReasonIn applies the In predicate on the "finish_reason" field.
+func FinishReasonIn(vs ...string) predicate.Message {
+	return predicate.Message(sql.FieldIn(FieldFinishReason, vs...))
+}
+
+// FinishReasonNotIn applies the NotIn predicate on the "finish_reason" field.
+func FinishReasonNotIn(vs ...string) predicate.Message {
+	return predicate.Message(sql.FieldNotIn(FieldFinishReason, vs...))
+}
+
+// FinishReasonGT applies the GT predicate on the "finish_reason" field.
+func FinishReasonGT(v string) predicate.Message {
+	return predicate.Message(sql.FieldGT(FieldFinishReason, v))
+}
+
+// FinishReasonGTE applies the GTE predicate on the "finish_reason" field.
+func FinishReasonGTE(v string) predicate.Message {
+	return predicate.Message(sql.FieldGTE(FieldFinishReason, v))
+}
+
+// FinishReasonLT applies the LT predicate on the "finish_reason" field.
+func FinishReasonLT(v string) predicate.Message {
+	return predicate.Message(sql.FieldLT(FieldFinishReason, v))
+}
+
+// FinishReasonLTE applies the LTE predicate on the "finish_reason" field.
+func FinishReasonLTE(v string) predicate.Message {
+	return predicate.Message(sql.FieldLTE(FieldFinishReason, v))
+}
+
+// FinishReasonContains applies the Contains predicate on the "finish_reason" field.
+func FinishReasonContains(v string) predicate.Message {
+	return predicate.Message(sql.FieldContains(FieldFinishReason, v))
+}
+
+// FinishReasonHasPrefix applies the HasPrefix predicate on the "finish_reason" field.
+func FinishReasonHasPrefix(v string) predicate.Message {
+	return predicate.Message(sql.FieldHasPrefix(FieldFinishReason, v))
+}
+
+// FinishReasonHasSuffix applies the HasSuffix predicate on the "finish_reason" field.
+func FinishReasonHasSuffix(v string) predicate.Message {
+	return predicate.Message(sql.FieldHasSuffix(FieldFinishReason, v))
+}
+
+// FinishReasonIsNil applies the IsNil predicate on the "finish_reason" field.
+func FinishReasonIsNil() predicate.Message {
+	return predicate.Message(sql.FieldIsNull(FieldFinishReason))
+}
+
+// FinishReasonNotNil applies the NotNil predicate on the "finish_reason" field.
+func FinishReasonNotNil() predicate.Message {
+	return predicate.Message(sql.FieldNotNull(FieldFinishReason))
+}
+
+// FinishReasonEqualFold applies the EqualFold predicate on the "finish_reason" field.
+func FinishReasonEqualFold(v string) predicate.Message {
+	return predicate.Message(sql.FieldEqualFold(FieldFinishReason, v))
+}
+
+// FinishReasonContainsFold applies the ContainsFold predicate on the "finish_reason" field.
+func FinishReasonContainsFold(v string) predicate.Message {
+	return predicate.Message(sql.FieldContainsFold(FieldFinishReason, v))
+}
+
+// PromptTokensEQ applies the EQ predicate on the "prompt_tokens" field.
+func PromptTokensEQ(v int32) predicate.Message {
+	return predicate.Message(sql.FieldEQ(FieldPromptTokens, v))
+}
+
+// PromptTokensNEQ applies the NEQ predicate on the "prompt_tokens" field.
+func PromptTokensNEQ(v int32) predicate.Message {
+	return predicate.Message(sql.FieldNEQ(FieldPromptTokens, v))
+}
+
+// PromptTokensIn applies the In predicate on the "prompt_tokens" field.
+func PromptTokensIn(vs ...int32) predicate.Message {
+	return predicate.Message(sql.FieldIn(FieldPromptTokens, vs...))
+}
+
+// PromptTokensNotIn applies the NotIn predicate on the "prompt_tokens" field.
+func PromptTokensNotIn(vs ...int32) predicate.Message {
+	return predicate.Message(sql.FieldNotIn(FieldPromptTokens, vs...))
+}
+
+// PromptTokensGT applies the GT predicate on the "prompt_tokens" field.
+func PromptTokensGT(v int32) predicate.Message {
+	return predicate.Message(sql.FieldGT(FieldPromptTokens, v))
+}
+
+// PromptTokensGTE applies the GTE predicate on the "prompt_tokens" field.
+func PromptTokensGTE(v int32) predicate.Message {
+	return predicate.Message(sql.FieldGTE(FieldPromptTokens, v))
+}
+
+// PromptTokensLT applies the LT predicate on the "prompt_tokens" field.
+func PromptTokensLT(v int32) predicate.Message {
+	return predicate.Message(sql.FieldLT(FieldPromptTokens, v))
+}
+
+// PromptTokensLTE applies the LTE predicate on the "prompt_tokens" field.
+func PromptTokensLTE(v int32) predicate.Message {
+	return predicate.Message(sql.FieldLTE(FieldPromptTokens, v))
+}
+
+// PromptTokensIsNil applies the IsNil predicate on the "prompt_tokens" field.
+func PromptTokensIsNil() predicate.Message {
+	return predicate.Message(sql.FieldIsNull(FieldPromptTokens))
+}
+
+// PromptTokensNotNil applies the NotNil predicate on the "prompt_tokens" field.
+func PromptTokensNotNil() predicate.Message {
+	return predicate.Message(sql.FieldNotNull(FieldPromptTokens))
+}
+
+// CompletionTokensEQ applies the EQ predicate on the "completion_tokens" field.
+func CompletionTokensEQ(v int32) predicate.Message {
+	return predicate.Message(sql.FieldEQ(FieldCompletionTokens, v))
+}
+
+// CompletionTokensNEQ applies the NEQ predicate on the "completion_tokens" field.
+func CompletionTokensNEQ(v int32) predicate.Message {
+	return predicate.Message(sql.FieldNEQ(FieldCompletionTokens, v))
+}
+
+// CompletionTokensIn applies the In predicate on the "completion_tokens" field.
+func CompletionTokensIn(vs ...int32) predicate.Message {
+	return predicate.Message(sql.FieldIn(FieldCompletionTokens, vs...))
+}
+
+// CompletionTokensNotIn applies the NotIn predicate on the "completion_tokens" field.
+func CompletionTokensNotIn(vs ...int32) predicate.Message {
+	return predicate.Message(sql.FieldNotIn(FieldCompletionTokens, vs...))
+}
+
+// CompletionTokensGT applies the GT predicate on the "completion_tokens" field.
+func CompletionTokensGT(v int32) predicate.Message {
+	return predicate.Message(sql.FieldGT(FieldCompletionTokens, v))
+}
+
+// CompletionTokensGTE applies the GTE predicate on the "completion_tokens" field.
+func CompletionTokensGTE(v int32) predicate.Message {
+	return predicate.Message(sql.FieldGTE(FieldCompletionTokens, v))
+}
+
+// CompletionTokensLT applies the LT predicate on the "completion_tokens" field.
+func CompletionTokensLT(v int32) predicate.Message {
+	return predicate.Message(sql.FieldLT(FieldCompletionTokens, v))
+}
+
+// CompletionTokensLTE applies the LTE predicate on the "completion_tokens" field.
+func CompletionTokensLTE(v int32) predicate.Message {
+	return predicate.Message(sql.FieldLTE(FieldCompletionTokens, v))
+}
+
+// CompletionTokensIsNil applies the IsNil predicate on the "completion_tokens" field.
+func CompletionTokensIsNil() predicate.Message {
+	return predicate.Message(sql.FieldIsNull(FieldCompletionTokens))
+}
+
+// CompletionTokensNotNil applies the NotNil predicate on the "completion_tokens" field.
+func CompletionTokensNotNil() predicate.Message {
+	return predicate.Message(sql.FieldNotNull(FieldCompletionTokens))
+}
+
+// FirstTokenMsEQ applies the EQ predicate on the "first_token_ms" field.
+func FirstTokenMsEQ(v int32) predicate.Message {
+	return predicate.Message(sql.FieldEQ(FieldFirstTokenMs, v))
+}
+
+// FirstTokenMsNEQ applies the NEQ predicate on the "first_token_ms" field.
+func FirstTokenMsNEQ(v int32) predicate.Message {
+	return predicate.Message(sql.FieldNEQ(FieldFirstTokenMs, v))
+}
+
+// FirstTokenMsIn applies the In predicate on the "first_token_ms" field.
+func FirstTokenMsIn(vs ...int32) predicate.Message {
+	return predicate.Message(sql.FieldIn(FieldFirstTokenMs, vs...))
+}
+
+// FirstTokenMsNotIn applies the NotIn predicate on the "first_token_ms" field.
+func FirstTokenMsNotIn(vs ...int32) predicate.Message {
+	return predicate.Message(sql.FieldNotIn(FieldFirstTokenMs, vs...))
+}
+
+// FirstTokenMsGT applies the GT predicate on the "first_token_ms" field.
+func FirstTokenMsGT(v int32) predicate.Message {
+	return predicate.Message(sql.FieldGT(FieldFirstTokenMs, v))
+}
+
+// FirstTokenMsGTE applies the GTE predicate on the "first_token_ms" field.
+func FirstTokenMsGTE(v int32) predicate.Message {
+	return predicate.Message(sql.FieldGTE(FieldFirstTokenMs, v))
+}
+
+// FirstTokenMsLT applies the LT predicate on the "first_token_ms" field.
+func FirstTokenMsLT(v int32) predicate.Message {
+	return predicate.Message(sql.FieldLT(FieldFirstTokenMs, v))
+}
+
+// FirstTokenMsLTE applies the LTE predicate on the "first_token_ms" field.
+func FirstTokenMsLTE(v int32) predicate.Message {
+	return predicate.Message(sql.FieldLTE(FieldFirstTokenMs, v))
+}
+
+// FirstTokenMsIsNil applies the IsNil predicate on the "first_token_ms" field.
+func FirstTokenMsIsNil() predicate.Message {
+	return predicate.Message(sql.FieldIsNull(FieldFirstTokenMs))
+}
+
+// FirstTokenMsNotNil applies the NotNil predicate on the "first_token_ms" field.
+func FirstTokenMsNotNil() predicate.Message {
+	return predicate.Message(sql.FieldNotNull(FieldFirstTokenMs))
+}
+
+// DurationMsEQ applies the EQ predicate on the "duration_ms" field.
+func DurationMsEQ(v int32) predicate.Message {
+	return predicate.Message(sql.FieldEQ(FieldDurationMs, v))
+}
+
+// DurationMsNEQ applies the NEQ predicate on the "duration_ms" field.
+func DurationMsNEQ(v int32) predicate.Message {
+	return predicate.Message(sql.FieldNEQ(FieldDurationMs, v))
+}
+
+// DurationMsIn applies the In predicate on the "duration_ms" field.
+func DurationMsIn(vs ...int32) predicate.Message {
+	return predicate.Message(sql.FieldIn(FieldDurationMs, vs...))
+}
+
+// DurationMsNotIn applies the NotIn predicate on the "duration_ms" field.
+func DurationMsNotIn(vs ...int32) predicate.Message {
+	return predicate.Message(sql.FieldNotIn(FieldDurationMs, vs...))
+}
+
+// DurationMsGT applies the GT predicate on the "duration_ms" field.
+func DurationMsGT(v int32) predicate.Message {
+	return predicate.Message(sql.FieldGT(FieldDurationMs, v))
+}
+
+// DurationMsGTE applies the GTE predicate on the "duration_ms" field.
+func DurationMsGTE(v int32) predicate.Message {
+	return predicate.Message(sql.FieldGTE(FieldDurationMs, v))
+}
+
+// DurationMsLT applies the LT predicate on the "duration_ms" field.
+func DurationMsLT(v int32) predicate.Message {
+	return predicate.Message(sql.FieldLT(FieldDurationMs, v))
+}
+
+// DurationMsLTE applies the LTE predicate on the "duration_ms" field.
+func DurationMsLTE(v int32) predicate.Message {
+	return predicate.Message(sql.FieldLTE(FieldDurationMs, v))
+}
+
+// DurationMsIsNil applies the IsNil predicate on the "duration_ms" field.
+func DurationMsIsNil() predicate.Message {
+	return predicate.Message(sql.FieldIsNull(FieldDurationMs))
+}
+
+// DurationMsNotNil applies the NotNil predicate on the "duration_ms" field.
+func DurationMsNotNil() predicate.Message {
+	return predicate.Message(sql.FieldNotNull(FieldDurationMs))
+}
+
 // HasConversation applies the HasEdge predicate on the "conversation" edge.
 func HasConversation() predicate.Message {
 	return predicate.Message(func(s *sql.Selector) {
@@ -326,6 +776,52 @@ func HasConversation() predicate.Message {
 func HasConversationWith(preds ...predicate.Conversation) predicate.Message {
 	return predicate.Message(func(s *sql.Selector) {
 		step := newConversationStep()
+		sqlgraph.HasNeighborsWith(s, step, func(s *sql.Selector) {
+			for _, p := range preds {
+				p(s)
+			}
+		})
+	})
+}
+
+// HasChunks applies the HasEdge predicate on the "chunks" edge.
+func HasChunks() predicate.Message {
+	return predicate.Message(func(s *sql.Selector) {
+		step := sqlgraph.NewStep(
+			sqlgraph.From(Table, FieldID),
+			sqlgraph.Edge(sqlgraph.O2M, false, ChunksTable, ChunksColumn),
+		)
+		sqlgraph.HasNeighbors(s, step)
+	})
+}
+
+// HasChunksWith applies the HasEdge predicate on the "chunks" edge with a given conditions (other predicates).
+func HasChunksWith(preds ...predicate.MessageChunk) predicate.Message {
+	return predicate.Message(func(s *sql.Selector) {
+		step := newChunksStep()
+		sqlgraph.HasNeighborsWith(s, step, func(s *sql.Selector) {
+			for _, p := range preds {
+				p(s)
+			}
+		})
+	})
+}
+
+// HasGeneration applies the HasEdge predicate on the "generation" edge.
+func HasGeneration() predicate.Message {
+	return predicate.Message(func(s *sql.Selector) {
+		step := sqlgraph.NewStep(
+			sqlgraph.From(Table, FieldID),
+			sqlgraph.Edge(sqlgraph.O2O, false, GenerationTable, GenerationColumn),
+		)
+		sqlgraph.HasNeighbors(s, step)
+	})
+}
+
+// HasGenerationWith applies the HasEdge predicate on the "generation" edge with a given conditions (other predicates).
+func HasGenerationWith(preds ...predicate.Generation) predicate.Message {
+	return predicate.Message(func(s *sql.Selector) {
+		step := newGenerationStep()
 		sqlgraph.HasNeighborsWith(s, step, func(s *sql.Selector) {
 			for _, p := range preds {
 				p(s)

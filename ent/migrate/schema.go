@@ -37,6 +37,36 @@ var (
 			},
 		},
 	}
+	// GenerationsColumns holds the columns for the "generations" table.
+	GenerationsColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeInt64, Increment: true},
+		{Name: "instance", Type: field.TypeString, Size: 2147483647},
+		{Name: "started_at", Type: field.TypeTime, Default: schema.Expr("now()"), SchemaType: map[string]string{"postgres": "timestamptz"}},
+		{Name: "heartbeat_at", Type: field.TypeTime, Default: schema.Expr("now()"), SchemaType: map[string]string{"postgres": "timestamptz"}},
+		{Name: "stop_requested", Type: field.TypeBool, Default: false},
+		{Name: "conversation_id", Type: field.TypeUUID, Unique: true},
+		{Name: "message_id", Type: field.TypeUUID, Unique: true},
+	}
+	// GenerationsTable holds the schema information for the "generations" table.
+	GenerationsTable = &schema.Table{
+		Name:       "generations",
+		Columns:    GenerationsColumns,
+		PrimaryKey: []*schema.Column{GenerationsColumns[0]},
+		ForeignKeys: []*schema.ForeignKey{
+			{
+				Symbol:     "generations_conversation_id_fkey",
+				Columns:    []*schema.Column{GenerationsColumns[5]},
+				RefColumns: []*schema.Column{ConversationsColumns[0]},
+				OnDelete:   schema.Cascade,
+			},
+			{
+				Symbol:     "generations_message_id_fkey",
+				Columns:    []*schema.Column{GenerationsColumns[6]},
+				RefColumns: []*schema.Column{MessagesColumns[0]},
+				OnDelete:   schema.Cascade,
+			},
+		},
+	}
 	// MessagesColumns holds the columns for the "messages" table.
 	MessagesColumns = []*schema.Column{
 		{Name: "id", Type: field.TypeUUID, Default: schema.Expr("gen_random_uuid()")},
@@ -44,6 +74,13 @@ var (
 		{Name: "role", Type: field.TypeString, Size: 2147483647},
 		{Name: "content", Type: field.TypeString, Size: 2147483647},
 		{Name: "created_at", Type: field.TypeTime, Default: schema.Expr("now()"), SchemaType: map[string]string{"postgres": "timestamptz"}},
+		{Name: "status", Type: field.TypeString, Size: 2147483647, Default: "complete"},
+		{Name: "model", Type: field.TypeString, Nullable: true, Size: 2147483647},
+		{Name: "finish_reason", Type: field.TypeString, Nullable: true, Size: 2147483647},
+		{Name: "prompt_tokens", Type: field.TypeInt32, Nullable: true},
+		{Name: "completion_tokens", Type: field.TypeInt32, Nullable: true},
+		{Name: "first_token_ms", Type: field.TypeInt32, Nullable: true},
+		{Name: "duration_ms", Type: field.TypeInt32, Nullable: true},
 		{Name: "conversation_id", Type: field.TypeUUID},
 	}
 	// MessagesTable holds the schema information for the "messages" table.
@@ -54,7 +91,7 @@ var (
 		ForeignKeys: []*schema.ForeignKey{
 			{
 				Symbol:     "messages_conversation_id_fkey",
-				Columns:    []*schema.Column{MessagesColumns[5]},
+				Columns:    []*schema.Column{MessagesColumns[12]},
 				RefColumns: []*schema.Column{ConversationsColumns[0]},
 				OnDelete:   schema.Cascade,
 			},
@@ -63,21 +100,69 @@ var (
 			{
 				Name:    "messages_conversation_id_seq_key",
 				Unique:  true,
-				Columns: []*schema.Column{MessagesColumns[5], MessagesColumns[1]},
+				Columns: []*schema.Column{MessagesColumns[12], MessagesColumns[1]},
+			},
+		},
+	}
+	// MessageChunksColumns holds the columns for the "message_chunks" table.
+	MessageChunksColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeInt64, Increment: true},
+		{Name: "n", Type: field.TypeInt32},
+		{Name: "content", Type: field.TypeString, Size: 2147483647},
+		{Name: "message_id", Type: field.TypeUUID},
+	}
+	// MessageChunksTable holds the schema information for the "message_chunks" table.
+	MessageChunksTable = &schema.Table{
+		Name:       "message_chunks",
+		Columns:    MessageChunksColumns,
+		PrimaryKey: []*schema.Column{MessageChunksColumns[0]},
+		ForeignKeys: []*schema.ForeignKey{
+			{
+				Symbol:     "message_chunks_message_id_fkey",
+				Columns:    []*schema.Column{MessageChunksColumns[3]},
+				RefColumns: []*schema.Column{MessagesColumns[0]},
+				OnDelete:   schema.Cascade,
+			},
+		},
+		Indexes: []*schema.Index{
+			{
+				Name:    "message_chunks_message_id_n_key",
+				Unique:  true,
+				Columns: []*schema.Column{MessageChunksColumns[3], MessageChunksColumns[1]},
 			},
 		},
 	}
 	// Tables holds all the tables in the schema.
 	Tables = []*schema.Table{
 		ConversationsTable,
+		GenerationsTable,
 		MessagesTable,
+		MessageChunksTable,
 	}
 )
 
 func init() {
+	GenerationsTable.ForeignKeys[0].RefTable = ConversationsTable
+	GenerationsTable.ForeignKeys[1].RefTable = MessagesTable
+	GenerationsTable.Annotation = &entsql.Annotation{
+		Table: "generations",
+	}
 	MessagesTable.ForeignKeys[0].RefTable = ConversationsTable
 	MessagesTable.Annotation = &entsql.Annotation{}
 	MessagesTable.Annotation.Checks = map[string]string{
-		"messages_role_check": "role IN ('user','assistant','system')",
+		"messages_completion_tokens_check": "completion_tokens >= 0",
+		"messages_duration_ms_check":       "duration_ms >= 0",
+		"messages_first_token_ms_check":    "first_token_ms >= 0",
+		"messages_prompt_tokens_check":     "prompt_tokens >= 0",
+		"messages_role_check":              "role IN ('user','assistant','system')",
+		"messages_status_check":            "status IN ('streaming','complete','stopped','failed','interrupted')",
+		"messages_status_role_check":       "role = 'assistant' OR status = 'complete'",
+	}
+	MessageChunksTable.ForeignKeys[0].RefTable = MessagesTable
+	MessageChunksTable.Annotation = &entsql.Annotation{
+		Table: "message_chunks",
+	}
+	MessageChunksTable.Annotation.Checks = map[string]string{
+		"message_chunks_n_check": "n >= 0",
 	}
 }

@@ -9,5 +9,11 @@ import (
 // Conversation is the predicate function for conversation builders.
 type Conversation func(*sql.Selector)
 
+// Generation is the predicate function for generation builders.
+type Generation func(*sql.Selector)
+
 // Message is the predicate function for message builders.
 type Message func(*sql.Selector)
+
+// MessageChunk is the predicate function for messagechunk builders.
+type MessageChunk func(*sql.Selector)

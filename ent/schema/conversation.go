@@ -58,5 +58,9 @@ func (Conversation) Edges() []ent.Edge {
 		edge.To("messages", Message.Type).
 			StorageKey(edge.Symbol("messages_conversation_id_fkey")).
 			Annotations(entsql.OnDelete(entsql.Cascade)),
+		edge.To("generation", Generation.Type).
+			Unique().
+			StorageKey(edge.Symbol("generations_conversation_id_fkey")).
+			Annotations(entsql.OnDelete(entsql.Cascade)),
 	}
 }

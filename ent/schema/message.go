@@ -25,6 +25,13 @@ func (Message) Annotations() []schema.Annotation {
 	return []schema.Annotation{
 		entsql.Checks(map[string]string{
 			"messages_role_check": "role IN ('user','assistant','system')",
+			// Only replies have a life cycle; rows stored before it read as complete.
+			"messages_status_check":            "status IN ('streaming','complete','stopped','failed','interrupted')",
+			"messages_status_role_check":       "role = 'assistant' OR status = 'complete'",
+			"messages_prompt_tokens_check":     "prompt_tokens >= 0",
+			"messages_completion_tokens_check": "completion_tokens >= 0",
+			"messages_first_token_ms_check":    "first_token_ms >= 0",
+			"messages_duration_ms_check":       "duration_ms >= 0",
 		}),
 	}
 }
@@ -45,12 +52,22 @@ func (Message) Fields() []ent.Field {
 			Positive(),
 		field.Text("role").
 			Immutable(),
-		field.Text("content").
-			Immutable(),
+		// content is written once more when a reply ends: the text streamed
+		// so far lives in message_chunks until then.
+		field.Text("content"),
 		field.Time("created_at").
 			Immutable().
 			SchemaType(timestamptz).
 			Annotations(entsql.DefaultExpr("now()")),
+		// status and the metadata below describe a reply; NULL is unknown.
+		field.Text("status").
+			Default("complete"),
+		field.Text("model").Optional().Nillable(),
+		field.Text("finish_reason").Optional().Nillable(),
+		field.Int32("prompt_tokens").Optional().Nillable(),
+		field.Int32("completion_tokens").Optional().Nillable(),
+		field.Int32("first_token_ms").Optional().Nillable(),
+		field.Int32("duration_ms").Optional().Nillable(),
 	}
 }
 
@@ -73,5 +90,12 @@ func (Message) Edges() []ent.Edge {
 			Unique().
 			Required().
 			Immutable(),
+		edge.To("chunks", MessageChunk.Type).
+			StorageKey(edge.Symbol("message_chunks_message_id_fkey")).
+			Annotations(entsql.OnDelete(entsql.Cascade)),
+		edge.To("generation", Generation.Type).
+			Unique().
+			StorageKey(edge.Symbol("generations_message_id_fkey")).
+			Annotations(entsql.OnDelete(entsql.Cascade)),
 	}
 }

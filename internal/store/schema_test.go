@@ -25,12 +25,30 @@ func TestSchemaAsCatalogued(t *testing.T) {
 		{"conversations", "model", "text", "NO", "''::text"},
 		{"conversations", "started_at", "timestamp with time zone", "NO", "now()"},
 		{"conversations", "title", "text", "NO", "''::text"},
+		{"generations", "conversation_id", "uuid", "NO", ""},
+		{"generations", "heartbeat_at", "timestamp with time zone", "NO", "now()"},
+		{"generations", "id", "bigint", "NO", ""},
+		{"generations", "instance", "text", "NO", ""},
+		{"generations", "message_id", "uuid", "NO", ""},
+		{"generations", "started_at", "timestamp with time zone", "NO", "now()"},
+		{"generations", "stop_requested", "boolean", "NO", "false"},
+		{"message_chunks", "content", "text", "NO", ""},
+		{"message_chunks", "id", "bigint", "NO", ""},
+		{"message_chunks", "message_id", "uuid", "NO", ""},
+		{"message_chunks", "n", "integer", "NO", ""},
+		{"messages", "completion_tokens", "integer", "YES", ""},
 		{"messages", "content", "text", "NO", ""},
 		{"messages", "conversation_id", "uuid", "NO", ""},
 		{"messages", "created_at", "timestamp with time zone", "NO", "now()"},
+		{"messages", "duration_ms", "integer", "YES", ""},
+		{"messages", "finish_reason", "text", "YES", ""},
+		{"messages", "first_token_ms", "integer", "YES", ""},
 		{"messages", "id", "uuid", "NO", "gen_random_uuid()"},
+		{"messages", "model", "text", "YES", ""},
+		{"messages", "prompt_tokens", "integer", "YES", ""},
 		{"messages", "role", "text", "NO", ""},
 		{"messages", "seq", "bigint", "NO", ""},
+		{"messages", "status", "text", "NO", "'complete'::text"},
 	}
 	rows, err := s.DB().Query(`SELECT table_name, column_name, data_type, is_nullable, coalesce(column_default, '')
 		FROM information_schema.columns WHERE table_schema = 'public' ORDER BY table_name, column_name`)
@@ -60,9 +78,21 @@ func TestSchemaAsCatalogued(t *testing.T) {
 	type constraint struct{ table, name, typ, def string }
 	wantCons := []constraint{
 		{"conversations", "conversations_pkey", "p", "PRIMARY KEY (id)"},
+		{"generations", "generations_conversation_id_fkey", "f", "FOREIGN KEY (conversation_id) REFERENCES conversations(id) ON DELETE CASCADE"},
+		{"generations", "generations_message_id_fkey", "f", "FOREIGN KEY (message_id) REFERENCES messages(id) ON DELETE CASCADE"},
+		{"generations", "generations_pkey", "p", "PRIMARY KEY (id)"},
+		{"message_chunks", "message_chunks_message_id_fkey", "f", "FOREIGN KEY (message_id) REFERENCES messages(id) ON DELETE CASCADE"},
+		{"message_chunks", "message_chunks_n_check", "c", "CHECK ((n >= 0))"},
+		{"message_chunks", "message_chunks_pkey", "p", "PRIMARY KEY (id)"},
+		{"messages", "messages_completion_tokens_check", "c", "CHECK ((completion_tokens >= 0))"},
 		{"messages", "messages_conversation_id_fkey", "f", "FOREIGN KEY (conversation_id) REFERENCES conversations(id) ON DELETE CASCADE"},
+		{"messages", "messages_duration_ms_check", "c", "CHECK ((duration_ms >= 0))"},
+		{"messages", "messages_first_token_ms_check", "c", "CHECK ((first_token_ms >= 0))"},
 		{"messages", "messages_pkey", "p", "PRIMARY KEY (id)"},
+		{"messages", "messages_prompt_tokens_check", "c", "CHECK ((prompt_tokens >= 0))"},
 		{"messages", "messages_role_check", "c", "CHECK ((role = ANY (ARRAY['user'::text, 'assistant'::text, 'system'::text])))"},
+		{"messages", "messages_status_check", "c", "CHECK ((status = ANY (ARRAY['streaming'::text, 'complete'::text, 'stopped'::text, 'failed'::text, 'interrupted'::text])))"},
+		{"messages", "messages_status_role_check", "c", "CHECK (((role = 'assistant'::text) OR (status = 'complete'::text)))"},
 	}
 	rows, err = s.DB().Query(`SELECT conrelid::regclass::text, conname, contype::text, pg_get_constraintdef(oid)
 		FROM pg_constraint WHERE connamespace = 'public'::regnamespace ORDER BY 1, 2`)
@@ -91,6 +121,11 @@ func TestSchemaAsCatalogued(t *testing.T) {
 		"conversations_started_at_id_idx":  "CREATE INDEX conversations_started_at_id_idx ON public.conversations USING btree (started_at DESC, id DESC)",
 		"messages_pkey":                    "CREATE UNIQUE INDEX messages_pkey ON public.messages USING btree (id)",
 		"messages_conversation_id_seq_key": "CREATE UNIQUE INDEX messages_conversation_id_seq_key ON public.messages USING btree (conversation_id, seq)",
+		"generations_pkey":                 "CREATE UNIQUE INDEX generations_pkey ON public.generations USING btree (id)",
+		"generations_conversation_id_key":  "CREATE UNIQUE INDEX generations_conversation_id_key ON public.generations USING btree (conversation_id)",
+		"generations_message_id_key":       "CREATE UNIQUE INDEX generations_message_id_key ON public.generations USING btree (message_id)",
+		"message_chunks_pkey":              "CREATE UNIQUE INDEX message_chunks_pkey ON public.message_chunks USING btree (id)",
+		"message_chunks_message_id_n_key":  "CREATE UNIQUE INDEX message_chunks_message_id_n_key ON public.message_chunks USING btree (message_id, n)",
 	}
 	rows, err = s.DB().Query(`SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = 'public'`)
 	if err != nil {
