@@ -53,6 +53,17 @@ var (
 	// ErrIDConflict: an imported message id is already used by a message of
 	// another conversation.
 	ErrIDConflict = errors.New("id already in use")
+	// ErrGenerationRunning: a reply is being generated in the conversation,
+	// by this instance or another; errors from StartReply and StartChat are
+	// a *RunningError naming it.
+	ErrGenerationRunning = errors.New("a reply is being generated")
+	// ErrNotAwaitingReply: the thread does not end with a user message or
+	// with a reply that did not complete, so there is nothing to answer.
+	ErrNotAwaitingReply = errors.New("the thread does not await a reply")
+	// ErrNoGeneration: no reply is in flight (RequestStop, InFlight), or
+	// the reply flushed or finished no longer holds a lease: it ended, or
+	// it was swept as interrupted.
+	ErrNoGeneration = errors.New("no reply in flight")
 )
 
 // PostgreSQL error codes we translate. Codes, not message text, so a server
@@ -70,6 +81,10 @@ const (
 	codeCannotConnectNow     = "57P03"
 	classConnectionException = "08"
 )
+
+// generationsConversationKey is the unique index that allows one
+// generation per conversation (ent/schema/reply.go).
+const generationsConversationKey = "generations_conversation_id_key"
 
 // roleCheckConstraint is the CHECK on messages.role (ent/schema/message.go).
 const roleCheckConstraint = "messages_role_check"
@@ -89,6 +104,11 @@ func dbError(ctx context.Context, op string, err error) error {
 		switch pgErr.Code {
 		case codeForeignKeyViolation:
 			return fmt.Errorf("store: %s: %w", op, ErrNotFound)
+		case codeUniqueViolation:
+			// The backstop behind StartReply's locked check.
+			if pgErr.ConstraintName == generationsConversationKey {
+				return fmt.Errorf("store: %s: %w", op, ErrGenerationRunning)
+			}
 		case codeCheckViolation:
 			// Only the role CHECK means a bad role; a future CHECK must
 			// not be reported as one.

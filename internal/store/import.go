@@ -9,6 +9,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgtype"
 )
 
 // insertImportedConversationSQL keeps an existing conversation as it is, so
@@ -21,9 +22,11 @@ ON CONFLICT (id) DO NOTHING`
 // insertImportedMessagesSQL inserts a whole thread in one statement, seq
 // numbered in the order given.
 const insertImportedMessagesSQL = `
-INSERT INTO messages (id, conversation_id, seq, role, content, created_at)
-SELECT u.id, $1, u.seq, u.role, u.content, u.created_at
-FROM unnest($2::uuid[], $3::bigint[], $4::text[], $5::text[], $6::timestamptz[]) AS u(id, seq, role, content, created_at)`
+INSERT INTO messages (id, conversation_id, seq, role, content, created_at, status, ` + replyColumns + `)
+SELECT u.id, $1, u.seq, u.role, u.content, u.created_at, u.status, ` + replyColumns + `
+FROM unnest($2::uuid[], $3::bigint[], $4::text[], $5::text[], $6::timestamptz[], $7::text[],
+	$8::text[], $9::text[], $10::int[], $11::int[], $12::int[], $13::int[])
+	AS u(id, seq, role, content, created_at, status, ` + replyColumns + `)`
 
 // CheckImport validates c as ImportConversation would, without touching the
 // database, so a tool can reject a bad file before importing any of it.
@@ -74,8 +77,58 @@ func (s *Store) checkImport(c Conversation) (uuid.UUID, error) {
 		if err := s.validContent(m.Content); err != nil {
 			return id, fmt.Errorf("message %d: %w", i+1, err)
 		}
+		if _, err := importedStatus(m); err != nil {
+			return id, fmt.Errorf("message %d: %w", i+1, err)
+		}
+		if err := validReply(m.Reply); err != nil {
+			return id, fmt.Errorf("message %d: %w", i+1, err)
+		}
 	}
 	return id, nil
+}
+
+// importedStatus is the status an imported message is stored with: none
+// (a file written before replies had one) is complete, and a reply that
+// was streaming when it was exported is interrupted, since no generation
+// here will ever finish it.
+func importedStatus(m Message) (string, error) {
+	switch m.Status {
+	case "", StatusComplete:
+		return StatusComplete, nil
+	case StatusStreaming, StatusInterrupted:
+		if m.Role == RoleAssistant {
+			return StatusInterrupted, nil
+		}
+	case StatusStopped, StatusFailed:
+		if m.Role == RoleAssistant {
+			return m.Status, nil
+		}
+	default:
+		return "", fmt.Errorf("%w: status %q (want streaming, complete, stopped, failed or interrupted)", ErrInvalidRecord, truncate(m.Status, 32))
+	}
+	return "", fmt.Errorf("%w: a %s message has status %q: only replies have a status other than complete", ErrInvalidRecord, m.Role, m.Status)
+}
+
+// validReply checks a reply's metadata as the database's CHECKs would.
+func validReply(r Reply) error {
+	if err := validModel(r.Model); err != nil {
+		return err
+	}
+	if len(r.FinishReason) > MaxModelBytes {
+		return fmt.Errorf("%w: finish_reason of %d bytes, limit %d", ErrInvalidRecord, len(r.FinishReason), MaxModelBytes)
+	}
+	if err := validText(ErrInvalidRecord, r.FinishReason); err != nil {
+		return err
+	}
+	for _, f := range []struct {
+		name string
+		v    *int
+	}{{"prompt_tokens", r.PromptTokens}, {"completion_tokens", r.CompletionTokens}, {"first_token_ms", r.FirstTokenMS}, {"duration_ms", r.DurationMS}} {
+		if f.v != nil && (*f.v < 0 || *f.v > 1<<31-1) {
+			return fmt.Errorf("%w: %s %d (want 0 to 2147483647)", ErrInvalidRecord, f.name, *f.v)
+		}
+	}
+	return nil
 }
 
 // ImportConversation stores c as it is — its id, started_at, model, title and its
@@ -96,11 +149,24 @@ func (s *Store) ImportConversation(ctx context.Context, c Conversation) (bool, e
 		roles    = make([]string, n)
 		contents = make([]string, n)
 		created  = make([]time.Time, n)
+		statuses = make([]string, n)
+		models   = make([]pgtype.Text, n)
+		finishes = make([]pgtype.Text, n)
+		counts   [4][]pgtype.Int4
 	)
+	for k := range counts {
+		counts[k] = make([]pgtype.Int4, n)
+	}
 	for i, m := range c.Messages {
 		ids[i] = uuid.MustParse(m.ID)
 		seqs[i] = int64(i + 1)
 		roles[i], contents[i], created[i] = m.Role, m.Content, m.CreatedAt
+		statuses[i], _ = importedStatus(m)
+		models[i] = textArg(m.Model)
+		finishes[i] = textArg(m.FinishReason)
+		for k, v := range []*int{m.PromptTokens, m.CompletionTokens, m.FirstTokenMS, m.DurationMS} {
+			counts[k][i] = intArg(v)
+		}
 	}
 	ctx, cancel := s.opCtx(ctx)
 	defer cancel()
@@ -112,7 +178,8 @@ func (s *Store) ImportConversation(ctx context.Context, c Conversation) (bool, e
 				return err
 			}
 			if n > 0 {
-				if _, err := tx.Exec(ctx, insertImportedMessagesSQL, uuidArg(id), ids, seqs, roles, contents, created); err != nil {
+				if _, err := tx.Exec(ctx, insertImportedMessagesSQL, uuidArg(id), ids, seqs, roles, contents, created,
+					statuses, models, finishes, counts[0], counts[1], counts[2], counts[3]); err != nil {
 					return err
 				}
 			}

@@ -81,7 +81,7 @@ func (s *Store) AppendMessage(ctx context.Context, conversationID, role, content
 	if err != nil {
 		return Message{}, dbError(ctx, "add message", err)
 	}
-	return Message{ID: uuid.UUID(id.Bytes).String(), ConversationID: uid.String(), Role: role, Content: content, CreatedAt: created.UTC()}, nil
+	return Message{ID: uuid.UUID(id.Bytes).String(), ConversationID: uid.String(), Role: role, Content: content, CreatedAt: created.UTC(), Status: StatusComplete}, nil
 }
 
 const messageOwnersSQL = `SELECT id, conversation_id FROM messages WHERE id = ANY($1::uuid[])`

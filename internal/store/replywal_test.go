@@ -3,6 +3,8 @@
 package store_test
 
 import (
+	"database/sql"
+	"encoding/json"
 	"math/rand/v2"
 	"strings"
 	"testing"
@@ -12,7 +14,9 @@ import (
 // stored as the schema intends (one message_chunks INSERT per ~4 KiB flush,
 // then one statement that moves the chunks into messages.content), and
 // compares it with rewriting messages.content on every flush. The bound is a
-// ratio of ratios, so it cannot flake on the absolute figures.
+// ratio of ratios, so it cannot flake on the absolute figures. Each
+// statement's own WAL is read from EXPLAIN (ANALYZE, WAL): the cluster's
+// insert position would count the WAL of every test running beside it.
 // SQL is raw here on purpose: it measures the schema, not the store methods.
 func TestReplyWALLinearInSize(t *testing.T) {
 	t.Parallel()
@@ -25,10 +29,7 @@ func TestReplyWALLinearInSize(t *testing.T) {
 		if err := db.QueryRow(`INSERT INTO conversations DEFAULT VALUES RETURNING id`).Scan(&conv); err != nil {
 			t.Fatal(err)
 		}
-		var start string
-		if err := db.QueryRow(`SELECT pg_current_wal_insert_lsn()::text`).Scan(&start); err != nil {
-			t.Fatal(err)
-		}
+		var wal int64
 		if err := db.QueryRow(`INSERT INTO messages (conversation_id, seq, role, content, status)
 			VALUES ($1, 1, 'assistant', '', 'streaming') RETURNING id`, conv).Scan(&msg); err != nil {
 			t.Fatal(err)
@@ -43,27 +44,17 @@ func TestReplyWALLinearInSize(t *testing.T) {
 		text := b.String()
 		for n, off := 0, 0; off < size; n, off = n+1, off+flush {
 			part := text[off:min(off+flush, size)]
-			var err error
 			if rewrite {
-				_, err = db.Exec(`UPDATE messages SET content = content || $2 WHERE id = $1`, msg, part)
+				wal += walOf(t, db, `UPDATE messages SET content = content || $2 WHERE id = $1`, msg, part)
 			} else {
-				_, err = db.Exec(`INSERT INTO message_chunks (message_id, n, content) VALUES ($1, $2, $3)`, msg, n, part)
-			}
-			if err != nil {
-				t.Fatal(err)
+				wal += walOf(t, db, `INSERT INTO message_chunks (message_id, n, content) VALUES ($1, $2::int, $3)`, msg, n, part)
 			}
 		}
 		if !rewrite {
-			if _, err := db.Exec(`WITH moved AS (DELETE FROM message_chunks WHERE message_id = $1 RETURNING n, content)
+			wal += walOf(t, db, `WITH moved AS (DELETE FROM message_chunks WHERE message_id = $1 RETURNING n, content)
 				UPDATE messages SET status = 'complete',
 					content = content || coalesce((SELECT string_agg(content, '' ORDER BY n) FROM moved), '')
-				WHERE id = $1`, msg); err != nil {
-				t.Fatal(err)
-			}
-		}
-		var wal int64
-		if err := db.QueryRow(`SELECT pg_current_wal_insert_lsn() - $1::pg_lsn`, start).Scan(&wal); err != nil {
-			t.Fatal(err)
+				WHERE id = $1`, msg)
 		}
 		var got string
 		if err := db.QueryRow(`SELECT content FROM messages WHERE id = $1`, msg).Scan(&got); err != nil || got != text {
@@ -84,4 +75,23 @@ func TestReplyWALLinearInSize(t *testing.T) {
 	if rewrite < 10*chunks[1<<20] {
 		t.Errorf("rewriting content cost only %.2f x size against %.2f x with chunks: the chunk table is not worth it", rewrite, chunks[1<<20])
 	}
+}
+
+// walOf runs query under EXPLAIN (ANALYZE, WAL) and returns the WAL bytes
+// it wrote (the top plan node counts its children's).
+func walOf(t *testing.T, db *sql.DB, query string, args ...any) int64 {
+	t.Helper()
+	var out []byte
+	if err := db.QueryRow(`EXPLAIN (ANALYZE, WAL, FORMAT JSON) `+query, args...).Scan(&out); err != nil {
+		t.Fatalf("%s: %v", query, err)
+	}
+	var plan []struct {
+		Plan struct {
+			WALBytes int64 `json:"WAL Bytes"`
+		}
+	}
+	if err := json.Unmarshal(out, &plan); err != nil || len(plan) != 1 {
+		t.Fatalf("EXPLAIN output %s: %v", out, err)
+	}
+	return plan[0].Plan.WALBytes
 }

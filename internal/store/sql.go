@@ -62,6 +62,12 @@ func (s *Store) exec(ctx context.Context, sqlText statement, args ...any) (int64
 	return n, err
 }
 
+// inTx runs fn in a transaction on one connection: committed if fn returns
+// nil, rolled back otherwise.
+func (s *Store) inTx(ctx context.Context, fn func(pgx.Tx) error) error {
+	return s.withConn(ctx, func(c *pgx.Conn) error { return pgx.BeginFunc(ctx, c, fn) })
+}
+
 // uuidArg passes an id as pgx's own UUID type, which it encodes without
 // reflection.
 func uuidArg(id uuid.UUID) pgtype.UUID { return pgtype.UUID{Bytes: id, Valid: true} }
@@ -95,7 +101,13 @@ func (r *summaryRow) cursor() cursor { return cursor{startedAt: r.startedAt, id:
 // threadColumns are a conversation joined with its messages (LEFT JOIN
 // messages m), in threadRow's order. The message's columns are NULL in the
 // one row of a conversation without messages.
-const threadColumns = summaryColumns + `, m.id, m.role, m.content, m.created_at`
+//
+// A streaming reply's text is its chunks (message_chunks), which the
+// subquery joins only for that one row; every other message is its content.
+const threadColumns = summaryColumns + `, m.id, m.role,
+	CASE WHEN m.status = 'streaming' THEN m.content || coalesce((SELECT string_agg(k.content, '' ORDER BY k.n)
+		FROM message_chunks k WHERE k.message_id = m.id), '') ELSE m.content END,
+	m.created_at, m.status, m.model, m.finish_reason, m.prompt_tokens, m.completion_tokens, m.first_token_ms, m.duration_ms`
 
 // threadRow scans threadColumns, the one way a message is read. A row costs
 // two allocations: the message id's text and the content; the role is one
@@ -106,10 +118,12 @@ type threadRow struct {
 	role    roleScanner
 	content textScanner
 	created pgtype.Timestamptz
+	status  statusScanner
+	reply   replyRow
 }
 
 func (r *threadRow) dest() []any {
-	return append(r.conv.dest(), &r.msgID, &r.role, &r.content, &r.created)
+	return append(append(r.conv.dest(), &r.msgID, &r.role, &r.content, &r.created, &r.status), r.reply.dest()...)
 }
 
 // message is the row's message, of conversation convID.
@@ -117,7 +131,71 @@ func (r *threadRow) message(convID string) Message {
 	return Message{
 		ID: uuid.UUID(r.msgID.Bytes).String(), ConversationID: convID,
 		Role: string(r.role), Content: string(r.content), CreatedAt: r.created.Time.UTC(),
+		Status: string(r.status), Reply: r.reply.reply(),
 	}
+}
+
+// replyColumns are a message's reply metadata, in replyRow's order.
+const replyColumns = `model, finish_reason, prompt_tokens, completion_tokens, first_token_ms, duration_ms`
+
+// replyRow scans replyColumns. The model's name repeats on every reply of
+// a thread and is allocated once (textScanner).
+type replyRow struct {
+	model, finish          textScanner
+	prompt, completion     pgtype.Int4
+	firstToken, durationMS pgtype.Int4
+}
+
+func (r *replyRow) dest() []any {
+	return []any{&r.model, &r.finish, &r.prompt, &r.completion, &r.firstToken, &r.durationMS}
+}
+
+func (r *replyRow) reply() Reply {
+	return Reply{
+		Model: string(r.model), FinishReason: string(r.finish),
+		PromptTokens: intOrNil(r.prompt), CompletionTokens: intOrNil(r.completion),
+		FirstTokenMS: intOrNil(r.firstToken), DurationMS: intOrNil(r.durationMS),
+	}
+}
+
+func intOrNil(v pgtype.Int4) *int {
+	if !v.Valid {
+		return nil
+	}
+	n := int(v.Int32)
+	return &n
+}
+
+// intArg passes an optional count: nil is NULL.
+func intArg(p *int) pgtype.Int4 {
+	if p == nil {
+		return pgtype.Int4{}
+	}
+	return pgtype.Int4{Int32: int32(min(*p, 1<<31-1)), Valid: true}
+}
+
+// textArg passes an optional text: "" is NULL.
+func textArg(s string) pgtype.Text { return pgtype.Text{String: s, Valid: s != ""} }
+
+// statusScanner takes a status without allocating, like roleScanner.
+type statusScanner string
+
+func (st *statusScanner) ScanBytes(b []byte) error {
+	switch string(b) {
+	case StatusComplete:
+		*st = StatusComplete
+	case StatusStreaming:
+		*st = StatusStreaming
+	case StatusStopped:
+		*st = StatusStopped
+	case StatusFailed:
+		*st = StatusFailed
+	case StatusInterrupted:
+		*st = StatusInterrupted
+	default:
+		*st = statusScanner(b)
+	}
+	return nil
 }
 
 // scanThreads reads rows of threadColumns, ordered by conversation and then

@@ -54,8 +54,8 @@ const recentThreadSQL = `
 SELECT ` + threadColumns + `
 FROM conversations c
 LEFT JOIN LATERAL (
-	SELECT t.id, t.role, t.content, t.created_at, t.seq FROM (
-		SELECT m.id, m.role, m.content, m.created_at, m.seq,
+	SELECT t.* FROM (
+		SELECT m.id, m.role, m.content, m.created_at, m.seq, m.status, ` + replyColumns + `,
 			sum(octet_length(m.content)) OVER (ORDER BY m.seq DESC) - octet_length(m.content) AS newer_bytes
 		FROM messages m WHERE m.conversation_id = c.id
 	) t WHERE t.newer_bytes < $2

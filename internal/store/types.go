@@ -6,7 +6,34 @@ import "time"
 type Message struct {
 	ID, ConversationID, Role, Content string
 	CreatedAt                         time.Time // UTC
+	// Status is StatusComplete but for a reply (an assistant message) the
+	// server generates: StatusStreaming while it is written, then how it
+	// ended. While streaming, Content is the text flushed so far.
+	Status string
+	Reply
 }
+
+// Reply is what is known of how a reply was generated; the zero value
+// (every field unknown) is what messages stored before replies had a life
+// cycle, user messages and imported messages without it carry.
+type Reply struct {
+	Model        string // the model that answered; "" unknown
+	FinishReason string // the model's finish_reason ("stop", "length"); "" unknown
+	// From the stream's usage; nil when the model server sent none.
+	PromptTokens, CompletionTokens *int
+	// Milliseconds from the start of the generation to its first token and
+	// to its end; nil when unknown (FirstTokenMS: also when no token came).
+	FirstTokenMS, DurationMS *int
+}
+
+// Reply statuses (messages_status_check enforces the same set).
+const (
+	StatusStreaming   = "streaming"   // being generated
+	StatusComplete    = "complete"    // the model finished
+	StatusStopped     = "stopped"     // stopped on request; the text so far is kept
+	StatusFailed      = "failed"      // the model or the store failed; the text so far is kept
+	StatusInterrupted = "interrupted" // its server died or shut down first; the text up to the last flush is kept
+)
 
 // Conversation is a thread with its messages.
 type Conversation struct {

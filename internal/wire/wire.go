@@ -39,6 +39,16 @@ type Message struct {
 	Role           string    `json:"role"`
 	Content        string    `json:"content"`
 	CreatedAt      time.Time `json:"created_at"`
+	// Status and the reply's metadata (store.Reply): null where unknown.
+	// An import may leave them out (files written before they existed):
+	// the message is then complete, with nothing known.
+	Status           string  `json:"status"`
+	Model            *string `json:"model"`
+	FinishReason     *string `json:"finish_reason"`
+	PromptTokens     *int    `json:"prompt_tokens"`
+	CompletionTokens *int    `json:"completion_tokens"`
+	FirstTokenMS     *int    `json:"first_token_ms"`
+	DurationMS       *int    `json:"duration_ms"`
 }
 
 // Summary is a conversation without its messages, for listings.
@@ -88,7 +98,29 @@ type (
 
 // FromMessage converts a stored message.
 func FromMessage(m store.Message) Message {
-	return Message{ID: m.ID, ConversationID: m.ConversationID, Role: m.Role, Content: m.Content, CreatedAt: m.CreatedAt.UTC()}
+	status := m.Status
+	if status == "" {
+		status = store.StatusComplete
+	}
+	return Message{
+		ID: m.ID, ConversationID: m.ConversationID, Role: m.Role, Content: m.Content, CreatedAt: m.CreatedAt.UTC(),
+		Status: status, Model: textOrNil(m.Model), FinishReason: textOrNil(m.FinishReason),
+		PromptTokens: m.PromptTokens, CompletionTokens: m.CompletionTokens, FirstTokenMS: m.FirstTokenMS, DurationMS: m.DurationMS,
+	}
+}
+
+func textOrNil(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}
+
+func textOf(p *string) string {
+	if p == nil {
+		return ""
+	}
+	return *p
 }
 
 // FromSummary converts a stored summary.
@@ -112,7 +144,13 @@ func FromConversation(c *store.Conversation) Conversation {
 func (c Conversation) Store() store.Conversation {
 	out := store.Conversation{ID: c.ID, Title: c.Title, Model: c.Model, StartedAt: c.StartedAt, Messages: make([]store.Message, len(c.Messages))}
 	for i, m := range c.Messages {
-		out.Messages[i] = store.Message{ID: m.ID, ConversationID: m.ConversationID, Role: m.Role, Content: m.Content, CreatedAt: m.CreatedAt}
+		out.Messages[i] = store.Message{
+			ID: m.ID, ConversationID: m.ConversationID, Role: m.Role, Content: m.Content, CreatedAt: m.CreatedAt,
+			Status: m.Status, Reply: store.Reply{
+				Model: textOf(m.Model), FinishReason: textOf(m.FinishReason),
+				PromptTokens: m.PromptTokens, CompletionTokens: m.CompletionTokens, FirstTokenMS: m.FirstTokenMS, DurationMS: m.DurationMS,
+			},
+		}
 	}
 	return out
 }
