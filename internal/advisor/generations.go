@@ -225,7 +225,7 @@ loop:
 		stored = f.finish(final)
 	}
 	if err != nil && final.Status == store.StatusFailed {
-		h.log.Warn("reply failed; its text so far is kept", "conversation", g.convID, "message", g.reply.ID, "err", err)
+		h.log.Error("reply failed; its text so far is kept", "conversation", g.convID, "message", g.reply.ID, "err", err)
 	}
 	g.mu.Lock()
 	g.ended, g.final, g.err = true, stored, err
@@ -258,18 +258,20 @@ func (gs *generations) thread(ctx context.Context, g *generation) ([]Turn, error
 	if err != nil {
 		return nil, err
 	}
+	trimmed := 0
 	for len(msgs) > 0 {
 		last := msgs[len(msgs)-1]
 		if last.Role != store.RoleAssistant || last.Status == store.StatusComplete {
 			break
 		}
 		msgs = msgs[:len(msgs)-1]
+		trimmed++
 	}
 	t := fitThread(h.cfg.SystemPrompt, msgs, h.cfg.ThreadBudget)
-	if sent := len(msgs) - t.droppedMsgs; sent < c.MessageCount-1 {
+	if sent, all := len(msgs)-t.droppedMsgs, c.MessageCount-trimmed; sent < all {
 		h.log.Info("thread over budget: oldest messages not sent to the model",
-			"conversation", c.ID, "dropped_messages", c.MessageCount-1-sent, "dropped_chars", t.droppedChars,
-			"unread_messages", c.MessageCount-len(msgs), "sent_messages", sent, "budget_chars", h.cfg.ThreadBudget)
+			"conversation", c.ID, "dropped_messages", all-sent, "dropped_chars", t.droppedChars,
+			"unread_messages", all-len(msgs), "sent_messages", sent, "budget_chars", h.cfg.ThreadBudget)
 	}
 	return t.turns, nil
 }
