@@ -1,0 +1,271 @@
+//go:build integration
+
+package main
+
+import (
+	"bufio"
+	"encoding/json"
+	"io"
+	"net/http"
+	"regexp"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"git.georgsen.dk/hwlab/internal/modelstub"
+	"git.georgsen.dk/hwlab/internal/pgtest"
+)
+
+// These tests run real `advisor serve` processes against one database and
+// an in-process stub model that streams numbered tokens ("1 2 3 …"), so
+// any stored text can be checked to be an exact prefix of what the model
+// sent.
+
+// replyServer is one real `advisor serve` process.
+type replyServer struct {
+	p    *devProcess
+	base string
+}
+
+// startReplyServer starts `advisor serve` on a loopback port of its own,
+// on the database dsn with the stub as its model, and returns once it
+// serves (it logged "serving", after Recover ran).
+func startReplyServer(t *testing.T, bin, dsn string, stub *modelstub.Server, args ...string) *replyServer {
+	t.Helper()
+	env := []string{"HWLAB_DATABASE_URL=" + dsn, "ADVISOR_MODEL_URL=" + stub.BaseURL(), "ADVISOR_MODEL=stub"}
+	p := startProcess(t, bin, t.TempDir(), env, append([]string{"serve", "--addr", "127.0.0.1:0"}, args...)...)
+	return &replyServer{p: p, base: p.waitFor(t, servingRe)[1]}
+}
+
+// numberedStub is a stub model whose every answer is NumberedText(tokens)
+// at rate tokens a second.
+func numberedStub(t *testing.T, tokens int, rate float64) (*modelstub.Server, string) {
+	t.Helper()
+	s := modelstub.NewWith(modelstub.Options{Numbered: true, Tokens: tokens, Rate: rate})
+	t.Cleanup(s.Close)
+	return s, modelstub.NumberedText(tokens)
+}
+
+// apiMessage is a message as the API shows it.
+type apiMessage struct {
+	ID      string `json:"id"`
+	Role    string `json:"role"`
+	Content string `json:"content"`
+	Status  string `json:"status"`
+}
+
+func (s *replyServer) do(t *testing.T, method, path, body string) (int, []byte) {
+	t.Helper()
+	req, err := http.NewRequest(method, s.base+path, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if method != http.MethodGet {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, err := io.ReadAll(res.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res.StatusCode, b
+}
+
+func (s *replyServer) create(t *testing.T) string {
+	t.Helper()
+	code, b := s.do(t, "POST", "/api/conversations", `{}`)
+	if code != http.StatusCreated {
+		t.Fatalf("create: %d %s", code, b)
+	}
+	return idOf(t, string(b))
+}
+
+// messages is the conversation's thread as GET /api/conversations/{id}
+// shows it.
+func (s *replyServer) messages(t *testing.T, id string) []apiMessage {
+	t.Helper()
+	code, b := s.do(t, "GET", "/api/conversations/"+id, "")
+	if code != http.StatusOK {
+		t.Fatalf("get %s: %d %s", id, code, b)
+	}
+	var c struct {
+		Messages []apiMessage `json:"messages"`
+	}
+	if err := json.Unmarshal(b, &c); err != nil {
+		t.Fatalf("get %s: %v: %s", id, err, b)
+	}
+	return c.Messages
+}
+
+// reply is the conversation's last message, which must be an assistant's.
+func (s *replyServer) reply(t *testing.T, id string) apiMessage {
+	t.Helper()
+	ms := s.messages(t, id)
+	if len(ms) == 0 || ms[len(ms)-1].Role != "assistant" {
+		t.Fatalf("conversation %s: no reply in %+v", id, ms)
+	}
+	return ms[len(ms)-1]
+}
+
+// waitStoredText polls the conversation until its reply is streaming with
+// at least one flush of text, and returns that text. Polling, because a
+// flush is a write to the database that no event announces to a client;
+// the deadline only bounds a broken run.
+func (s *replyServer) waitStoredText(t *testing.T, id string) string {
+	t.Helper()
+	deadline := time.Now().Add(2 * time.Minute)
+	for time.Now().Before(deadline) {
+		ms := s.messages(t, id)
+		if n := len(ms); n > 0 && ms[n-1].Role == "assistant" && ms[n-1].Status == "streaming" && ms[n-1].Content != "" {
+			return ms[n-1].Content
+		}
+		time.Sleep(50 * time.Millisecond) // the poll's pace, not synchronisation
+	}
+	t.Fatalf("conversation %s: no streaming reply with text: %+v", id, s.messages(t, id))
+	return ""
+}
+
+// sseEvent is one Server-Sent Event.
+type sseEvent struct{ name, id, data string }
+
+// sseStream reads a text/event-stream response event by event.
+type sseStream struct {
+	res *http.Response
+	sc  *bufio.Scanner
+}
+
+// openSSE sends a request that answers SSE and checks that it does.
+func (s *replyServer) openSSE(t *testing.T, method, path, body string) *sseStream {
+	t.Helper()
+	req, err := http.NewRequestWithContext(t.Context(), method, s.base+path, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if method != http.MethodGet {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	req.Header.Set("Accept", "text/event-stream")
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { res.Body.Close() })
+	if res.StatusCode != http.StatusOK || res.Header.Get("Content-Type") != "text/event-stream" {
+		b, _ := io.ReadAll(res.Body)
+		t.Fatalf("%s %s: %d %s", method, path, res.StatusCode, b)
+	}
+	sc := bufio.NewScanner(res.Body)
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	return &sseStream{res, sc}
+}
+
+// next returns the next event (comments skipped), ok false at the end of
+// the stream.
+func (r *sseStream) next() (ev sseEvent, ok bool) {
+	for r.sc.Scan() {
+		line := r.sc.Text()
+		switch {
+		case line == "" && ev.name != "":
+			return ev, true
+		case strings.HasPrefix(line, "event: "):
+			ev.name = line[len("event: "):]
+		case strings.HasPrefix(line, "id: "):
+			ev.id = line[len("id: "):]
+		case strings.HasPrefix(line, "data: "):
+			ev.data += line[len("data: "):]
+		}
+	}
+	return ev, false
+}
+
+// tokens reads token events, appending their deltas to *text, until until
+// says stop (given the text so far) or another event comes, which it
+// returns. It checks that each token's id is the byte offset of the text
+// after it.
+func (r *sseStream) tokens(t *testing.T, text *string, until func(string) bool) (sseEvent, bool) {
+	t.Helper()
+	for {
+		ev, ok := r.next()
+		if !ok || ev.name != "token" {
+			return ev, ok
+		}
+		var d struct {
+			Delta string `json:"delta"`
+		}
+		if err := json.Unmarshal([]byte(ev.data), &d); err != nil {
+			t.Fatalf("token %q: %v", ev.data, err)
+		}
+		*text += d.Delta
+		if ev.id != strconv.Itoa(len(*text)) {
+			t.Fatalf("token id %s after %d bytes of text", ev.id, len(*text))
+		}
+		if until != nil && until(*text) {
+			return ev, true
+		}
+	}
+}
+
+// expect reads the next event, which must be called name, and returns its
+// data.
+func (r *sseStream) expect(t *testing.T, name string) string {
+	t.Helper()
+	ev, ok := r.next()
+	if !ok || ev.name != name {
+		t.Fatalf("event %+v (stream open: %v), want %s", ev, ok, name)
+	}
+	return ev.data
+}
+
+// checkPrefix fails unless got is a prefix of full holding at least seen
+// (itself a prefix of got).
+func checkPrefix(t *testing.T, what, got, seen, full string) {
+	t.Helper()
+	if !strings.HasPrefix(full, got) {
+		t.Errorf("%s %q is not a prefix of what the model sent", what, got)
+	}
+	if !strings.HasPrefix(got, seen) {
+		t.Errorf("%s %q lost text a client already saw: %q", what, got, seen)
+	}
+}
+
+// TestReplySurvivesSIGKILL: a real `advisor serve` killed mid-reply leaves
+// the reply streaming with the text of its flushes; started again under
+// the same --instance, it ends the reply interrupted at once (before it
+// serves), with that text kept: a non-empty prefix of what the model sent,
+// at least as long as what was visible before the kill.
+func TestReplySurvivesSIGKILL(t *testing.T) {
+	t.Parallel()
+	bin := buildAdvisor(t)
+	dsn := pgtest.Migrated(t)
+	stub, full := numberedStub(t, 4000, 20) // minutes of reply: it is still running at the kill
+	a := startReplyServer(t, bin, dsn, stub, "--instance", "crashy")
+	id := a.create(t)
+	a.openSSE(t, "POST", "/api/conversations/"+id+"/chat", `{"content":"count"}`).expect(t, "user")
+
+	visible := a.waitStoredText(t, id)
+	if err := a.p.cmd.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	_ = a.p.exit(t) // killed: its error is the signal
+	if ws := a.p.cmd.ProcessState.Sys().(syscall.WaitStatus); !ws.Signaled() || ws.Signal() != syscall.SIGKILL {
+		t.Fatalf("first serve ended %v, not by SIGKILL:\n%s", a.p.cmd.ProcessState, a.p.output())
+	}
+
+	b := startReplyServer(t, bin, dsn, stub, "--instance", "crashy")
+	b.p.waitFor(t, regexp.MustCompile(`msg="replies left streaming by the previous run ended interrupted" count=1`))
+	r := b.reply(t, id)
+	if r.Status != "interrupted" || r.Content == "" {
+		t.Fatalf("reply after the restart: %q with %d bytes, want interrupted with text", r.Status, len(r.Content))
+	}
+	checkPrefix(t, "interrupted reply", r.Content, visible, full)
+	// Nothing is in flight any more: the lease went with the sweep.
+	if code, body := b.do(t, "POST", "/api/conversations/"+id+"/stop", `{}`); code != http.StatusConflict {
+		t.Errorf("stop after the restart: %d %s, want 409 (nothing in flight)", code, body)
+	}
+}
