@@ -269,3 +269,174 @@ func TestReplySurvivesSIGKILL(t *testing.T) {
 		t.Errorf("stop after the restart: %d %s, want 409 (nothing in flight)", code, body)
 	}
 }
+
+// startChatSSE posts a chat on s as SSE and returns the stream once its
+// reply event came: the reply is then in the database, with its lease.
+func (s *replyServer) startChatSSE(t *testing.T, id string) (*sseStream, apiMessage) {
+	t.Helper()
+	st := s.openSSE(t, "POST", "/api/conversations/"+id+"/chat", `{"content":"count"}`)
+	st.expect(t, "user")
+	var m apiMessage
+	if err := json.Unmarshal([]byte(st.expect(t, "reply")), &m); err != nil {
+		t.Fatal(err)
+	}
+	return st, m
+}
+
+// endMessage reads the rest of a reply's stream: its tokens into *text,
+// then its last event, which must be name; it returns that event's
+// message (for error, its "message").
+func (r *sseStream) endMessage(t *testing.T, text *string, name string) apiMessage {
+	t.Helper()
+	ev, ok := r.tokens(t, text, nil)
+	if !ok || ev.name != name {
+		t.Fatalf("stream ended with %+v (open: %v), want %s", ev, ok, name)
+	}
+	var m apiMessage
+	if name == "error" {
+		var e struct {
+			Message apiMessage `json:"message"`
+		}
+		if err := json.Unmarshal([]byte(ev.data), &e); err != nil {
+			t.Fatal(err)
+		}
+		return e.Message
+	}
+	if err := json.Unmarshal([]byte(ev.data), &m); err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+// TestRepliesAcrossProcesses: two real `advisor serve` processes on one
+// database. A chat started on A is followed through B's /stream, whose
+// reader sees the text grow before the end and gets exactly what the model
+// sent; another chat on A is stopped through B's /stop and ends stopped
+// with its text. Both leases live 3 s and both generations run longer than
+// that, with each process sweeping every 1.5 s: a live generation taken for
+// a dead one would end interrupted, and none does.
+func TestRepliesAcrossProcesses(t *testing.T) {
+	t.Parallel()
+	bin := buildAdvisor(t)
+	dsn := pgtest.Migrated(t)
+	const tokens, rate = 400, 40 // 10 s a reply
+	stub, full := numberedStub(t, tokens, rate)
+	a := startReplyServer(t, bin, dsn, stub, "--instance", "a", "--lease-ttl", "3s")
+	b := startReplyServer(t, bin, dsn, stub, "--instance", "b", "--lease-ttl", "3s")
+	// Past the lease's TTL into the reply: 170 tokens at 40 a second.
+	pastTTL := len(modelstub.NumberedText(170))
+
+	resumed, stopped := a.create(t), a.create(t)
+	onA, replyA := a.startChatSSE(t, resumed)
+	stopA, stopReply := a.startChatSSE(t, stopped)
+
+	t.Run("resume through B", func(t *testing.T) {
+		t.Parallel()
+		onB := b.openSSE(t, "GET", "/api/conversations/"+resumed+"/stream", "")
+		var r apiMessage
+		if err := json.Unmarshal([]byte(onB.expect(t, "reply")), &r); err != nil || r.ID != replyA.ID || r.Status != "streaming" {
+			t.Fatalf("B's reply event: %+v %v, want %s streaming", r, err, replyA.ID)
+		}
+		var text string
+		ev, _ := onB.tokens(t, &text, func(string) bool { return true })
+		if ev.name != "token" || len(text) >= len(full) {
+			t.Fatalf("B's first event %+v with %d bytes: the text did not arrive before the end", ev, len(text))
+		}
+		done := onB.endMessage(t, &text, "done")
+		if text != full || done.Status != "complete" || done.Content != full {
+			t.Errorf("through B: %d bytes, done %q with %d bytes; want the %d bytes the model sent, complete",
+				len(text), done.Status, len(done.Content), len(full))
+		}
+		var onAText string
+		if m := onA.endMessage(t, &onAText, "done"); onAText != full || m.Status != "complete" {
+			t.Errorf("on A: %d bytes, %q", len(onAText), m.Status)
+		}
+	})
+	t.Run("stop through B", func(t *testing.T) {
+		t.Parallel()
+		onB := b.openSSE(t, "GET", "/api/conversations/"+stopped+"/stream", "")
+		onB.expect(t, "reply")
+		var seen string
+		if ev, ok := onB.tokens(t, &seen, func(s string) bool { return len(s) > pastTTL }); !ok || ev.name != "token" {
+			t.Fatalf("B's stream ended early with %+v after %d bytes", ev, len(seen))
+		}
+		code, body := b.do(t, "POST", "/api/conversations/"+stopped+"/stop", `{}`)
+		var m apiMessage
+		if code != http.StatusOK || json.Unmarshal(body, &m) != nil || m.ID != stopReply.ID || m.Status != "stopped" {
+			t.Fatalf("stop through B: %d %s, want 200 with reply %s stopped", code, body, stopReply.ID)
+		}
+		checkPrefix(t, "stopped reply", m.Content, seen, full)
+		if m.Content == full {
+			t.Error("the stopped reply holds the whole text: the stop did nothing")
+		}
+		if end := onB.endMessage(t, &seen, "done"); end.Status != "stopped" || end.Content != m.Content || seen != m.Content {
+			t.Errorf("B's reader: done %q, %d bytes read, want stopped with the %d stored", end.Status, len(seen), len(m.Content))
+		}
+		var onAText string
+		if end := stopA.endMessage(t, &onAText, "done"); end.Status != "stopped" || onAText != m.Content {
+			t.Errorf("A's reader: done %q, %d bytes read, want stopped with the %d stored", end.Status, len(onAText), len(m.Content))
+		}
+	})
+	t.Cleanup(func() {
+		// After the subtests: no reply of either conversation was ever
+		// swept (they ended complete and stopped above, and a swept one
+		// could not have), and no process logged a sweep.
+		for _, s := range []*replyServer{a, b} {
+			if out := s.p.output(); strings.Contains(out, "ended interrupted") {
+				t.Errorf("a sweep ended a reply interrupted:\n%s", out)
+			}
+		}
+		for _, id := range []string{resumed, stopped} {
+			for _, m := range a.messages(t, id) {
+				if m.Status == "interrupted" {
+					t.Errorf("conversation %s: reply %s interrupted", id, m.ID)
+				}
+			}
+		}
+	})
+}
+
+// TestReplyInterruptedBySIGTERM: SIGTERM with --shutdown-grace 1s while a
+// long reply runs: the process exits 0 after the grace period, the
+// reply's reader gets its end (error, with the reply interrupted), and the
+// reply is stored interrupted with all the text it had.
+func TestReplyInterruptedBySIGTERM(t *testing.T) {
+	t.Parallel()
+	bin := buildAdvisor(t)
+	dsn := pgtest.Migrated(t)
+	stub, full := numberedStub(t, 4000, 20) // minutes: far longer than the grace period
+	s := startReplyServer(t, bin, dsn, stub, "--instance", "term", "--shutdown-grace", "1s")
+	id := s.create(t)
+	st, _ := s.startChatSSE(t, id)
+	var seen string
+	if ev, ok := st.tokens(t, &seen, func(string) bool { return true }); !ok || ev.name != "token" {
+		t.Fatalf("no token: %+v", ev)
+	}
+	if err := s.p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	ev, ok := st.tokens(t, &seen, nil)
+	exitErr := s.p.exit(t)
+	if !ok || ev.name != "error" {
+		t.Fatalf("the reader's stream ended with %+v (open: %v), want error:\n%s", ev, ok, s.p.output())
+	}
+	var e struct {
+		Message apiMessage `json:"message"`
+	}
+	if err := json.Unmarshal([]byte(ev.data), &e); err != nil {
+		t.Fatal(err)
+	}
+	end := e.Message
+	if err := exitErr; err != nil {
+		t.Fatalf("serve after SIGTERM: %v\n%s", err, s.p.output())
+	}
+	if end.Status != "interrupted" || end.Content != seen {
+		t.Errorf("the reader's end: %q with %d bytes, want interrupted with the %d it read", end.Status, len(end.Content), len(seen))
+	}
+	// The process is gone: read what it stored with another.
+	r := startReplyServer(t, bin, dsn, stub, "--instance", "term-reader").reply(t, id)
+	if r.Status != "interrupted" || r.Content != end.Content {
+		t.Errorf("stored: %q with %d bytes, want interrupted with %d", r.Status, len(r.Content), len(end.Content))
+	}
+	checkPrefix(t, "interrupted reply", r.Content, seen, full)
+}

@@ -83,11 +83,15 @@ func serve(ctx context.Context, log *slog.Logger, ln net.Listener, o serveOption
 	log.Info("shutting down: finishing in-flight requests and replies", "grace", o.shutdownGrace)
 	sctx, cancel := context.WithTimeout(context.Background(), o.shutdownGrace)
 	defer cancel()
-	shut := make(chan error, 1)
-	go func() { shut <- srv.Shutdown(sctx) }()
 	// Replies still running at the end of the grace period are flushed and
-	// stored interrupted; their readers then get their end and leave, so
-	// the requests get a moment more than the grace period.
+	// stored interrupted (h.Shutdown); their readers then send that end and
+	// leave, so the requests get a moment more than the grace period. With
+	// the same deadline, the connections were closed before the readers
+	// had written their last event.
+	hctx, hcancel := context.WithTimeout(context.Background(), o.shutdownGrace+readersEndGrace)
+	defer hcancel()
+	shut := make(chan error, 1)
+	go func() { shut <- srv.Shutdown(hctx) }()
 	h.Shutdown(sctx)
 	if err := <-shut; err != nil {
 		log.Warn("grace period over: closing the remaining connections", "err", err)
@@ -97,6 +101,11 @@ func serve(ctx context.Context, log *slog.Logger, ln net.Listener, o serveOption
 	log.Info("stopped")
 	return nil
 }
+
+// readersEndGrace is the moment the readers of replies that ended at the
+// end of the grace period get to send that end. It bounds the wait; a
+// reader whose reply has ended leaves at once.
+const readersEndGrace = 2 * time.Second
 
 // withoutUserinfo drops credentials a base URL may carry before it is logged.
 func withoutUserinfo(raw string) string {
