@@ -300,10 +300,10 @@ func runeStart(s string, n int) int {
 type flusher struct {
 	gs      *generations
 	g       *generation
-	n       int         // the next chunk's number
-	flushed int         // bytes of g.text in acknowledged chunks
+	n       int          // the next chunk's number
+	flushed int          // bytes of g.text in acknowledged chunks
 	pending *store.Chunk // sent, not acknowledged
-	renewed time.Time   // the last write that renewed the lease
+	renewed time.Time    // the last write that renewed the lease
 }
 
 func (f *flusher) unflushed() int {
