@@ -125,8 +125,13 @@ func newFixture(t *testing.T, edit func(*advisor.Config), storeOpts ...store.Opt
 // the test database's DSN (a proxy in front of it); via nil is newFixture.
 func newFixtureVia(t *testing.T, via func(string) string, edit func(*advisor.Config), storeOpts ...store.Option) *fixture {
 	t.Helper()
-	f := &fixture{t: t, logs: &syncBuffer{}, recs: &logRecords{}, dsn: pgtest.Migrated(t)}
-	dsn := f.dsn
+	return newFixtureOn(t, pgtest.Migrated(t), via, modelstub.New(), edit, storeOpts...)
+}
+
+// newFixtureOn is a fixture on the database dsn with the stub model stub.
+func newFixtureOn(t *testing.T, dsn string, via func(string) string, stub *modelstub.Server, edit func(*advisor.Config), storeOpts ...store.Option) *fixture {
+	t.Helper()
+	f := &fixture{t: t, logs: &syncBuffer{}, recs: &logRecords{}, dsn: dsn}
 	if via != nil {
 		dsn = via(dsn)
 	}
@@ -141,7 +146,7 @@ func newFixtureVia(t *testing.T, via func(string) string, edit func(*advisor.Con
 	}
 	f.st = st
 	t.Cleanup(func() { st.Close() })
-	f.stub = modelstub.New()
+	f.stub = stub
 	t.Cleanup(f.stub.Close)
 	t.Cleanup(f.stub.Release) // never leave a held request behind
 	model, err := advisor.NewOpenAIModel(advisor.OpenAIConfig{BaseURL: f.stub.BaseURL(), APIKey: "test-key"})
