@@ -106,7 +106,7 @@ func (l *logWatch) waitFor(t *testing.T, want record, done <-chan error) {
 // The records tests wait for.
 var (
 	servingRecord  = record{"msg": "serving"}
-	shutdownRecord = record{"msg": "shutting down: finishing in-flight requests and replies"}
+	shutdownRecord = record{"msg": "shutting down: finishing in-flight requests"}
 )
 
 type running struct {
