@@ -440,3 +440,45 @@ func TestReplyInterruptedBySIGTERM(t *testing.T) {
 	}
 	checkPrefix(t, "interrupted reply", r.Content, seen, full)
 }
+
+// TestShortLeaseWhileModelLoads: with --lease-ttl 1s on two processes, a
+// generation on A whose model has not sent its first token (no text, so
+// no chunk to flush) keeps renewing its lease, and B's sweeps (every
+// 0.5 s) leave it alone; released, it ends complete. The lease used to be
+// renewed every 2 s whatever the TTL, so B ended it interrupted.
+func TestShortLeaseWhileModelLoads(t *testing.T) {
+	t.Parallel()
+	bin := buildAdvisor(t)
+	dsn := pgtest.Migrated(t)
+	stub, full := numberedStub(t, 20, 0)
+	t.Cleanup(stub.Release)
+	stub.SetMode(modelstub.HoldFirstToken)
+	a := startReplyServer(t, bin, dsn, stub, "--instance", "a", "--lease-ttl", "1s")
+	b := startReplyServer(t, bin, dsn, stub, "--instance", "b", "--lease-ttl", "1s")
+	id := a.create(t)
+	st, reply := a.startChatSSE(t, id)
+	<-stub.Held()
+
+	// Wait until the lease has lived three TTLs (several of B's sweeps),
+	// or is gone. Polling: a renewal is a write that no event announces;
+	// the deadline only bounds a broken run.
+	db := pgtest.Open(t, dsn)
+	for deadline := time.Now().Add(time.Minute); ; time.Sleep(100 * time.Millisecond) {
+		var lived float64
+		err := db.QueryRow(`SELECT extract(epoch FROM heartbeat_at - started_at) FROM generations WHERE message_id = $1`, reply.ID).Scan(&lived)
+		if err != nil {
+			t.Fatalf("the lease of a live generation: %v\nA:\n%s\nB:\n%s", err, a.p.output(), b.p.output())
+		}
+		if lived > 3 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the lease was not renewed for three TTLs (lived %.1f s)", lived)
+		}
+	}
+	stub.Release()
+	var text string
+	if m := st.endMessage(t, &text, "done"); m.Status != "complete" || text != full {
+		t.Errorf("after the hold: %q with %q, want complete with %q", m.Status, text, full)
+	}
+}

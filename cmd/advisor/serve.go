@@ -115,6 +115,11 @@ func (o *serveOptions) fromEnv(e env) error {
 	if o.memoryBudgetMiB < 1 || o.memoryLimitMiB < 1 {
 		return usagef("--memory-budget and --memory-limit want a positive number of MiB")
 	}
+	// Below a second a lease outlives few flushes (every 250 ms), and a
+	// sweep would run all the time.
+	if o.leaseTTL < time.Second {
+		return usagef("--lease-ttl %s: want 1s or more", o.leaseTTL)
+	}
 	if o.dsn == "" && !o.devDB {
 		return usagef("HWLAB_DATABASE_URL is not set (make run, or advisor serve --dev-db, uses a local dev cluster instead)")
 	}

@@ -32,6 +32,8 @@ func TestParseServe(t *testing.T) {
 		{"bad budget", nil, map[string]string{"ADVISOR_THREAD_BUDGET": "lots"}, "ADVISOR_THREAD_BUDGET"},
 		{"bad addr", []string{"--addr", "8080"}, nil, "host:port"},
 		{"stray argument", []string{"now"}, nil, "no arguments"},
+		{"lease shorter than a second", []string{"--lease-ttl", "500ms"}, nil, "--lease-ttl"},
+		{"lease of a second", []string{"--lease-ttl", "1s"}, nil, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

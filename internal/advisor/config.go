@@ -128,6 +128,9 @@ func (c Config) withDefaults() (Config, error) {
 			*d.v = d.def
 		}
 	}
+	// A lease must be renewed well within its TTL, or a short TTL ends a
+	// live generation that has no text to flush (a model still loading).
+	c.LeaseRenew = min(c.LeaseRenew, c.LeaseTTL/3)
 	if c.FlushBytes <= 0 {
 		c.FlushBytes = DefaultFlushBytes
 	}
