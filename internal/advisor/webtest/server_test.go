@@ -13,17 +13,17 @@ import (
 	"testing"
 
 	"git.georgsen.dk/hwlab/internal/advisor"
-	"git.georgsen.dk/hwlab/internal/modelstub"
 	"git.georgsen.dk/hwlab/internal/store"
 )
 
 // startServer serves the advisor on a loopback port over the database at
 // dsn, with model as its model, and returns the page's URL (ending in /).
 // A non-empty token is required as the API's bearer token; a nil model
-// serves with no model configured.
+// serves with no model configured. model is the stub, or anything else
+// that serves the OpenAI API at its BaseURL (a gate in front of the stub).
 // It is the real handler, the one advisor serve runs, on a real listener:
 // the browser talks HTTP to it like to a deployed server.
-func startServer(t *testing.T, dsn string, model *modelstub.Server, token string) string {
+func startServer(t *testing.T, dsn string, model interface{ BaseURL() string }, token string) string {
 	t.Helper()
 	ctx := context.Background()
 	logs := &testLog{t: t}

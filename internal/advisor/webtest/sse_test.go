@@ -71,5 +71,35 @@ func TestSSEParser(t *testing.T) {
 			t.Errorf("%s: events %q, want %q", tc.name, got, tc.want)
 		}
 	}
+
+	// The id is the last event ID of the standard: it stays with later
+	// events until another id sets it, and the page resumes from it.
+	idTests := []struct {
+		name   string
+		chunks []string
+		want   []string
+	}{
+		{"each token its offset", []string{"event: token\nid: 3\ndata: a\n\n", "id: 7\ndata: b\n\n"}, []string{"3", "7"}},
+		{"kept until set again", []string{"id: 5\ndata: a\n\ndata: b\n\n"}, []string{"5", "5"}},
+		{"none before the first", []string{"data: a\n\nid: 2\ndata: b\n\n"}, []string{"", "2"}},
+		{"an id with NUL is ignored", []string{"id: 4\ndata: a\n\nid: 9\u0000\ndata: b\n\n"}, []string{"4", "4"}},
+	}
+	for _, tc := range idTests {
+		chunks, _ := json.Marshal(tc.chunks)
+		expr := fmt.Sprintf(`import("/static/sse.js").then(m => {
+			const out = [];
+			const p = m.createParser(e => out.push(e.id));
+			for (const c of %s) p.push(c);
+			p.end();
+			return out;
+		})`, chunks)
+		got, err := chromedp.Run(b.ctx, chromedp.Evaluate[[]string](expr, chromedp.EvalAwaitPromise))
+		if err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		if fmt.Sprint(got) != fmt.Sprint(tc.want) {
+			t.Errorf("%s: ids %q, want %q", tc.name, got, tc.want)
+		}
+	}
 	closeClean(t, b, nil)
 }

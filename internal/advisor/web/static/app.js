@@ -402,6 +402,12 @@ function showEmpty() {
 // conversations in the list.
 function newConversation() {
   if (state.busy) return;
+  showDraft();
+  announce("New conversation. It is saved when you send the first message.");
+  el.input.focus();
+}
+
+function showDraft() {
   state.current = {
     id: "",
     title: "",
@@ -416,8 +422,6 @@ function newConversation() {
   renderThread();
   renderList();
   setSidebarOpen(false);
-  announce("New conversation. It is saved when you send the first message.");
-  el.input.focus();
 }
 
 // createConversation stores the draft when its first message is sent.
@@ -446,7 +450,7 @@ async function discardCreated(c) {
     return; // it stays, empty; the list shows it as it is
   }
   state.summaries = state.summaries.filter((s) => s.id !== c.id);
-  if (state.current?.id === c.id) newConversation();
+  if (state.current?.id === c.id) showDraft();
   else renderList();
 }
 
