@@ -36,6 +36,10 @@ type serveOptions struct {
 	// shutdownGrace is how long in-flight requests (a streaming reply) get
 	// to finish after SIGINT/SIGTERM before they are cut off.
 	shutdownGrace time.Duration
+	// instance names this process in the leases of its replies; leaseTTL
+	// is how old another instance's lease must be to end its reply.
+	instance string
+	leaseTTL time.Duration
 }
 
 const serveLong = `Serve the advisor: its API and its web page.
@@ -71,6 +75,9 @@ func newServeCmd(e env, serve serveFunc) *cobra.Command {
 	fs.BoolVar(&o.devDB, "dev-db", false, "when HWLAB_DATABASE_URL is unset, use the local dev PostgreSQL cluster in .dev/pg (what make run does): started if it is not running, shared with other processes that use it, stopped by the last one out")
 	fs.IntVar(&o.memoryBudgetMiB, "memory-budget", advisor.DefaultMemoryBudget>>20, "MiB that requests in flight may hold together; a request beyond it is answered 503 with Retry-After")
 	fs.IntVar(&o.memoryLimitMiB, "memory-limit", defaultMemoryLimitMiB, "the Go runtime's soft memory limit in MiB, so the garbage collector returns memory before RSS grows past it (GOMEMLIMIT, when set, wins); with the defaults RSS stays under 512 MiB")
+	fs.StringVar(&o.instance, "instance", "", "this instance's name in the leases of its replies: unique among the instances on one database and the same across restarts, so a restart ends the replies a crash left (default: host name and port)")
+	fs.DurationVar(&o.leaseTTL, "lease-ttl", advisor.DefaultLeaseTTL, "how long a reply's lease may go unrenewed before another instance ends it interrupted (its instance died)")
+	fs.DurationVar(&o.shutdownGrace, "shutdown-grace", o.shutdownGrace, "how long in-flight requests and replies get after SIGINT/SIGTERM; replies still running then are stored interrupted")
 	fs.StringVar(&o.systemPrompt, "system-prompt", e.getenv("ADVISOR_SYSTEM_PROMPT"), "system prompt sent first in every thread (default $ADVISOR_SYSTEM_PROMPT)")
 	return c
 }

@@ -15,9 +15,9 @@ import (
 )
 
 // serve runs the service on ln until ctx is done, then shuts down
-// gracefully: the listener closes at once, in-flight requests get
-// o.shutdownGrace to finish, and only then are the rest cut off (their
-// partial replies are not stored). Tests call it with their own listener.
+// gracefully: the listener closes at once, in-flight requests and
+// replies get o.shutdownGrace to finish, and only then are the rest cut
+// off (replies still running are stored interrupted, with their text). Tests call it with their own listener.
 func serve(ctx context.Context, log *slog.Logger, ln net.Listener, o serveOptions) error {
 	defer ln.Close()
 	dir, err := migrate.EmbeddedDir()
@@ -42,10 +42,19 @@ func serve(ctx context.Context, log *slog.Logger, ln net.Listener, o serveOption
 		Store: st, Model: model, DefaultModel: o.model, SystemPrompt: o.systemPrompt,
 		ThreadBudget: o.budget, Addr: ln.Addr().String(), AllowedHosts: o.allowedHosts,
 		Token: o.token, Logger: log, MemoryBudget: int64(o.memoryBudgetMiB) << 20,
+		Instance: o.instance, LeaseTTL: o.leaseTTL,
 	})
 	if err != nil {
 		return err
 	}
+	if n, err := h.Recover(ctx); err != nil {
+		log.Warn("could not end the replies a previous run left streaming; the sweep will", "err", err)
+	} else if n > 0 {
+		log.Info("replies left streaming by the previous run ended interrupted", "count", n)
+	}
+	sweepCtx, stopSweep := context.WithCancel(context.Background())
+	defer stopSweep()
+	go h.Sweep(sweepCtx)
 	srv := &http.Server{
 		Handler:           h,
 		ReadHeaderTimeout: 10 * time.Second,
@@ -71,10 +80,16 @@ func serve(ctx context.Context, log *slog.Logger, ln net.Listener, o serveOption
 		return fmt.Errorf("serve: %w", err)
 	case <-ctx.Done():
 	}
-	log.Info("shutting down: finishing in-flight requests", "grace", o.shutdownGrace)
+	log.Info("shutting down: finishing in-flight requests and replies", "grace", o.shutdownGrace)
 	sctx, cancel := context.WithTimeout(context.Background(), o.shutdownGrace)
 	defer cancel()
-	if err := srv.Shutdown(sctx); err != nil {
+	shut := make(chan error, 1)
+	go func() { shut <- srv.Shutdown(sctx) }()
+	// Replies still running at the end of the grace period are flushed and
+	// stored interrupted; their readers then get their end and leave, so
+	// the requests get a moment more than the grace period.
+	h.Shutdown(sctx)
+	if err := <-shut; err != nil {
 		log.Warn("grace period over: closing the remaining connections", "err", err)
 		_ = srv.Close()
 	}

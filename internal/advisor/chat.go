@@ -3,7 +3,6 @@ package advisor
 import (
 	"net/http"
 	"strings"
-	"unicode/utf8"
 
 	"git.georgsen.dk/hwlab/internal/store"
 	"git.georgsen.dk/hwlab/internal/wire"
@@ -15,8 +14,7 @@ import (
 // content, and the server itself stores replies without text (a generation
 // stopped before its first token), so the rule lives here, at the API's
 // write paths, not in the store. A blank message would be sent to the
-// model as a turn with nothing in it and, stored as the last assistant
-// message, would block /reply.
+// model as a turn with nothing in it.
 func clientContent(content *string) (string, error) {
 	if content == nil || strings.TrimSpace(*content) == "" {
 		return "", badRequest(`field "content" is required and must not be blank`)
@@ -24,7 +22,8 @@ func clientContent(content *string) (string, error) {
 	return *content, nil
 }
 
-// chat stores the user's message, then answers the thread (answer).
+// chat stores the user's message and starts the reply to it (one
+// transaction: while a reply is in flight neither is stored), then answers.
 func (h *handler) chat(w http.ResponseWriter, r *http.Request) {
 	// Checked first: without a model there is nothing to retry later, so
 	// the message is not stored.
@@ -42,15 +41,16 @@ func (h *handler) chat(w http.ResponseWriter, r *http.Request) {
 		h.writeError(w, r, err)
 		return
 	}
-	user, err := h.cfg.Store.AppendMessage(r.Context(), r.PathValue("id"), store.RoleUser, content)
+	user, g, err := h.gens.start(r.Context(), r.PathValue("id"), &content)
 	if err != nil {
 		h.writeError(w, r, err)
 		return
 	}
-	h.answer(w, r, &user)
+	h.answer(w, r, user, g)
 }
 
-// reply answers the thread as it stands: the retry after a model failure.
+// reply starts a reply to the thread as it stands: the answer to a user
+// message without one, or the retry of a reply that did not complete.
 func (h *handler) reply(w http.ResponseWriter, r *http.Request) {
 	if h.cfg.Model == nil {
 		h.writeError(w, r, ErrNoModel)
@@ -61,56 +61,36 @@ func (h *handler) reply(w http.ResponseWriter, r *http.Request) {
 		h.writeError(w, r, err)
 		return
 	}
-	h.answer(w, r, nil)
+	_, g, err := h.gens.start(r.Context(), r.PathValue("id"), nil)
+	if err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	h.answer(w, r, nil, g)
 }
 
-// answer sends the thread to the model and stores the complete reply. user
-// is the message chat just stored, nil for reply. A failed or abandoned
-// generation stores nothing; the user's message stays, so reply can retry.
-func (h *handler) answer(w http.ResponseWriter, r *http.Request, user *store.Message) {
-	// Only the tail that can fit the thread budget is read: a character is
-	// at most utf8.UTFMax bytes, so messages beyond that many bytes could
-	// never be sent, and a long thread of large messages is not loaded
-	// whole for every turn (the memory budget charges one message's worth).
-	c, msgs, err := h.cfg.Store.GetRecentThread(r.Context(), r.PathValue("id"), utf8.UTFMax*h.cfg.ThreadBudget)
-	if err != nil {
-		h.writeError(w, r, err)
-		return
-	}
-	if user == nil && (len(msgs) == 0 || msgs[len(msgs)-1].Role != store.RoleUser) {
-		h.writeError(w, r, errNotUserTurn)
-		return
-	}
-	t := fitThread(h.cfg.SystemPrompt, msgs, h.cfg.ThreadBudget)
-	if sent := len(msgs) - t.droppedMsgs; sent < c.MessageCount {
-		// dropped_chars counts the messages read and then dropped;
-		// unread_messages were beyond the budget's bytes and not read.
-		h.log.Info("thread over budget: oldest messages not sent to the model",
-			"conversation", c.ID, "dropped_messages", c.MessageCount-sent, "dropped_chars", t.droppedChars,
-			"unread_messages", c.MessageCount-len(msgs), "sent_messages", sent, "budget_chars", h.cfg.ThreadBudget)
-	}
-	model := c.Model
-	if model == "" {
-		model = h.cfg.DefaultModel
-	}
+// answer follows the generation g started: as SSE, or, for JSON, waiting
+// for its end. The generation is the server's: a client that goes away
+// changes nothing, and the reply is stored as it streams.
+func (h *handler) answer(w http.ResponseWriter, r *http.Request, user *store.Message, g *generation) {
 	if wantsStream(r) {
-		h.stream(w, r, c.ID, user, model, t.turns)
+		out := h.startSSE(w)
+		if user != nil {
+			_ = out.event("user", wire.FromMessage(*user))
+		}
+		h.followLocal(r, out, g, 0)
 		return
 	}
-	text, err := h.cfg.Model.Generate(r.Context(), model, t.turns, nil)
-	if err == nil && strings.TrimSpace(text) == "" {
-		err = emptyReply
+	select {
+	case <-g.done:
+	case <-r.Context().Done():
+		return // the generation goes on; its reply is stored
 	}
-	if err != nil {
-		h.writeError(w, r, err)
+	if g.err != nil || g.final.Status == "" {
+		h.writeError(w, r, g.endError())
 		return
 	}
-	m, err := h.cfg.Store.AppendMessage(r.Context(), c.ID, store.RoleAssistant, text)
-	if err != nil {
-		h.writeError(w, r, err)
-		return
-	}
-	resp := map[string]any{"reply": wire.FromMessage(m)}
+	resp := map[string]any{"reply": wire.FromMessage(g.final)}
 	if user != nil {
 		resp["user"] = wire.FromMessage(*user)
 	}

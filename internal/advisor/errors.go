@@ -16,9 +16,6 @@ var (
 	ErrNoModel = errors.New("advisor: no model configured")
 	// ErrModelFailed: the model endpoint failed or returned nothing usable.
 	ErrModelFailed = errors.New("advisor: model failed")
-	// errNotUserTurn: reply when the thread does not end with the user's
-	// message.
-	errNotUserTurn  = errors.New("advisor: last message is not the user's")
 	errBadRequest   = errors.New("advisor: bad request")
 	errTooLarge     = errors.New("advisor: request body too large")
 	errMediaType    = errors.New("advisor: content type must be application/json")
@@ -48,7 +45,9 @@ var errorTable = []errorRow{
 	{err: errBadRequest, status: http.StatusBadRequest, msg: "bad request"},
 	{err: errUnauthorized, status: http.StatusUnauthorized, msg: "missing or wrong bearer token"},
 	{err: errForbidden, status: http.StatusForbidden, msg: "forbidden"},
-	{err: errNotUserTurn, status: http.StatusConflict, msg: "the last message is not the user's: nothing to reply to"},
+	{err: store.ErrNotAwaitingReply, status: http.StatusConflict, msg: "nothing to reply to: the last message is neither the user's nor a reply that did not complete"},
+	{err: store.ErrGenerationRunning, status: http.StatusConflict, msg: "a reply is being generated in this conversation: follow it at /stream or end it at /stop"},
+	{err: store.ErrNoGeneration, status: http.StatusConflict, msg: "no reply in flight"},
 	{err: errTooLarge, status: http.StatusRequestEntityTooLarge, msg: "request body too large"},
 	{err: errMediaType, status: http.StatusUnsupportedMediaType, msg: "Content-Type must be application/json"},
 	{err: ErrNoModel, status: http.StatusServiceUnavailable, expected: true, msg: "no model configured: set ADVISOR_MODEL_URL (an OpenAI-compatible base URL, e.g. http://127.0.0.1:11434/v1) and ADVISOR_MODEL, then restart"},
@@ -137,5 +136,9 @@ func (h *handler) writeError(w http.ResponseWriter, r *http.Request, err error) 
 	if status == http.StatusUnauthorized {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="advisor"`)
 	}
-	writeJSON(w, status, map[string]any{"error": msg})
+	body := map[string]any{"error": msg}
+	if re := (*store.RunningError)(nil); errors.As(err, &re) {
+		body["message_id"] = re.MessageID // the reply to follow or stop
+	}
+	writeJSON(w, status, body)
 }

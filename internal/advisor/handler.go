@@ -17,16 +17,25 @@ type handler struct {
 	port      string
 	allowed   []allowedHost // Config.AllowedHosts, parsed
 	budget    *memoryBudget
+	gens      *generations
+}
+
+// Server is the advisor's http.Handler with the generations it runs:
+// Shutdown ends them, Sweep ends the replies of instances that died.
+type Server struct {
+	http.Handler
+	h *handler
 }
 
 // New returns the advisor's http.Handler: the JSON API under /api/, the
 // health check at /healthz and the embedded page at / and /static/.
-func New(cfg Config) (http.Handler, error) {
+func New(cfg Config) (*Server, error) {
 	cfg, err := cfg.withDefaults()
 	if err != nil {
 		return nil, err
 	}
 	h := &handler{cfg: cfg, log: cfg.Logger}
+	h.gens = newGenerations(h)
 	h.budget = newMemoryBudget(cfg.MemoryBudget, cfg.MaxBodyBytes, cfg.Store.MaxContentBytes())
 	if err := h.init(); err != nil {
 		return nil, err
@@ -45,6 +54,8 @@ func New(cfg Config) (http.Handler, error) {
 	api.Handle("POST /api/conversations/{id}/messages", h.limit(!reads, h.addMessage))
 	api.Handle("POST /api/conversations/{id}/chat", h.limit(reads, h.chat))
 	api.Handle("POST /api/conversations/{id}/reply", h.limit(reads, h.reply))
+	api.Handle("GET /api/conversations/{id}/stream", h.limit(reads, h.streamReply))
+	api.Handle("POST /api/conversations/{id}/stop", h.limit(!reads, h.stopReply))
 	api.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusNotFound, map[string]any{"error": "no such endpoint"})
 	})
@@ -57,7 +68,7 @@ func New(cfg Config) (http.Handler, error) {
 		return nil, err
 	}
 	mux.Handle("/", h.guard(page, false))
-	return securityHeaders(mux), nil
+	return &Server{Handler: securityHeaders(mux), h: h}, nil
 }
 
 // init derives what the guards compare against from the config.
@@ -114,4 +125,38 @@ func securityHeaders(next http.Handler) http.Handler {
 		hd.Set("Content-Security-Policy", "default-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'")
 		next.ServeHTTP(w, r)
 	})
+}
+
+// Shutdown waits for the generations in flight until ctx is done, then
+// ends the rest interrupted, their text flushed, and returns once every
+// one is stored. Requests are the http.Server's to end.
+func (s *Server) Shutdown(ctx context.Context) { s.h.gens.shutdown(ctx) }
+
+// Recover ends, interrupted with their text up to the last flush, the
+// replies this instance's previous run left streaming: it was killed. Call
+// it before serving, so that none of them is a live generation of its own.
+func (s *Server) Recover(ctx context.Context) (int, error) {
+	return s.h.cfg.Store.SweepInterrupted(ctx, s.h.cfg.LeaseTTL, s.h.cfg.Instance)
+}
+
+// Sweep ends, interrupted, the replies of any instance whose lease is
+// older than LeaseTTL (by the database's clock), every LeaseTTL/2 until
+// ctx is done: an instance that died mid-reply and does not come back.
+func (s *Server) Sweep(ctx context.Context) {
+	tick := time.NewTicker(s.h.cfg.LeaseTTL / 2)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		n, err := s.h.cfg.Store.SweepInterrupted(ctx, s.h.cfg.LeaseTTL, "")
+		if err != nil && ctx.Err() == nil {
+			s.h.log.Warn("sweep of interrupted replies failed; will retry", "err", err)
+		}
+		if n > 0 {
+			s.h.log.Info("replies of a lost instance ended interrupted", "count", n)
+		}
+	}
 }

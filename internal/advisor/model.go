@@ -8,6 +8,16 @@ type Turn struct {
 	Content string
 }
 
+// Result is a model's answer and what its server said about it.
+type Result struct {
+	Text         string
+	Model        string // the model that answered, as its server names it; "" unknown
+	FinishReason string // "" unknown
+	// From the usage the server reports (a stream's stream_options.include_usage);
+	// nil when it sends none.
+	PromptTokens, CompletionTokens *int
+}
+
 // Model generates the assistant's next message for a thread. The handler
 // depends on this interface only; NewOpenAIModel is the real one.
 type Model interface {
@@ -16,5 +26,5 @@ type Model interface {
 	// each piece as it arrives, from the calling goroutine. Errors other
 	// than ctx's wrap ErrModelFailed; an answer that ends without the model
 	// saying it finished (no finish_reason) is such an error, not a reply.
-	Generate(ctx context.Context, model string, thread []Turn, onDelta func(string)) (string, error)
+	Generate(ctx context.Context, model string, thread []Turn, onDelta func(string)) (Result, error)
 }

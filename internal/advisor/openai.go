@@ -70,27 +70,41 @@ func NewOpenAIModel(cfg OpenAIConfig) (Model, error) {
 	return &openAIModel{chat: &chat}, nil
 }
 
-func (m *openAIModel) Generate(ctx context.Context, model string, thread []Turn, onDelta func(string)) (string, error) {
+func (m *openAIModel) Generate(ctx context.Context, model string, thread []Turn, onDelta func(string)) (Result, error) {
 	params := openai.ChatCompletionNewParams{Model: model, Messages: toOpenAI(thread)}
 	if onDelta == nil {
 		res, err := m.chat.New(ctx, params)
 		if err != nil {
-			return "", modelError(ctx, err)
+			return Result{}, modelError(ctx, err)
 		}
 		if len(res.Choices) == 0 {
-			return "", fmt.Errorf("%w: no choices in the response", ErrModelFailed)
+			return Result{}, fmt.Errorf("%w: no choices in the response", ErrModelFailed)
 		}
 		if res.Choices[0].FinishReason == "" {
-			return "", errUnfinished
+			return Result{}, errUnfinished
 		}
-		return res.Choices[0].Message.Content, nil
+		out := Result{Text: res.Choices[0].Message.Content, Model: res.Model, FinishReason: res.Choices[0].FinishReason}
+		out.setUsage(res.JSON.Usage.Valid(), res.Usage)
+		return out, nil
 	}
+	// The usage chunk (empty choices) comes last from servers that honour
+	// it; those that do not simply send none, and the counts stay unknown.
+	params.StreamOptions = openai.ChatCompletionStreamOptionsParam{IncludeUsage: openai.Bool(true)}
 	st := m.chat.NewStreaming(ctx, params)
 	defer st.Close()
-	var b strings.Builder
-	finished := false
+	var (
+		b   strings.Builder
+		out Result
+	)
 	for st.Next() {
-		for _, c := range st.Current().Choices {
+		chunk := st.Current()
+		if chunk.Model != "" {
+			out.Model = chunk.Model
+		}
+		if chunk.JSON.Usage.Valid() {
+			out.setUsage(true, chunk.Usage)
+		}
+		for _, c := range chunk.Choices {
 			if c.Index != 0 {
 				continue
 			}
@@ -99,17 +113,26 @@ func (m *openAIModel) Generate(ctx context.Context, model string, thread []Turn,
 				onDelta(c.Delta.Content)
 			}
 			if c.FinishReason != "" {
-				finished = true
+				out.FinishReason = c.FinishReason
 			}
 		}
 	}
+	out.Text = b.String()
 	if err := st.Err(); err != nil {
-		return "", modelError(ctx, err)
+		return out, modelError(ctx, err)
 	}
-	if !finished {
-		return "", modelError(ctx, errUnfinished)
+	if out.FinishReason == "" {
+		return out, modelError(ctx, errUnfinished)
 	}
-	return b.String(), nil
+	return out, nil
+}
+
+func (r *Result) setUsage(valid bool, u openai.CompletionUsage) {
+	if !valid {
+		return
+	}
+	p, c := int(u.PromptTokens), int(u.CompletionTokens)
+	r.PromptTokens, r.CompletionTokens = &p, &c
 }
 
 // errUnfinished: the answer ended without a finish_reason. openai-go

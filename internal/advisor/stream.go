@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -12,14 +13,43 @@ import (
 	"git.georgsen.dk/hwlab/internal/wire"
 )
 
-// emptyReply: a model that answers nothing has failed; storing an empty
-// assistant message would block the retry.
+// emptyReply: a model that answers nothing has failed.
 var emptyReply = fmt.Errorf("%w: empty reply", ErrModelFailed)
+
+// errNotStored: the reply ended but its end could not be stored (the
+// database stayed away); a sweep will end it interrupted.
+var errNotStored = fmt.Errorf("%w: the reply's end could not be stored", store.ErrUnavailable)
+
+// The SSE stream of a reply, from /chat, /reply and /stream alike:
+//
+//	event: user   the stored user message (chat only)
+//	event: reply  the reply as started: status streaming, no text
+//	event: token  id: the byte offset of the reply's text after this
+//	              delta; data {"delta"}
+//	event: done   the stored reply, complete or stopped
+//	event: error  {"error", "status", "message"?: the stored reply}, when
+//	              it failed or was interrupted (its text is kept)
+//
+// ": ping" comments go out every Heartbeat. The ids are byte offsets of
+// the reply's UTF-8 text, so a reader that reconnects with Last-Event-ID
+// gets exactly the text after what it has, from any instance.
 
 // sse writes Server-Sent Events; only the handler's goroutine writes.
 type sse struct {
 	w  http.ResponseWriter
 	rc *http.ResponseController
+}
+
+// startSSE sends the stream's headers.
+func (h *handler) startSSE(w http.ResponseWriter) sse {
+	rc := http.NewResponseController(w)
+	_ = rc.SetWriteDeadline(time.Time{}) // a reply may take minutes
+	hd := w.Header()
+	hd.Set("Content-Type", "text/event-stream")
+	hd.Set("Cache-Control", "no-store")
+	hd.Set("X-Accel-Buffering", "no") // nginx: do not buffer the stream
+	w.WriteHeader(http.StatusOK)
+	return sse{w, rc}
 }
 
 func (s sse) event(name string, v any) error {
@@ -33,6 +63,18 @@ func (s sse) event(name string, v any) error {
 	return s.rc.Flush()
 }
 
+// token sends delta, the reply's text up to byte offset end.
+func (s sse) token(end int, delta string) error {
+	b, err := wire.Marshal(map[string]string{"delta": delta})
+	if err != nil {
+		return err
+	}
+	if _, err := fmt.Fprintf(s.w, "id: %d\nevent: token\ndata: %s\n\n", end, b); err != nil {
+		return err
+	}
+	return s.rc.Flush()
+}
+
 func (s sse) ping() error {
 	if _, err := fmt.Fprint(s.w, ": ping\n\n"); err != nil {
 		return err
@@ -40,96 +82,236 @@ func (s sse) ping() error {
 	return s.rc.Flush()
 }
 
-// stream is answer's SSE mode: event user (chat only), token events as the
-// model produces them, then done with the stored reply, or error. A ": ping"
-// comment goes out every Heartbeat, also before the first token, while a
-// model loads. The model runs in its own goroutine; this one does all the
-// writing.
-func (h *handler) stream(w http.ResponseWriter, r *http.Request, convID string, user *store.Message, model string, turns []Turn) {
-	rc := http.NewResponseController(w)
-	_ = rc.SetWriteDeadline(time.Time{}) // a reply may take minutes
-	hd := w.Header()
-	hd.Set("Content-Type", "text/event-stream")
-	hd.Set("Cache-Control", "no-store")
-	hd.Set("X-Accel-Buffering", "no") // nginx: do not buffer the stream
-	w.WriteHeader(http.StatusOK)
-	out := sse{w, rc}
-	if user != nil {
-		_ = out.event("user", wire.FromMessage(*user))
-	} else {
-		_ = out.ping()
+// end sends how a reply ended: done for a stored complete or stopped reply,
+// error otherwise.
+func (h *handler) end(out sse, m store.Message, err error) {
+	if err == nil && m.Status != "" {
+		_ = out.event("done", wire.FromMessage(m))
+		return
 	}
+	if err == nil {
+		err = errNotStored
+	}
+	status, msg := statusOf(err)
+	body := map[string]any{"error": msg, "status": status}
+	if m.Status != "" {
+		body["message"] = wire.FromMessage(m)
+	}
+	_ = out.event("error", body)
+}
 
-	ctx, cancel := context.WithCancel(r.Context())
-	defer cancel()
-	deltas := make(chan string, 64)
-	type result struct {
-		text string
-		err  error
+// endError is why g did not end with a stored complete or stopped reply.
+func (g *generation) endError() error {
+	if g.err != nil {
+		return g.err
 	}
-	done := make(chan result, 1)
-	go func() {
-		text, err := h.cfg.Model.Generate(ctx, model, turns, func(d string) {
-			select {
-			case deltas <- d:
-			case <-ctx.Done():
-			}
-		})
-		done <- result{text, err}
-	}()
-	gone := func(err error) {
-		cancel()
-		<-done
-		h.log.Info("client went away mid-stream; partial reply not stored", "conversation", convID, "err", err)
+	return errNotStored
+}
+
+// followLocal sends g's reply event and its text from byte off (a
+// character's start at or before it), live until it ends, from this
+// instance's memory.
+func (h *handler) followLocal(r *http.Request, out sse, g *generation, off int) {
+	if err := out.event("reply", wire.FromMessage(g.reply)); err != nil {
+		return
 	}
 	tick := time.NewTicker(h.cfg.Heartbeat)
 	defer tick.Stop()
 	for {
+		text, _, end, ended, changed := g.read(off)
+		if text != "" {
+			if err := out.token(end, text); err != nil {
+				return
+			}
+			off = end
+		}
+		if ended {
+			h.end(out, g.final, g.err)
+			return
+		}
 		select {
-		case d := <-deltas:
-			if err := out.event("token", map[string]string{"delta": d}); err != nil {
-				gone(err)
-				return
-			}
+		case <-changed:
 		case <-tick.C:
-			if err := out.ping(); err != nil {
-				gone(err)
+			if out.ping() != nil {
 				return
 			}
-		case res := <-done:
-			// Every delta was queued before Generate returned.
-			for len(deltas) > 0 {
-				if err := out.event("token", map[string]string{"delta": <-deltas}); err != nil {
-					h.log.Info("client went away mid-stream; partial reply not stored", "conversation", convID, "err", err)
-					return
-				}
-			}
-			h.finish(out, r, convID, res.text, res.err)
+		case <-r.Context().Done():
 			return
 		}
 	}
 }
 
-// finish stores a complete reply and sends done, or sends error.
-func (h *handler) finish(out sse, r *http.Request, convID, text string, err error) {
-	if err == nil && strings.TrimSpace(text) == "" {
-		err = emptyReply
+// followRemote follows a reply generated by another instance by polling the
+// store every PollInterval: the chunks after the last one seen while it
+// streams, then its stored end. m is the reply in flight with its text so
+// far (store.InFlight) and last its last chunk's number. A reader whose
+// offset is beyond what is stored (it saw the other instance's deltas
+// before they were flushed) waits for the text to reach it.
+func (h *handler) followRemote(r *http.Request, out sse, m store.Message, last, off int) {
+	ctx := r.Context()
+	started := m
+	started.Content = ""
+	if err := out.event("reply", wire.FromMessage(started)); err != nil {
+		return
 	}
-	if err == nil {
-		var m store.Message
-		m, err = h.cfg.Store.AppendMessage(r.Context(), convID, store.RoleAssistant, text)
-		if err == nil {
-			_ = out.event("done", wire.FromMessage(m))
+	off = runeStart(m.Content, off)
+	known := len(m.Content)
+	if off < known {
+		if err := out.token(known, m.Content[off:]); err != nil {
+			return
+		}
+		off = known
+	}
+	poll := time.NewTicker(h.cfg.PollInterval)
+	defer poll.Stop()
+	ping := time.NewTicker(h.cfg.Heartbeat)
+	defer ping.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-ping.C:
+			if out.ping() != nil {
+				return
+			}
+			continue
+		case <-poll.C:
+		}
+		status, chunks, err := h.cfg.Store.FollowReply(ctx, m.ID, last)
+		switch {
+		case errors.Is(err, store.ErrNotFound):
+			h.end(out, store.Message{}, err) // deleted with its conversation
+			return
+		case err != nil:
+			continue // the database is away; the next poll tries again
+		}
+		if status != store.StatusStreaming {
+			final, err := h.cfg.Store.GetMessage(ctx, m.ID)
+			if err != nil {
+				h.end(out, store.Message{}, err)
+				return
+			}
+			if off < len(final.Content) {
+				off = runeStart(final.Content, off)
+				if out.token(len(final.Content), final.Content[off:]) != nil {
+					return
+				}
+			}
+			h.end(out, final, statusError(final.Status))
+			return
+		}
+		for _, c := range chunks {
+			end := known + len(c.Text)
+			if end > off {
+				start := runeStart(c.Text, max(off-known, 0))
+				if out.token(end, c.Text[start:]) != nil {
+					return
+				}
+				off = end
+			}
+			known, last = end, c.N
+		}
+	}
+}
+
+// statusError is the error a reader reports for a stored reply's status.
+func statusError(status string) error {
+	switch status {
+	case store.StatusFailed:
+		return fmt.Errorf("%w: the reply failed", ErrModelFailed)
+	case store.StatusInterrupted:
+		return errInterrupted
+	}
+	return nil
+}
+
+// lastEventID is the byte offset a reconnecting reader already has: its
+// Last-Event-ID header. Anything that is not a decimal offset this server
+// could have sent (negative, not a number, beyond the content limit) is
+// ignored, and the reader gets the text from the start.
+func (h *handler) lastEventID(r *http.Request) int {
+	v := strings.TrimSpace(r.Header.Get("Last-Event-ID"))
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 0 || n > h.cfg.Store.MaxContentBytes() {
+		return 0
+	}
+	return n
+}
+
+// streamReply is GET /api/conversations/{id}/stream: the reply in flight,
+// from this instance's memory or, if another instance generates it, from
+// the store; 204 when nothing is in flight.
+func (h *handler) streamReply(w http.ResponseWriter, r *http.Request) {
+	off := h.lastEventID(r)
+	id := r.PathValue("id")
+	if g := h.gens.get(strings.ToLower(id)); g != nil {
+		h.followLocal(r, h.startSSE(w), g, off)
+		return
+	}
+	m, last, err := h.cfg.Store.InFlight(r.Context(), id)
+	if errors.Is(err, store.ErrNoGeneration) {
+		w.WriteHeader(http.StatusNoContent)
+		return
+	}
+	if err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	h.followRemote(r, h.startSSE(w), m, last, off)
+}
+
+// stopReply is POST /api/conversations/{id}/stop: the reply in flight ends
+// stopped, with its text so far. It answers the stored reply once it has
+// ended, or 202 with its id if that takes longer than StopWait (its
+// generator on another instance sees the request at its next flush); 409
+// when nothing is in flight.
+func (h *handler) stopReply(w http.ResponseWriter, r *http.Request) {
+	var req wire.Empty
+	if err := decode(r, &req, true); err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), h.cfg.StopWait)
+	defer cancel()
+	id := r.PathValue("id")
+	if g := h.gens.get(strings.ToLower(id)); g != nil {
+		g.cancel(errStopRequested)
+		select {
+		case <-g.done:
+			h.stopped(w, r, g.final, g.reply.ID)
+		case <-ctx.Done():
+			writeJSON(w, http.StatusAccepted, map[string]string{"message_id": g.reply.ID})
+		}
+		return
+	}
+	msgID, err := h.cfg.Store.RequestStop(r.Context(), id)
+	if err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	poll := time.NewTicker(h.cfg.PollInterval / 2)
+	defer poll.Stop()
+	for {
+		m, err := h.cfg.Store.GetMessage(ctx, msgID)
+		if err == nil && m.Status != store.StatusStreaming {
+			h.stopped(w, r, m, msgID)
+			return
+		}
+		select {
+		case <-poll.C:
+		case <-ctx.Done():
+			writeJSON(w, http.StatusAccepted, map[string]string{"message_id": msgID})
 			return
 		}
 	}
-	if r.Context().Err() != nil && errors.Is(err, context.Canceled) {
-		h.log.Info("client went away mid-stream; partial reply not stored", "conversation", convID)
+}
+
+// stopped answers a stop with the reply as it ended (stopped, or complete
+// or failed if it ended first), or 202 if its end was not stored.
+func (h *handler) stopped(w http.ResponseWriter, r *http.Request, m store.Message, id string) {
+	if m.Status == "" {
+		writeJSON(w, http.StatusAccepted, map[string]string{"message_id": id})
 		return
 	}
-	status, msg := statusOf(err)
-	if status >= 500 {
-		h.log.Error("chat stream failed; partial reply not stored", "conversation", convID, "status", status, "err", err)
-	}
-	_ = out.event("error", map[string]any{"error": msg, "status": status})
+	writeJSON(w, http.StatusOK, wire.FromMessage(m))
 }

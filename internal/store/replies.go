@@ -31,7 +31,7 @@ import (
 
 // ReplyStart says who generates a reply, and with what.
 type ReplyStart struct {
-	Model    string // the model asked for; the model's own answer may name another (Final.Model)
+	Model    string // the model to ask when the conversation names none; the answer may name another (Final.Model)
 	Instance string // the lease holder's name: SweepInterrupted(…, Instance) ends its replies
 }
 
@@ -75,23 +75,24 @@ FOR UPDATE OF c`
 // appendMessageSQL (one seq, created_at kept monotonic).
 const startReplySQL = `
 WITH c AS (
-	UPDATE conversations SET message_count = message_count + 1 WHERE id = $1 RETURNING message_count
+	UPDATE conversations SET message_count = message_count + 1 WHERE id = $1 RETURNING message_count, model
 ), m AS (
 	INSERT INTO messages (conversation_id, seq, role, content, created_at, status, model)
 	SELECT $1, c.message_count, 'assistant', '', greatest(clock_timestamp(),
 		(SELECT p.created_at FROM messages p WHERE p.conversation_id = $1 AND p.seq = c.message_count - 1)),
-		'streaming', $2
+		'streaming', coalesce(nullif(c.model, ''), $2)
 	FROM c
-	RETURNING id, created_at
+	RETURNING id, created_at, model
 ), g AS (
 	INSERT INTO generations (message_id, conversation_id, instance) SELECT m.id, $1, $3 FROM m
 )
-SELECT id, created_at FROM m`
+SELECT id, created_at, model FROM m`
 
 // StartReply starts a reply to the conversation's thread: the last message
 // must be a user message, or a reply that ended stopped, failed or
 // interrupted (the retry appends a fresh reply; the old one stays). It
-// returns the reply, status streaming and empty. Errors: ErrNotFound;
+// returns the reply, status streaming and empty, with the model to ask
+// (the conversation's, else start.Model). Errors: ErrNotFound;
 // ErrGenerationRunning (a *RunningError naming the reply in flight);
 // ErrNotAwaitingReply; ErrInvalidModel.
 func (s *Store) StartReply(ctx context.Context, conversationID string, start ReplyStart) (Message, error) {
@@ -144,11 +145,12 @@ func (s *Store) startReply(ctx context.Context, op, conversationID string, userC
 			user = Message{ID: uuid.UUID(id.Bytes).String(), ConversationID: uid.String(), Role: RoleUser,
 				Content: *userContent, CreatedAt: created.UTC(), Status: StatusComplete}
 		}
-		if err := tx.QueryRow(ctx, startReplySQL, uuidArg(uid), textArg(start.Model), start.Instance).Scan(&id, &created); err != nil {
+		var model textScanner
+		if err := tx.QueryRow(ctx, startReplySQL, uuidArg(uid), textArg(start.Model), start.Instance).Scan(&id, &created, &model); err != nil {
 			return err
 		}
 		reply = Message{ID: uuid.UUID(id.Bytes).String(), ConversationID: uid.String(), Role: RoleAssistant,
-			CreatedAt: created.UTC(), Status: StatusStreaming, Reply: Reply{Model: start.Model}}
+			CreatedAt: created.UTC(), Status: StatusStreaming, Reply: Reply{Model: string(model)}}
 		return nil
 	})
 	switch {
