@@ -262,6 +262,13 @@ func TestBrowserResumeAfterKill(t *testing.T) {
 
 	model.open(10)
 	must(t, "the reply continues live", waitText(ctx, streamingReply, modelstub.NumberedText(30)))
+	// Leaving it is allowed (the server goes on writing it), and coming
+	// back follows it again.
+	must(t, "leave for a new conversation", chromedp.Do(ctx, chromedp.Click(chromedp.CSS("#new-conversation"))))
+	must(t, "the draft open", waitText(ctx, "#thread-meta", "Saved when you send the first message."))
+	must(t, "back to the reply", chromedp.Do(ctx, chromedp.Click(chromedp.CSS(
+		fmt.Sprintf(`#conversation-list li.conversation[data-id=%q] .conversation-open`, id)))))
+	must(t, "the reply followed again", waitText(ctx, streamingReply, modelstub.NumberedText(30)))
 	model.open(30)
 	done := `#thread li.role-assistant[data-state="done"][data-status="complete"]`
 	must(t, "the reply complete", waitCount(ctx, done, 1))

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"git.georgsen.dk/hwlab/internal/advisor"
 	"git.georgsen.dk/hwlab/internal/store"
@@ -67,6 +68,11 @@ func startServer(t *testing.T, dsn string, model interface{ BaseURL() string }, 
 		if err := <-served; !errors.Is(err, http.ErrServerClosed) {
 			t.Errorf("serve: %v", err)
 		}
+		// Generations belong to the server, not to the requests: wait for
+		// the ones still running before the store closes.
+		grace, cancel := context.WithTimeout(ctx, 10*time.Second)
+		defer cancel()
+		h.Shutdown(grace)
 	})
 	return "http://" + ln.Addr().String() + "/"
 }

@@ -60,8 +60,12 @@ function obtainToken(rejected) {
 // body (an object) is sent as JSON. State-changing methods always send
 // Content-Type: application/json, which the server requires, even without a
 // body. On 401 it asks for a token and sends the request again. headers
-// adds request headers (Last-Event-ID when a stream is resumed).
-export async function request(path, { method = "GET", body, accept = "application/json", headers: extra = {} } = {}) {
+// adds request headers (Last-Event-ID when a stream is resumed); signal
+// aborts the request, and then its AbortError is thrown as it is.
+export async function request(
+  path,
+  { method = "GET", body, accept = "application/json", headers: extra = {}, signal } = {},
+) {
   const changing = method !== "GET" && method !== "HEAD";
   for (;;) {
     const headers = { ...extra, Accept: accept };
@@ -76,8 +80,10 @@ export async function request(path, { method = "GET", body, accept = "applicatio
         body: encodeBody(method, body),
         credentials: "same-origin",
         cache: "no-store",
+        signal,
       });
-    } catch {
+    } catch (err) {
+      if (signal?.aborted) throw err;
       throw new ApiError(0, "Could not reach the server. Check the connection and try again.");
     }
     if (res.status === 401) {

@@ -55,6 +55,7 @@ const state = {
   nextCursor: "",
   current: null, // the open conversation, messages included
   busy: false, // a reply is streaming
+  follow: null, // the AbortController of the reply being followed
 };
 
 const dateTimeFormat = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "short" });
@@ -368,7 +369,7 @@ function hideProblem() {
 }
 
 async function openConversation(id, { focusTitle = false } = {}) {
-  if (state.busy) return;
+  leaveReply();
   try {
     state.current = await json(apiPath(id));
   } catch (err) {
@@ -401,7 +402,7 @@ function showEmpty() {
 // message is sent, so clicks that send nothing leave no empty
 // conversations in the list.
 function newConversation() {
-  if (state.busy) return;
+  leaveReply();
   showDraft();
   announce("New conversation. It is saved when you send the first message.");
   el.input.focus();
@@ -536,6 +537,24 @@ function setBusy(busy) {
   el.stop.disabled = true;
 }
 
+// beginFollow makes the page busy with one reply; outcome.signal ends when
+// the page lets go of it.
+function beginFollow() {
+  setBusy(true);
+  state.follow = new AbortController();
+  return { signal: state.follow.signal };
+}
+
+// leaveReply lets go of the reply being followed, so the user may open
+// something else meanwhile: the server goes on writing it, and opening its
+// conversation again follows it from there.
+function leaveReply() {
+  if (!state.busy) return;
+  state.follow?.abort();
+  state.follow = null;
+  setBusy(false);
+}
+
 async function sendMessage(event) {
   event.preventDefault();
   if (state.busy) return;
@@ -552,13 +571,14 @@ async function sendMessage(event) {
   const pending = messageItem({ role: "user", content, created_at: new Date().toISOString() }, "pending");
   el.thread.append(pending);
   const stored = await streamReply(c, "chat", { content }, pending);
+  if (stored.left) return; // the user opened something else meanwhile
   const last = lastMessage();
   const kept = stored.user || (last?.role === "user" && last.content === content);
   if (!kept && !el.input.value) {
     // The server kept nothing: give the text back so it is not lost.
     el.input.value = content;
   }
-  if (created && stored.refused && c.messages.length === 0) {
+  if (created && stored.refused && state.current?.id === c.id && !lastMessage()) {
     await discardCreated(c);
     showProblem(stored.refused.message);
   }
@@ -665,7 +685,8 @@ const RESUME_MAX_DELAY_MS = 8000;
 // drop (a network change, a proxy timeout) while the server goes on.
 async function follow(c, live, outcome, res, onUser) {
   const onEvent = replyEvents(live, outcome, onUser);
-  const until = () => outcome.ended || outcome.lost;
+  const { signal } = outcome;
+  const until = () => outcome.ended || outcome.lost || signal.aborted;
   let attempt = 0;
   for (;;) {
     if (res) {
@@ -686,13 +707,16 @@ async function follow(c, live, outcome, res, onUser) {
       return;
     }
     if (attempt > 0) await delay(Math.min(500 * 2 ** (attempt - 1), RESUME_MAX_DELAY_MS));
+    if (signal.aborted) return;
     attempt++;
     try {
       res = await request(apiPath(c.id, "/stream"), {
         accept: "text/event-stream",
         headers: live.bytes > 0 ? { "Last-Event-ID": String(live.bytes) } : {},
+        signal,
       });
     } catch (err) {
+      if (signal.aborted) return;
       if (err.status === 0 || err.status >= 500) continue; // not reached, or briefly down
       outcome.lost = true;
       outcome.failure = `Could not follow the reply: ${err.message}`;
@@ -715,7 +739,7 @@ function delay(ms) {
 // refused: the error when the server turned the request down (then it
 // stored nothing).
 async function streamReply(c, action, body, pendingUser) {
-  setBusy(true);
+  const outcome = beginFollow();
   const item = messageItem({ role: "assistant", content: "", status: "streaming" });
   el.thread.append(item);
   offerRetryIfUnanswered(); // the old reply's Retry goes while this one runs
@@ -723,8 +747,7 @@ async function streamReply(c, action, body, pendingUser) {
   announce("The advisor is replying…");
 
   const live = liveReply(item);
-  const outcome = {};
-  const stored = { user: null, refused: null };
+  const stored = { user: null, refused: null, left: false };
   const onUser = (data) => {
     // Stored: the question stops looking pending at once.
     stored.user = data;
@@ -740,14 +763,20 @@ async function streamReply(c, action, body, pendingUser) {
       method: "POST",
       body,
       accept: "text/event-stream",
+      signal: outcome.signal,
     });
   } catch (err) {
+    if (outcome.signal.aborted) {
+      stored.left = true;
+      return stored;
+    }
     if (err.status !== 0) {
       // Refused before anything was stored (a 409: another reply is being
       // written, which the re-read thread then follows).
       stored.refused = err;
       item.remove();
       pendingUser?.remove();
+      state.follow = null;
       setBusy(false);
       await resync(c.id);
       if (!state.busy) showProblem(err.message, { retry: lastMessage()?.role === "user" });
@@ -766,6 +795,8 @@ async function streamReply(c, action, body, pendingUser) {
   } else {
     await follow(c, live, outcome, res, onUser);
   }
+  stored.left = outcome.signal.aborted;
+  if (stored.left) return stored;
   if (stored.user && !c.messages.some((m) => m.id === stored.user.id)) c.messages.push(stored.user);
   await settle(c, live, outcome);
   return stored;
@@ -777,9 +808,8 @@ async function resumeReply(c) {
   const last = lastMessage();
   const item = el.thread.lastElementChild;
   if (state.busy || !item || item.dataset.id !== last.id) return;
-  setBusy(true);
+  const outcome = beginFollow();
   const live = liveReply(item, last.content);
-  const outcome = {};
   await follow(c, live, outcome, null);
   await settle(c, live, outcome);
 }
@@ -787,6 +817,8 @@ async function resumeReply(c) {
 // settle puts the ended reply on the page as stored, with its status and
 // facts; when its end was not seen, the thread is read again instead.
 async function settle(c, live, outcome) {
+  if (outcome.signal.aborted) return; // left: the page shows something else
+  state.follow = null;
   const reply = outcome.reply;
   if (reply && reply.status !== "streaming") {
     const i = c.messages.findIndex((m) => m.id === reply.id);
@@ -877,8 +909,12 @@ function wire() {
   el.loadMore.addEventListener("click", () => loadList({ more: true }));
   window.addEventListener("hashchange", () => {
     const id = conversationFromHash();
-    if (id) openConversation(id, { focusTitle: true });
-    else if (!state.busy) showEmpty();
+    if (id) {
+      openConversation(id, { focusTitle: true });
+    } else {
+      leaveReply();
+      showEmpty();
+    }
   });
 
   el.rename.addEventListener("click", showTitleForm);
