@@ -725,6 +725,7 @@ async function follow(c, live, outcome, res, onUser) {
     if (res.status === 204) {
       // Nothing in flight: it ended while we were away.
       outcome.lost = true;
+      if (notInFlight.id !== live.id) Object.assign(notInFlight, { id: live.id, pause: 1000 });
       return;
     }
   }
@@ -802,6 +803,12 @@ async function streamReply(c, action, body, pendingUser) {
   return stored;
 }
 
+// A reply that /stream says is not in flight (204) while the thread still
+// reads it as streaming (its instance died and nobody has marked it
+// interrupted yet) is looked at again after a growing pause, not in a loop.
+const notInFlight = { id: "", pause: 0 };
+const NOT_IN_FLIGHT_MAX_PAUSE_MS = 30000;
+
 // resumeReply follows a reply that was still being written when the
 // conversation was read (a reload or a second browser mid-answer).
 async function resumeReply(c) {
@@ -809,6 +816,11 @@ async function resumeReply(c) {
   const item = el.thread.lastElementChild;
   if (state.busy || !item || item.dataset.id !== last.id) return;
   const outcome = beginFollow();
+  if (notInFlight.id === last.id) {
+    await delay(notInFlight.pause);
+    if (outcome.signal.aborted) return;
+    notInFlight.pause = Math.min(notInFlight.pause * 2, NOT_IN_FLIGHT_MAX_PAUSE_MS);
+  }
   const live = liveReply(item, last.content);
   await follow(c, live, outcome, null);
   await settle(c, live, outcome);
