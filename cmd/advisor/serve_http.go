@@ -80,7 +80,7 @@ func serve(ctx context.Context, log *slog.Logger, ln net.Listener, o serveOption
 		return fmt.Errorf("serve: %w", err)
 	case <-ctx.Done():
 	}
-	log.Info("shutting down: finishing in-flight requests and replies", "grace", o.shutdownGrace)
+	log.Info("shutting down: finishing in-flight requests", "grace", o.shutdownGrace)
 	sctx, cancel := context.WithTimeout(context.Background(), o.shutdownGrace)
 	defer cancel()
 	shut := make(chan error, 1)

@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -42,16 +43,23 @@ func TestChatJSON(t *testing.T) {
 	if got, want := strings.Join(sent, "|"), "system:You are the lab advisor.|user:hello|assistant:echo: hello|user:again"; got != want {
 		t.Errorf("thread sent = %s, want %s", got, want)
 	}
-	if last.Model != "stub-model" || last.Stream || last.Authorization != "Bearer test-key" {
+	// Every generation streams, JSON answer or not, so that its text is
+	// stored as it grows; the usage is asked for.
+	if last.Model != "stub-model" || !last.Stream || !last.IncludeUsage || last.Authorization != "Bearer test-key" {
 		t.Errorf("model request %+v", last)
+	}
+	if r := out.Reply; r.Status != "complete" || r.Model == nil || *r.Model != "stub-model" || r.FinishReason == nil ||
+		r.PromptTokens == nil || r.CompletionTokens == nil || r.DurationMS == nil || r.FirstTokenMS == nil {
+		t.Errorf("reply metadata %+v", r)
 	}
 	if r := f.do("POST", "/api/conversations/"+id+"/chat", `{"content":"  \n"}`); r.status != http.StatusBadRequest {
 		t.Errorf("blank content: %d", r.status)
 	}
 }
 
-// TestChatStream: with Accept: text/event-stream, event user, several
-// token events whose deltas make the reply, then done with the stored reply.
+// TestChatStream: with Accept: text/event-stream, event user, event reply
+// (the reply as started), token events whose deltas make the reply and
+// whose ids are its byte offsets, then done with the stored reply.
 func TestChatStream(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t, nil)
@@ -68,9 +76,12 @@ func TestChatStream(t *testing.T) {
 			var d struct{ Delta string }
 			json.Unmarshal([]byte(ev.data), &d)
 			text += d.Delta
+			if ev.id != strconv.Itoa(len(text)) {
+				t.Errorf("token id %q after %d bytes", ev.id, len(text))
+			}
 		}
 	}
-	if len(names) < 4 || names[0] != "user" || names[len(names)-1] != "done" || strings.Count(strings.Join(names, ","), "token") < 2 {
+	if len(names) < 4 || names[0] != "user" || names[1] != "reply" || names[len(names)-1] != "done" || !strings.Contains(strings.Join(names, ","), "token") {
 		t.Fatalf("events %v", names)
 	}
 	var done message
@@ -88,8 +99,10 @@ func TestChatStream(t *testing.T) {
 }
 
 // TestModelFailureAndRetry: a failing model is a 502 (JSON) or an error
-// event (stream, after some tokens); the user message stays, no partial
-// reply is stored, and reply retries; reply on an answered thread is 409.
+// event (stream, after some tokens); the user message stays, the reply is
+// stored failed with the text it got, and reply retries with a fresh reply
+// after it (the failed ones are not sent to the model); reply on an
+// answered thread is 409.
 func TestModelFailureAndRetry(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t, nil)
@@ -100,7 +113,7 @@ func TestModelFailureAndRetry(t *testing.T) {
 	if msg := r.errorMsg(t); r.status != http.StatusBadGateway || strings.Contains(msg, "stub") || strings.Contains(msg, f.stub.URL) {
 		t.Fatalf("chat on a failing model: %d %q", r.status, msg)
 	}
-	if got := roles(f.thread(id)); got != "user" {
+	if got := roles(f.thread(id)); got != "user,assistant:failed" {
 		t.Fatalf("after a 502: %s", got)
 	}
 
@@ -121,8 +134,9 @@ func TestModelFailureAndRetry(t *testing.T) {
 	if last.name != "error" || e.Status != http.StatusBadGateway || e.Error == "" || tokens == 0 {
 		t.Fatalf("mid-stream failure: events %+v", evs)
 	}
-	if got := roles(f.thread(id)); got != "user" {
-		t.Fatalf("partial reply stored: %s", got)
+	msgs := f.thread(id)
+	if got := roles(msgs); got != "user,assistant:failed,assistant:failed" || msgs[2].Content == "" || !strings.HasPrefix("echo: one two three four", msgs[2].Content) {
+		t.Fatalf("after the mid-stream failure: %s, partial %q", got, msgs[2].Content)
 	}
 
 	f.stub.SetMode(modelstub.Normal)
@@ -132,8 +146,12 @@ func TestModelFailureAndRetry(t *testing.T) {
 	if _, hasUser := out["user"]; r.status != 200 || hasUser || out["reply"].Content != "echo: one two three four" {
 		t.Fatalf("reply: %d %s", r.status, r.body)
 	}
-	if got := roles(f.thread(id)); got != "user,assistant" {
+	if got := roles(f.thread(id)); got != "user,assistant:failed,assistant:failed,assistant" {
 		t.Fatalf("after the retry: %s", got)
+	}
+	reqs := f.stub.Requests()
+	if sent := reqs[len(reqs)-1].Messages; len(sent) != 2 || sent[1].Content != "one two three four" {
+		t.Fatalf("the retry sent %+v, want the system prompt and the question only", sent)
 	}
 	if r := f.do("POST", "/api/conversations/"+id+"/reply", ``); r.status != http.StatusConflict {
 		t.Fatalf("reply to an answered thread: %d %s", r.status, r.body)
@@ -147,9 +165,9 @@ func TestModelFailureAndRetry(t *testing.T) {
 	}
 }
 
-// TestClientGoesAwayMidStream: the client disconnects after the first
-// token; the model request is cancelled and nothing but the user message
-// is stored.
+// TestClientGoesAwayMidStream: the client disconnects at the first token;
+// the generation goes on, and the stored reply is complete and byte-equal
+// to what the model sent.
 func TestClientGoesAwayMidStream(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t, nil)
@@ -167,12 +185,16 @@ func TestClientGoesAwayMidStream(t *testing.T) {
 		}
 	}
 	cancel()
-	f.srv.Close() // waits for the handler to finish
-	if got := roles(f.thread(id)); got != "user" {
-		t.Fatalf("after the client left: %s", got)
+	f.stub.Release()
+	// A second reader follows the generation to its end: the
+	// synchronisation, and the proof that it went on.
+	evs := f.openSSE(context.Background(), "GET", "/api/conversations/"+id+"/stream", "").all()
+	if len(evs) == 0 || evs[len(evs)-1].name != "done" {
+		t.Fatalf("resumed stream: %+v", evs)
 	}
-	if !strings.Contains(f.logs.String(), "client went away") {
-		t.Errorf("not logged:\n%s", f.logs.String())
+	msgs := f.thread(id)
+	if got := roles(msgs); got != "user,assistant" || msgs[1].Content != "echo: a long answer please" {
+		t.Fatalf("after the client left: %s %q", got, msgs[1].Content)
 	}
 }
 
@@ -239,12 +261,11 @@ func TestThreadBudget(t *testing.T) {
 	}
 }
 
-// TestModelEndsEarlyNotStored: a model answer that ends cleanly but
-// without a finish_reason is a failure (502, or an error event after the
-// tokens), and stores nothing but the user's message; an answer stopped by
-// max tokens (finish_reason "length") is the model's whole answer and is
-// stored.
-func TestModelEndsEarlyNotStored(t *testing.T) {
+// TestModelEndsEarlyFailed: a model answer that ends cleanly but without a
+// finish_reason is a failure (502, or an error event after the tokens),
+// stored failed; an answer stopped by max tokens (finish_reason "length")
+// is the model's whole answer and is stored complete.
+func TestModelEndsEarlyFailed(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t, nil)
 	id := f.create()
@@ -253,7 +274,7 @@ func TestModelEndsEarlyNotStored(t *testing.T) {
 	if r.status != http.StatusBadGateway {
 		t.Fatalf("JSON chat on an early end: %d %s", r.status, r.body)
 	}
-	if got := roles(f.thread(id)); got != "user" {
+	if got := roles(f.thread(id)); got != "user,assistant:failed" {
 		t.Fatalf("after the JSON early end: %s", got)
 	}
 
@@ -270,8 +291,8 @@ func TestModelEndsEarlyNotStored(t *testing.T) {
 	if last.name != "error" || e.Status != http.StatusBadGateway || tokens == 0 {
 		t.Fatalf("stream early end: events %+v", evs)
 	}
-	if got := roles(f.thread(id)); got != "user" {
-		t.Fatalf("partial streamed reply stored: %s", got)
+	if got := roles(f.thread(id)); got != "user,assistant:failed,assistant:failed" {
+		t.Fatalf("after the streamed early end: %s", got)
 	}
 
 	f.stub.SetMode(modelstub.FinishLength)
@@ -282,7 +303,7 @@ func TestModelEndsEarlyNotStored(t *testing.T) {
 	if last := evs[len(evs)-1]; last.name != "done" {
 		t.Fatalf("stream cut by max tokens: %+v", evs)
 	}
-	if got := roles(f.thread(id)); got != "user,assistant,user,assistant" {
+	if got := roles(f.thread(id)); got != "user,assistant:failed,assistant:failed,assistant,user,assistant" {
 		t.Fatalf("after finish_reason length: %s", got)
 	}
 }

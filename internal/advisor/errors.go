@@ -15,7 +15,7 @@ var (
 	// ErrNoModel: chat or reply without a configured model.
 	ErrNoModel = errors.New("advisor: no model configured")
 	// ErrModelFailed: the model endpoint failed or returned nothing usable.
-	ErrModelFailed = errors.New("advisor: model failed")
+	ErrModelFailed  = errors.New("advisor: model failed")
 	errBadRequest   = errors.New("advisor: bad request")
 	errTooLarge     = errors.New("advisor: request body too large")
 	errMediaType    = errors.New("advisor: content type must be application/json")

@@ -45,21 +45,28 @@ type generation struct {
 	done    chan struct{} // closed when ended
 }
 
-// read returns the text from byte off (moved back to a character's start
-// if it falls inside one), the offset it starts at and the one it ends at,
-// whether the generation has ended, and a channel closed at its next
-// change. Only the new text is copied.
-func (g *generation) read(off int) (string, int, int, bool, <-chan struct{}) {
+// readPiece bounds what a reader copies of the text at once, so a reader
+// holds a piece, not the reply: any number of them may follow it.
+const readPiece = 64 << 10
+
+// read returns at most readPiece bytes of the text from byte off (moved
+// back to a character's start if it falls inside one) and the offset they
+// end at; whether the generation has ended with nothing more to read; and
+// a channel closed at its next change.
+func (g *generation) read(off int) (string, int, bool, <-chan struct{}) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	var s string
-	if off < len(g.text) {
-		for off > 0 && !utf8.RuneStart(g.text[off]) {
-			off--
-		}
-		s = string(g.text[off:])
+	if off >= len(g.text) {
+		return "", off, g.ended, g.changed
 	}
-	return s, off, len(g.text), g.ended, g.changed
+	for off > 0 && !utf8.RuneStart(g.text[off]) {
+		off--
+	}
+	end := min(len(g.text), off+readPiece)
+	for end < len(g.text) && !utf8.RuneStart(g.text[end]) {
+		end--
+	}
+	return string(g.text[off:end]), end, false, g.changed
 }
 
 func (g *generation) wake() {
@@ -91,12 +98,13 @@ func (gs *generations) get(convID string) *generation {
 
 // start stores the user's message (content non-nil: chat) and the
 // streaming reply, then generates the reply in the background. The
-// memory the generation's text may take (the content limit) is charged to
-// the budget for as long as it runs; a spent budget is errBusy, before
-// anything is stored.
+// memory the generation may take (its text, up to the content limit, and
+// the thread it reads, as stored and as sent) is charged to the budget for
+// as long as it runs; a spent budget is errBusy, before anything is
+// stored.
 func (gs *generations) start(ctx context.Context, convID string, content *string) (*store.Message, *generation, error) {
 	h := gs.h
-	charge := int64(h.cfg.Store.MaxContentBytes())
+	charge := int64(h.cfg.Store.MaxContentBytes()) + 2*utf8.UTFMax*int64(h.cfg.ThreadBudget)
 	if !h.budget.sem.TryAcquire(charge) {
 		return nil, nil, errBusy
 	}
@@ -225,7 +233,7 @@ loop:
 		stored = f.finish(final)
 	}
 	if err != nil && final.Status == store.StatusFailed {
-		h.log.Warn("reply failed; its text so far is kept", "conversation", g.convID, "message", g.reply.ID, "err", err)
+		h.log.Error("reply failed; its text so far is kept", "conversation", g.convID, "message", g.reply.ID, "err", err)
 	}
 	g.mu.Lock()
 	g.ended, g.final, g.err = true, stored, err
@@ -258,18 +266,20 @@ func (gs *generations) thread(ctx context.Context, g *generation) ([]Turn, error
 	if err != nil {
 		return nil, err
 	}
+	trimmed := 0
 	for len(msgs) > 0 {
 		last := msgs[len(msgs)-1]
 		if last.Role != store.RoleAssistant || last.Status == store.StatusComplete {
 			break
 		}
 		msgs = msgs[:len(msgs)-1]
+		trimmed++
 	}
 	t := fitThread(h.cfg.SystemPrompt, msgs, h.cfg.ThreadBudget)
-	if sent := len(msgs) - t.droppedMsgs; sent < c.MessageCount-1 {
+	if sent, all := len(msgs)-t.droppedMsgs, c.MessageCount-trimmed; sent < all {
 		h.log.Info("thread over budget: oldest messages not sent to the model",
-			"conversation", c.ID, "dropped_messages", c.MessageCount-1-sent, "dropped_chars", t.droppedChars,
-			"unread_messages", c.MessageCount-len(msgs), "sent_messages", sent, "budget_chars", h.cfg.ThreadBudget)
+			"conversation", c.ID, "dropped_messages", all-sent, "dropped_chars", t.droppedChars,
+			"unread_messages", all-len(msgs), "sent_messages", sent, "budget_chars", h.cfg.ThreadBudget)
 	}
 	return t.turns, nil
 }
@@ -290,10 +300,10 @@ func runeStart(s string, n int) int {
 type flusher struct {
 	gs      *generations
 	g       *generation
-	n       int         // the next chunk's number
-	flushed int         // bytes of g.text in acknowledged chunks
+	n       int          // the next chunk's number
+	flushed int          // bytes of g.text in acknowledged chunks
 	pending *store.Chunk // sent, not acknowledged
-	renewed time.Time   // the last write that renewed the lease
+	renewed time.Time    // the last write that renewed the lease
 }
 
 func (f *flusher) unflushed() int {

@@ -52,9 +52,12 @@ func New(cfg Config) (*Server, error) {
 	api.Handle("DELETE /api/conversations/{id}", h.limit(!reads, h.deleteConversation))
 	api.Handle("PATCH /api/conversations/{id}", h.limit(!reads, h.patchConversation))
 	api.Handle("POST /api/conversations/{id}/messages", h.limit(!reads, h.addMessage))
-	api.Handle("POST /api/conversations/{id}/chat", h.limit(reads, h.chat))
-	api.Handle("POST /api/conversations/{id}/reply", h.limit(reads, h.reply))
-	api.Handle("GET /api/conversations/{id}/stream", h.limit(reads, h.streamReply))
+	// A generation charges what it holds itself (generations.start), for
+	// as long as it runs, and a reader of it holds a piece at a time (or
+	// charges more when it reads another instance's reply from the store).
+	api.Handle("POST /api/conversations/{id}/chat", h.limit(!reads, h.chat))
+	api.Handle("POST /api/conversations/{id}/reply", h.limit(!reads, h.reply))
+	api.Handle("GET /api/conversations/{id}/stream", h.limit(!reads, h.streamReply))
 	api.Handle("POST /api/conversations/{id}/stop", h.limit(!reads, h.stopReply))
 	api.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusNotFound, map[string]any{"error": "no such endpoint"})

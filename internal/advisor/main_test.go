@@ -111,6 +111,7 @@ type fixture struct {
 	logs *syncBuffer
 	recs *logRecords // the same records as logs, structured
 	dsn  string
+	h    *advisor.Server
 }
 
 // newFixture starts the handler; edit adjusts the config (nil Model stays
@@ -124,8 +125,13 @@ func newFixture(t *testing.T, edit func(*advisor.Config), storeOpts ...store.Opt
 // the test database's DSN (a proxy in front of it); via nil is newFixture.
 func newFixtureVia(t *testing.T, via func(string) string, edit func(*advisor.Config), storeOpts ...store.Option) *fixture {
 	t.Helper()
-	f := &fixture{t: t, logs: &syncBuffer{}, recs: &logRecords{}, dsn: pgtest.Migrated(t)}
-	dsn := f.dsn
+	return newFixtureOn(t, pgtest.Migrated(t), via, modelstub.New(), edit, storeOpts...)
+}
+
+// newFixtureOn is a fixture on the database dsn with the stub model stub.
+func newFixtureOn(t *testing.T, dsn string, via func(string) string, stub *modelstub.Server, edit func(*advisor.Config), storeOpts ...store.Option) *fixture {
+	t.Helper()
+	f := &fixture{t: t, logs: &syncBuffer{}, recs: &logRecords{}, dsn: dsn}
 	if via != nil {
 		dsn = via(dsn)
 	}
@@ -140,7 +146,7 @@ func newFixtureVia(t *testing.T, via func(string) string, edit func(*advisor.Con
 	}
 	f.st = st
 	t.Cleanup(func() { st.Close() })
-	f.stub = modelstub.New()
+	f.stub = stub
 	t.Cleanup(f.stub.Close)
 	t.Cleanup(f.stub.Release) // never leave a held request behind
 	model, err := advisor.NewOpenAIModel(advisor.OpenAIConfig{BaseURL: f.stub.BaseURL(), APIKey: "test-key"})
@@ -163,6 +169,14 @@ func newFixtureVia(t *testing.T, via func(string) string, edit func(*advisor.Con
 	f.srv.Config.Handler = h
 	f.srv.Start()
 	t.Cleanup(f.srv.Close) // runs before st.Close: handlers finish first
+	// Before srv.Close and st.Close: the generations still running end
+	// interrupted and are stored while the store is open.
+	t.Cleanup(func() {
+		ctx, cancel := context.WithCancel(context.Background())
+		cancel()
+		h.Shutdown(ctx)
+	})
+	f.h = h
 	return f
 }
 
@@ -227,11 +241,18 @@ func (f *fixture) do(method, path, body string, hdr ...string) response {
 }
 
 type message struct {
-	ID             string `json:"id"`
-	ConversationID string `json:"conversation_id"`
-	Role           string `json:"role"`
-	Content        string `json:"content"`
-	CreatedAt      string `json:"created_at"`
+	ID               string  `json:"id"`
+	ConversationID   string  `json:"conversation_id"`
+	Role             string  `json:"role"`
+	Content          string  `json:"content"`
+	CreatedAt        string  `json:"created_at"`
+	Status           string  `json:"status"`
+	Model            *string `json:"model"`
+	FinishReason     *string `json:"finish_reason"`
+	PromptTokens     *int    `json:"prompt_tokens"`
+	CompletionTokens *int    `json:"completion_tokens"`
+	FirstTokenMS     *int    `json:"first_token_ms"`
+	DurationMS       *int    `json:"duration_ms"`
 }
 
 type conversation struct {
@@ -264,10 +285,16 @@ func (f *fixture) thread(id string) []store.Message {
 	return c.Messages
 }
 
+// roles lists the messages' roles, a reply's status after it when it is
+// not complete: "user,assistant:failed".
 func roles(msgs []store.Message) string {
 	var rs []string
 	for _, m := range msgs {
-		rs = append(rs, m.Role)
+		r := m.Role
+		if m.Status != store.StatusComplete {
+			r += ":" + m.Status
+		}
+		rs = append(rs, r)
 	}
 	return strings.Join(rs, ",")
 }
@@ -276,6 +303,7 @@ func roles(msgs []store.Message) string {
 type event struct {
 	name string
 	data string
+	id   string
 }
 
 // sseReader reads events one at a time, so a test can act mid-stream.
@@ -286,12 +314,23 @@ type sseReader struct {
 
 func (f *fixture) openStream(ctx context.Context, path, body string) *sseReader {
 	f.t.Helper()
-	req, err := http.NewRequestWithContext(ctx, "POST", f.srv.URL+path, strings.NewReader(body))
+	return f.openSSE(ctx, "POST", path, body)
+}
+
+// openSSE opens an SSE stream; hdr are header name, value pairs.
+func (f *fixture) openSSE(ctx context.Context, method, path, body string, hdr ...string) *sseReader {
+	f.t.Helper()
+	req, err := http.NewRequestWithContext(ctx, method, f.srv.URL+path, strings.NewReader(body))
 	if err != nil {
 		f.t.Fatal(err)
 	}
-	req.Header.Set("Content-Type", "application/json")
+	if method != "GET" {
+		req.Header.Set("Content-Type", "application/json")
+	}
 	req.Header.Set("Accept", "text/event-stream")
+	for i := 0; i+1 < len(hdr); i += 2 {
+		req.Header.Set(hdr[i], hdr[i+1])
+	}
 	res, err := f.srv.Client().Do(req)
 	if err != nil {
 		f.t.Fatal(err)
@@ -320,6 +359,8 @@ func (s *sseReader) next() (event, bool) {
 			ev.name = line[len("event: "):]
 		case strings.HasPrefix(line, "data: "):
 			ev.data += line[len("data: "):]
+		case strings.HasPrefix(line, "id: "):
+			ev.id = line[len("id: "):]
 		}
 	}
 	return ev, false

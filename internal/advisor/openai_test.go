@@ -101,7 +101,7 @@ func TestModelEndsEarly(t *testing.T) {
 	}{{"json", nil}, {"stream", func(string) {}}} {
 		text, err := m.Generate(context.Background(), "m", thread, tt.onDelta)
 		if !errors.Is(err, advisor.ErrModelFailed) {
-			t.Errorf("%s: Generate = %q, %v; want ErrModelFailed", tt.name, text, err)
+			t.Errorf("%s: Generate = %q, %v; want ErrModelFailed", tt.name, text.Text, err)
 		}
 	}
 }

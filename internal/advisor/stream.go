@@ -118,12 +118,13 @@ func (h *handler) followLocal(r *http.Request, out sse, g *generation, off int) 
 	tick := time.NewTicker(h.cfg.Heartbeat)
 	defer tick.Stop()
 	for {
-		text, _, end, ended, changed := g.read(off)
+		text, end, ended, changed := g.read(off)
 		if text != "" {
 			if err := out.token(end, text); err != nil {
 				return
 			}
 			off = end
+			continue // the rest, a piece at a time
 		}
 		if ended {
 			h.end(out, g.final, g.err)
@@ -248,6 +249,14 @@ func (h *handler) streamReply(w http.ResponseWriter, r *http.Request) {
 		h.followLocal(r, h.startSSE(w), g, off)
 		return
 	}
+	// A reader of another instance's reply holds its text so far, then
+	// its whole stored text at the end: charged beyond the route's own.
+	charge := 2 * int64(h.cfg.Store.MaxContentBytes())
+	if !h.budget.sem.TryAcquire(charge) {
+		h.writeError(w, r, errBusy)
+		return
+	}
+	defer h.budget.sem.Release(charge)
 	m, last, err := h.cfg.Store.InFlight(r.Context(), id)
 	if errors.Is(err, store.ErrNoGeneration) {
 		w.WriteHeader(http.StatusNoContent)

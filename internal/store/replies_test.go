@@ -37,7 +37,8 @@ func TestReplyLifeCycle(t *testing.T) {
 	t.Parallel()
 	s := newStore(t)
 	conv, reply := startedReply(t, s, "a")
-	if reply.Status != store.StatusStreaming || reply.Content != "" || reply.Model != "asked" {
+	// The conversation's model ("m") wins over the one asked for.
+	if reply.Status != store.StatusStreaming || reply.Content != "" || reply.Model != "m" {
 		t.Fatalf("started reply %+v", reply)
 	}
 	for i, text := range []string{"Hello, ", "wor"} {
@@ -276,7 +277,7 @@ func TestReplyFieldsRoundTripImport(t *testing.T) {
 		t.Fatalf("import: %v", err)
 	}
 	got := mustGet(t, dst, conv).Messages[1]
-	if got.Status != store.StatusStopped || got.Model != "asked" || got.FinishReason != "stop" || *got.CompletionTokens != 1 ||
+	if got.Status != store.StatusStopped || got.Model != "m" || got.FinishReason != "stop" || *got.CompletionTokens != 1 ||
 		*got.DurationMS != 9 || got.PromptTokens != nil || got.FirstTokenMS != nil {
 		t.Fatalf("imported reply %+v", got)
 	}
