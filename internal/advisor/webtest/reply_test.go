@@ -6,9 +6,14 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
+	"io"
+	"log"
 	"net/http"
 	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"os"
 	"regexp"
 	"strconv"
@@ -21,6 +26,7 @@ import (
 
 	"git.georgsen.dk/hwlab/internal/modelstub"
 	"git.georgsen.dk/hwlab/internal/pgtest"
+	"git.georgsen.dk/hwlab/internal/wire"
 )
 
 // gatedModel stands between the advisor and the stub and holds the stub's
@@ -123,22 +129,10 @@ func (g *gatedModel) serve(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// apiMessage is a message as the API returns it, with the reply's facts.
-type apiMessage struct {
-	ID               string  `json:"id"`
-	Role             string  `json:"role"`
-	Content          string  `json:"content"`
-	Status           string  `json:"status"`
-	Model            *string `json:"model"`
-	PromptTokens     *int    `json:"prompt_tokens"`
-	CompletionTokens *int    `json:"completion_tokens"`
-	DurationMS       *int    `json:"duration_ms"`
-}
-
-func conversationMessages(t *testing.T, base, id string) []apiMessage {
+func conversationMessages(t *testing.T, base, id string) []wire.Message {
 	t.Helper()
 	var c struct {
-		Messages []apiMessage `json:"messages"`
+		Messages []wire.Message `json:"messages"`
 	}
 	apiJSON(t, http.MethodGet, base+"api/conversations/"+id, nil, http.StatusOK, &c)
 	return c.Messages
@@ -346,7 +340,7 @@ func TestBrowserStopRetry(t *testing.T) {
 
 // checkFacts checks the facts line under the reply at css against the
 // stored reply: "model · prompt → completion tokens · 4.2 s".
-func checkFacts(t *testing.T, ctx context.Context, css string, m apiMessage) {
+func checkFacts(t *testing.T, ctx context.Context, css string, m wire.Message) {
 	t.Helper()
 	if m.Model == nil || *m.Model == "" || m.PromptTokens == nil || m.CompletionTokens == nil || m.DurationMS == nil {
 		t.Fatalf("the stored reply lacks facts: %+v", m)
@@ -408,4 +402,143 @@ func TestBrowserNewConversationDraft(t *testing.T) {
 		t.Errorf("a click after a sent conversation made %d conversations; want still 1", len(cs))
 	}
 	closeClean(t, b, nil)
+}
+
+// cutProxy serves the advisor through a reverse proxy that breaks the
+// connection of the chat POST's event stream right after the token event
+// that reaches byte offset at (the server may merge deltas into one
+// event, so it counts bytes, not events), the way a network change
+// mid-answer does, and records the Last-Event-ID of each /stream request
+// (the page's resume). It cuts when the test says so (cut), once the page
+// shows what came before: a connection reset may make the browser drop
+// data it has received but not yet read.
+type cutProxy struct {
+	*httptest.Server
+	now  chan struct{}
+	once sync.Once
+
+	mu       sync.Mutex
+	resumeAt []string
+}
+
+func newCutProxy(t *testing.T, base string, at int) *cutProxy {
+	t.Helper()
+	target, err := url.Parse(base)
+	must(t, "parse the server's URL", err)
+	p := &cutProxy{now: make(chan struct{})}
+	rp := httputil.NewSingleHostReverseProxy(target)
+	rp.ErrorLog = log.New(io.Discard, "", 0) // the cut is meant
+	rp.ModifyResponse = func(res *http.Response) error {
+		if res.Request.Method == http.MethodPost && strings.HasSuffix(res.Request.URL.Path, "/chat") {
+			res.Body = &cutBody{r: bufio.NewReader(res.Body), c: res.Body, at: at, now: p.now}
+		}
+		return nil
+	}
+	p.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasSuffix(r.URL.Path, "/stream") {
+			p.mu.Lock()
+			p.resumeAt = append(p.resumeAt, r.Header.Get("Last-Event-ID"))
+			p.mu.Unlock()
+		}
+		// As a front proxy would, it presents the request as the server's
+		// own (its guard checks Host and Origin).
+		r.Host = target.Host
+		if r.Header.Get("Origin") != "" {
+			r.Header.Set("Origin", target.Scheme+"://"+target.Host)
+		}
+		rp.ServeHTTP(w, r)
+	}))
+	t.Cleanup(p.Close)
+	t.Cleanup(p.cut) // runs first: nothing stays held
+	return p
+}
+
+// cut breaks the connection, once the stream has reached the offset.
+func (p *cutProxy) cut() { p.once.Do(func() { close(p.now) }) }
+
+func (p *cutProxy) resumes() []string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return append([]string(nil), p.resumeAt...)
+}
+
+// cutBody passes an event stream through line by line and fails after the
+// blank line that ends the first event whose id is at least at.
+type cutBody struct {
+	r       *bufio.Reader
+	c       io.Closer
+	at      int
+	now     <-chan struct{}
+	id      int // of the event being read
+	pending []byte
+	cut     bool
+}
+
+func (b *cutBody) Read(p []byte) (int, error) {
+	for len(b.pending) == 0 {
+		if b.cut {
+			<-b.now
+			return 0, errors.New("cut: the connection dropped")
+		}
+		line, err := b.r.ReadBytes('\n')
+		if v, ok := bytes.CutPrefix(line, []byte("id: ")); ok {
+			b.id, _ = strconv.Atoi(string(bytes.TrimSpace(v)))
+		} else if bytes.Equal(line, []byte("\n")) {
+			b.cut = b.id >= b.at
+			b.id = 0
+		}
+		b.pending = line
+		if err != nil {
+			if len(line) == 0 {
+				return 0, err
+			}
+			break
+		}
+	}
+	n := copy(p, b.pending)
+	b.pending = b.pending[n:]
+	return n, nil
+}
+
+func (b *cutBody) Close() error { return b.c.Close() }
+
+// TestBrowserResumeAfterDrop: the chat POST's stream breaks mid-reply while
+// the page stays open; the page resumes through /stream with Last-Event-ID
+// set to the UTF-8 bytes it shows, and the reply goes on to its exact end,
+// nothing repeated and nothing skipped.
+func TestBrowserResumeAfterDrop(t *testing.T) {
+	t.Parallel()
+	execPath := chromiumPath(t)
+	const tokens = 40
+	stub := modelstub.NewWith(modelstub.Options{Numbered: true, Tokens: tokens})
+	t.Cleanup(stub.Close)
+	model := newGatedModel(t, stub, 10)
+	base := startServer(t, pgtest.Migrated(t), model, "")
+	t.Cleanup(model.openAll)
+	proxy := newCutProxy(t, base, len(modelstub.NumberedText(10)))
+
+	b := newBrowser(t, execPath)
+	ctx := b.ctx
+	openPage(t, ctx, proxy.URL+"/", "#new-conversation")
+	_, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`window.__samePage = true`))
+	must(t, "mark the page", err)
+	must(t, "ask", typeMessage(ctx, "Count to forty."))
+	must(t, "ten tokens", waitText(ctx, streamingReply, modelstub.NumberedText(10)))
+	proxy.cut()
+	model.open(10)
+	done := `#thread li.role-assistant[data-state="done"][data-status="complete"]`
+	must(t, "the reply complete", waitCount(ctx, done, 1))
+	checkThread(t, ctx, "after the resume", []shownMessage{
+		{Role: "user", Content: "Count to forty.", State: "done"},
+		{Role: "assistant", Content: modelstub.NumberedText(tokens), State: "done"},
+	})
+	if same, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`window.__samePage === true`)); err != nil || !same {
+		t.Errorf("the page was reloaded (mark kept = %v, %v); want the reply resumed in place", same, err)
+	}
+	want := strconv.Itoa(len(modelstub.NumberedText(10)))
+	if got := proxy.resumes(); len(got) == 0 || got[0] != want {
+		t.Errorf("/stream requests with Last-Event-ID %q; want the first from byte %s", got, want)
+	}
+	// The broken POST may be reported as a failed load; anything else is a fault.
+	closeClean(t, b, func(msg string) bool { return strings.Contains(msg, "ERR_") })
 }
