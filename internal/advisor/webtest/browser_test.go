@@ -94,6 +94,17 @@ func TestBrowser(t *testing.T) {
 		chromedp.Click(chromedp.CSS("#new-conversation")),
 		chromedp.WaitVisible(chromedp.CSS("#thread-view")),
 	))
+
+	// The reply streams: the stub sends its first chunk and then holds, and
+	// that chunk must already be on the page while the reply is unfinished.
+	// The conversation is stored with its first message.
+	model.SetMode(modelstub.HoldMidStream)
+	must(t, "send the first question", typeMessage(ctx, question1...))
+	select {
+	case <-model.Held():
+	case <-ctx.Done():
+		t.Fatal("the model was never asked: the chat request did not reach it")
+	}
 	must(t, "new conversation listed first", waitCount(ctx, "#conversation-list li.conversation", len(seeded)+1))
 	must(t, "new conversation selected", chromedp.Do(ctx, chromedp.WaitVisible(chromedp.CSS(
 		`#conversation-list li.conversation:first-child a[aria-current="page"]`))))
@@ -101,16 +112,6 @@ func TestBrowser(t *testing.T) {
 	must(t, "read the conversation id", err)
 	if len(id) != 36 {
 		t.Fatalf("location.hash does not name the conversation: id %q", id)
-	}
-
-	// The reply streams: the stub sends its first chunk and then holds, and
-	// that chunk must already be on the page while the reply is unfinished.
-	model.SetMode(modelstub.HoldMidStream)
-	must(t, "send the first question", typeMessage(ctx, question1...))
-	select {
-	case <-model.Held():
-	case <-ctx.Done():
-		t.Fatal("the model was never asked: the chat request did not reach it")
 	}
 	must(t, "part of the reply shown while it streams",
 		waitPartial(ctx, `#thread li.role-assistant[data-state="streaming"] .message-content`, answer1))
@@ -150,22 +151,32 @@ func TestBrowser(t *testing.T) {
 
 	saveScreenshot(t, ctx)
 
-	// A model failure mid-reply: the question stays, the partial reply goes,
-	// and Retry asks again through /reply.
+	// A model failure mid-reply: the question stays, and so does the
+	// partial reply, marked failed; its Retry asks again through /reply and
+	// appends a fresh reply after it.
 	model.SetMode(modelstub.FailMidStream)
 	must(t, "send the third question", typeMessage(ctx, question3...))
-	must(t, "retry offered", chromedp.Do(ctx, chromedp.WaitVisible(chromedp.CSS("#retry"))))
-	want = append(want, shownMessage{Role: "user", Content: joinLines(question3...), State: "done"})
+	failed := `#thread li.role-assistant[data-status="failed"]`
+	must(t, "retry offered", chromedp.Do(ctx, chromedp.WaitVisible(chromedp.CSS(failed+" .message-retry"))))
+	must(t, "failed badge", waitText(ctx, failed+" .message-badge", "failed"))
+	stored := conversationMessages(t, base, id)
+	partial := stored[len(stored)-1]
+	if partial.Status != "failed" || partial.Content == "" || len(partial.Content) >= len(answer3) || !strings.HasPrefix(answer3, partial.Content) {
+		t.Fatalf("stored after the model failed: %+v; want a failed reply with part of %q", partial, answer3)
+	}
+	want = append(want,
+		shownMessage{Role: "user", Content: joinLines(question3...), State: "done"},
+		shownMessage{Role: "assistant", Content: partial.Content, State: "done"})
 	checkThread(t, ctx, "after the model failed", want)
 	model.SetMode(modelstub.Normal)
 	must(t, "retry", chromedp.Do(ctx,
-		chromedp.Click(chromedp.CSS("#retry")),
+		chromedp.Click(chromedp.CSS(failed+" .message-retry")),
 		chromedp.WaitNotVisible(chromedp.CSS("#problem")),
 	))
-	must(t, "retried reply complete", waitCount(ctx, `#thread li.role-assistant[data-state="done"]`, 3))
+	must(t, "retried reply complete", waitCount(ctx, `#thread li.role-assistant[data-status="complete"]`, 3))
 	want = append(want, shownMessage{Role: "assistant", Content: answer3, State: "done"})
 	checkThread(t, ctx, "after the retry", want)
-	must(t, "count after retry", waitPrefix(ctx, "#conversation-list li.conversation:first-child .conversation-meta", "6 messages · "))
+	must(t, "count after retry", waitPrefix(ctx, "#conversation-list li.conversation:first-child .conversation-meta", "7 messages · "))
 
 	closeClean(t, b1, nil)
 
@@ -196,7 +207,7 @@ func TestBrowser(t *testing.T) {
 		t.Errorf("second page order = %v, want newest first %v", order, wantOrder)
 	}
 	must(t, "conversation listed in the new browser", waitText(ctx, item+" .conversation-title", newTitle))
-	must(t, "its count", waitPrefix(ctx, item+" .conversation-meta", "6 messages · "))
+	must(t, "its count", waitPrefix(ctx, item+" .conversation-meta", "7 messages · "))
 	must(t, "open it", chromedp.Do(ctx, chromedp.Click(chromedp.CSS(item+" .conversation-open"))))
 	must(t, "its thread", waitCount(ctx, "#thread li.message", len(want)))
 	must(t, "its title", waitText(ctx, "#thread-title", newTitle))
@@ -432,9 +443,10 @@ func TestBrowserToken(t *testing.T) {
 	closeClean(t, b, func(msg string) bool { return strings.Contains(msg, "401") })
 }
 
-// TestBrowserNoModel serves without a model: the page still browses and
-// creates, and a message it cannot send is not lost: the server's 503 says
-// what to configure, and the text is back in the composer.
+// TestBrowserNoModel serves without a model: the page still browses, and a
+// message it cannot send is not lost: the server's 503 says what to
+// configure, the text is back in the composer, and the conversation created
+// for it is gone again (none is left empty).
 func TestBrowserNoModel(t *testing.T) {
 	t.Parallel()
 	execPath := chromiumPath(t)
@@ -453,20 +465,20 @@ func TestBrowserNoModel(t *testing.T) {
 	must(t, "send", typeMessage(ctx, "hello"))
 	must(t, "the server's explanation", chromedp.Do(ctx, chromedp.WaitVisible(chromedp.CSS("#problem"))))
 	must(t, "it names the setting", waitTextMatch(ctx, "#problem-text", `(s, w) => s.includes(w)`, "ADVISOR_MODEL_URL", "to mention"))
+	must(t, "back to the draft", waitText(ctx, "#thread-meta", "Saved when you send the first message."))
 	text, err := chromedp.Run(ctx, chromedp.Value(chromedp.CSS("#composer-input")))
 	must(t, "read the composer", err)
 	shown, err := thread(ctx)
 	must(t, "read the thread", err)
-	var c struct {
-		Messages []shownMessage `json:"messages"`
+	var list struct {
+		Conversations []map[string]any `json:"conversations"`
 	}
-	id, err := chromedp.Run(ctx, chromedp.Evaluate[string](`location.hash.slice(3)`))
-	must(t, "read the id", err)
-	apiJSON(t, http.MethodGet, base+"api/conversations/"+id, nil, http.StatusOK, &c)
+	apiJSON(t, http.MethodGet, base+"api/conversations", nil, http.StatusOK, &list)
 	// The server refuses before storing anything, so the page gives the
-	// text back instead of showing a message that is not there.
-	if len(c.Messages) != 0 {
-		t.Errorf("the server stored %d messages without a model; want none", len(c.Messages))
+	// text back instead of showing a message that is not there, and
+	// deletes the conversation it made for it.
+	if len(list.Conversations) != 0 {
+		t.Errorf("the server lists %v after a refused first message; want no conversation", list.Conversations)
 	}
 	if text != "hello" || len(shown) != 0 {
 		t.Errorf("composer = %q, thread = %q; want the text back and an empty thread", text, shown)

@@ -46,9 +46,10 @@ func chromiumPath(t *testing.T) string {
 
 // browser is one running chromium with one tab.
 type browser struct {
-	ctx    context.Context // the tab's
-	close  func()          // closes the browser and waits for it to exit
-	errors *pageErrors
+	ctx     context.Context // the tab's
+	close   func()          // closes the browser and waits for it to exit
+	errors  *pageErrors
+	profile string // its user-data-dir, which names its processes
 }
 
 // newBrowser starts a headless chromium with a fresh profile (its own
@@ -93,5 +94,5 @@ func newBrowser(t *testing.T, execPath string) *browser {
 	if err := chromedp.Do(ctx); err != nil {
 		t.Fatalf("start chromium %s: %v", execPath, err)
 	}
-	return &browser{ctx: ctx, close: closeBrowser, errors: watchConsole(t, ctx)}
+	return &browser{ctx: ctx, close: closeBrowser, errors: watchConsole(t, ctx), profile: profile}
 }

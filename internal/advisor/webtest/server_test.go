@@ -11,19 +11,20 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"git.georgsen.dk/hwlab/internal/advisor"
-	"git.georgsen.dk/hwlab/internal/modelstub"
 	"git.georgsen.dk/hwlab/internal/store"
 )
 
 // startServer serves the advisor on a loopback port over the database at
 // dsn, with model as its model, and returns the page's URL (ending in /).
 // A non-empty token is required as the API's bearer token; a nil model
-// serves with no model configured.
+// serves with no model configured. model is the stub, or anything else
+// that serves the OpenAI API at its BaseURL (a gate in front of the stub).
 // It is the real handler, the one advisor serve runs, on a real listener:
 // the browser talks HTTP to it like to a deployed server.
-func startServer(t *testing.T, dsn string, model *modelstub.Server, token string) string {
+func startServer(t *testing.T, dsn string, model interface{ BaseURL() string }, token string) string {
 	t.Helper()
 	ctx := context.Background()
 	logs := &testLog{t: t}
@@ -67,6 +68,11 @@ func startServer(t *testing.T, dsn string, model *modelstub.Server, token string
 		if err := <-served; !errors.Is(err, http.ErrServerClosed) {
 			t.Errorf("serve: %v", err)
 		}
+		// Generations belong to the server, not to the requests: wait for
+		// the ones still running before the store closes.
+		grace, cancel := context.WithTimeout(ctx, 10*time.Second)
+		defer cancel()
+		h.Shutdown(grace)
 	})
 	return "http://" + ln.Addr().String() + "/"
 }

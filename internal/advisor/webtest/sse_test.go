@@ -3,6 +3,7 @@
 package webtest
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"testing"
@@ -22,10 +23,6 @@ func TestSSEParser(t *testing.T) {
 	b := newBrowser(t, execPath)
 	openPage(t, b.ctx, base, "#new-conversation")
 
-	type event struct {
-		Event string `json:"event"`
-		Data  string `json:"data"`
-	}
 	tests := []struct {
 		name   string
 		chunks []string
@@ -55,21 +52,66 @@ func TestSSEParser(t *testing.T) {
 			[]event{{"message", "Datacenter → Storage ✓"}}},
 	}
 	for _, tc := range tests {
-		chunks, _ := json.Marshal(tc.chunks)
-		expr := fmt.Sprintf(`import("/static/sse.js").then(m => {
-			const out = [];
-			const p = m.createParser(e => out.push(e));
-			for (const c of %s) p.push(c);
-			p.end();
-			return out;
-		})`, chunks)
-		got, err := chromedp.Run(b.ctx, chromedp.Evaluate[[]event](expr, chromedp.EvalAwaitPromise))
-		if err != nil {
-			t.Fatalf("%s: %v", tc.name, err)
+		parsed := parseInPage(t, b.ctx, tc.name, tc.chunks)
+		got := make([]event, len(parsed))
+		for i, e := range parsed {
+			got[i] = event{e.Event, e.Data}
 		}
 		if fmt.Sprint(got) != fmt.Sprint(tc.want) {
 			t.Errorf("%s: events %q, want %q", tc.name, got, tc.want)
 		}
 	}
+
+	// The id is the last event ID of the standard: it stays with later
+	// events until another id sets it, and the page resumes from it.
+	idTests := []struct {
+		name   string
+		chunks []string
+		want   []string
+	}{
+		{"each token its offset", []string{"event: token\nid: 3\ndata: a\n\n", "id: 7\ndata: b\n\n"}, []string{"3", "7"}},
+		{"kept until set again", []string{"id: 5\ndata: a\n\ndata: b\n\n"}, []string{"5", "5"}},
+		{"none before the first", []string{"data: a\n\nid: 2\ndata: b\n\n"}, []string{"", "2"}},
+		{"an id with NUL is ignored", []string{"id: 4\ndata: a\n\nid: 9\u0000\ndata: b\n\n"}, []string{"4", "4"}},
+	}
+	for _, tc := range idTests {
+		var got []string
+		for _, e := range parseInPage(t, b.ctx, tc.name, tc.chunks) {
+			got = append(got, e.ID)
+		}
+		if fmt.Sprint(got) != fmt.Sprint(tc.want) {
+			t.Errorf("%s: ids %q, want %q", tc.name, got, tc.want)
+		}
+	}
 	closeClean(t, b, nil)
+}
+
+type event struct {
+	Event string `json:"event"`
+	Data  string `json:"data"`
+}
+
+// parsedEvent is what the page's parser dispatches.
+type parsedEvent struct {
+	Event string `json:"event"`
+	Data  string `json:"data"`
+	ID    string `json:"id"`
+}
+
+// parseInPage feeds chunks to static/sse.js's parser in the browser.
+func parseInPage(t *testing.T, ctx context.Context, name string, chunks []string) []parsedEvent {
+	t.Helper()
+	js, _ := json.Marshal(chunks)
+	expr := fmt.Sprintf(`import("/static/sse.js").then(m => {
+		const out = [];
+		const p = m.createParser(e => out.push(e));
+		for (const c of %s) p.push(c);
+		p.end();
+		return out;
+	})`, js)
+	got, err := chromedp.Run(ctx, chromedp.Evaluate[[]parsedEvent](expr, chromedp.EvalAwaitPromise))
+	if err != nil {
+		t.Fatalf("%s: %v", name, err)
+	}
+	return got
 }

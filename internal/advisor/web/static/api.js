@@ -59,11 +59,16 @@ function obtainToken(rejected) {
 // request sends one API call and returns the Response when it is 2xx.
 // body (an object) is sent as JSON. State-changing methods always send
 // Content-Type: application/json, which the server requires, even without a
-// body. On 401 it asks for a token and sends the request again.
-export async function request(path, { method = "GET", body, accept = "application/json" } = {}) {
+// body. On 401 it asks for a token and sends the request again. headers
+// adds request headers (Last-Event-ID when a stream is resumed); signal
+// aborts the request, and then its AbortError is thrown as it is.
+export async function request(
+  path,
+  { method = "GET", body, accept = "application/json", headers: extra = {}, signal } = {},
+) {
   const changing = method !== "GET" && method !== "HEAD";
   for (;;) {
-    const headers = { Accept: accept };
+    const headers = { ...extra, Accept: accept };
     if (changing) headers["Content-Type"] = "application/json";
     const sent = currentToken();
     if (sent) headers.Authorization = "Bearer " + sent;
@@ -75,8 +80,10 @@ export async function request(path, { method = "GET", body, accept = "applicatio
         body: encodeBody(method, body),
         credentials: "same-origin",
         cache: "no-store",
+        signal,
       });
-    } catch {
+    } catch (err) {
+      if (signal?.aborted) throw err;
       throw new ApiError(0, "Could not reach the server. Check the connection and try again.");
     }
     if (res.status === 401) {

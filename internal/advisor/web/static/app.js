@@ -2,6 +2,10 @@
 // composer whose reply streams in over Server-Sent Events. Everything the
 // model or a user wrote is put into the page as text (textContent), never
 // as HTML, so a reply cannot inject markup or script.
+//
+// A reply belongs to the server, not to the page: a dropped connection is
+// resumed through /stream from the bytes already shown, a reload follows a
+// reply still being written, and Stop asks the server to end it.
 
 import { ApiError, json, request, setTokenPrompt } from "./api.js";
 import { readEvents } from "./sse.js";
@@ -36,6 +40,7 @@ const el = {
   composer: $("composer"),
   input: $("composer-input"),
   send: $("send"),
+  stop: $("stop"),
   activity: $("activity"),
   tokenDialog: $("token-dialog"),
   tokenForm: $("token-form"),
@@ -50,6 +55,7 @@ const state = {
   nextCursor: "",
   current: null, // the open conversation, messages included
   busy: false, // a reply is streaming
+  follow: null, // the AbortController of the reply being followed
 };
 
 const dateTimeFormat = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "short" });
@@ -208,10 +214,15 @@ function setSidebarOpen(open) {
 
 // ---- thread --------------------------------------------------------------
 
-function messageItem(m, stateName = "done") {
+// Replies that ended without being complete; the page marks them and, on
+// the last message, offers Retry (a fresh reply; this one stays).
+const UNFINISHED = new Set(["stopped", "interrupted", "failed"]);
+
+function messageItem(m, stateName = m.status === "streaming" ? "streaming" : "done") {
   const li = document.createElement("li");
   li.className = `message role-${m.role}`;
   li.dataset.state = stateName;
+  if (m.status) li.dataset.status = m.status;
   if (m.id) li.dataset.id = m.id;
 
   const head = document.createElement("p");
@@ -226,25 +237,75 @@ function messageItem(m, stateName = "done") {
     when.textContent = formatDate(m.created_at);
     head.append(" ", when);
   }
+  if (UNFINISHED.has(m.status)) {
+    const badge = document.createElement("span");
+    badge.className = `message-badge badge-${m.status}`;
+    badge.textContent = m.status;
+    badge.title = STATUS_HELP[m.status];
+    head.append(" ", badge);
+  }
 
   const body = document.createElement("div");
   body.className = "message-content";
   body.textContent = m.content || "";
-
   li.append(head, body);
+
+  const facts = m.role === "assistant" && m.status !== "streaming" ? replyFacts(m) : "";
+  if (facts) {
+    const meta = document.createElement("p");
+    meta.className = "message-meta";
+    meta.textContent = facts;
+    if (m.first_token_ms != null) meta.title = `First token after ${formatDuration(m.first_token_ms)}`;
+    li.append(meta);
+  }
   return li;
+}
+
+const STATUS_HELP = {
+  stopped: "Stopped before the end; the text so far is kept.",
+  interrupted: "The server stopped while writing this reply; the text so far is kept.",
+  failed: "The model failed while writing this reply; the text so far is kept.",
+};
+
+// replyFacts is the small line under a reply: model, tokens, duration
+// ("llama3 · 12 → 340 tokens · 4.2 s"), each part only when known.
+function replyFacts(m) {
+  const parts = [];
+  if (m.model) parts.push(m.model);
+  const p = m.prompt_tokens;
+  const c = m.completion_tokens;
+  if (p != null && c != null) parts.push(`${p} → ${c} tokens`);
+  else if (c != null) parts.push(`${c} tokens`);
+  else if (p != null) parts.push(`${p} prompt tokens`);
+  if (m.duration_ms != null) parts.push(formatDuration(m.duration_ms));
+  if (m.finish_reason === "length") parts.push("cut off at the length limit");
+  return parts.join(" · ");
+}
+
+function formatDuration(ms) {
+  const s = ms / 1000;
+  if (s < 60) return `${s.toFixed(1)} s`;
+  const whole = Math.round(s);
+  return `${Math.floor(whole / 60)} min ${whole % 60} s`;
 }
 
 function renderHeader() {
   const c = state.current;
   el.title.textContent = titleOf(c);
-  const parts = [countText(c.message_count)];
-  if (c.model) parts.push(`model ${c.model}`);
-  parts.push(`started ${formatDate(c.started_at)}`);
-  el.meta.textContent = parts.join(" · ");
+  if (c.draft) {
+    el.meta.textContent = "Saved when you send the first message.";
+  } else {
+    const parts = [countText(c.message_count)];
+    if (c.model) parts.push(`model ${c.model}`);
+    parts.push(`started ${formatDate(c.started_at)}`);
+    el.meta.textContent = parts.join(" · ");
+  }
+  el.deleteCurrent.hidden = Boolean(c.draft);
   document.title = `${titleOf(c)} — Lab advisor`;
 }
 
+// renderThread draws the open conversation; a reply still being written
+// is then followed live (a reload mid-answer picks it up again).
 function renderThread() {
   const c = state.current;
   el.empty.hidden = Boolean(c);
@@ -259,6 +320,7 @@ function renderThread() {
   el.thread.replaceChildren(...c.messages.map((m) => messageItem(m)));
   offerRetryIfUnanswered();
   scrollToEnd();
+  if (lastMessage()?.status === "streaming") resumeReply(c);
 }
 
 function scrollToEnd() {
@@ -270,12 +332,27 @@ function lastMessage() {
   return ms[ms.length - 1];
 }
 
+// offerRetryIfUnanswered offers Retry where /reply would be accepted: after
+// a question with no reply (in the problem bar), or on a last reply that
+// ended stopped, interrupted or failed (on the reply itself).
 function offerRetryIfUnanswered() {
+  for (const b of el.thread.querySelectorAll(".message-retry")) b.remove();
   if (state.busy) return;
-  if (lastMessage()?.role === "user") {
+  const last = lastMessage();
+  if (last?.role === "user") {
     showProblem("The last message has no reply yet.", { retry: true });
-  } else {
-    hideProblem();
+    return;
+  }
+  hideProblem();
+  const item = el.thread.lastElementChild;
+  if (last?.role === "assistant" && UNFINISHED.has(last.status) && item?.dataset.id === last.id) {
+    const b = document.createElement("button");
+    b.type = "button";
+    b.className = "secondary message-retry";
+    b.textContent = "Retry";
+    b.setAttribute("aria-label", "Retry: ask for a new reply (this one stays)");
+    b.addEventListener("click", retry);
+    item.append(b);
   }
 }
 
@@ -292,7 +369,7 @@ function hideProblem() {
 }
 
 async function openConversation(id, { focusTitle = false } = {}) {
-  if (state.busy) return;
+  leaveReply();
   try {
     state.current = await json(apiPath(id));
   } catch (err) {
@@ -321,22 +398,61 @@ function showEmpty() {
   renderList();
 }
 
-async function newConversation() {
-  if (state.busy) return null;
+// newConversation opens an empty draft. Nothing is stored until its first
+// message is sent, so clicks that send nothing leave no empty
+// conversations in the list.
+function newConversation() {
+  leaveReply();
+  showDraft();
+  announce("New conversation. It is saved when you send the first message.");
+  el.input.focus();
+}
+
+function showDraft() {
+  state.current = {
+    id: "",
+    title: "",
+    model: "",
+    started_at: new Date().toISOString(),
+    message_count: 0,
+    messages: [],
+    draft: true,
+  };
+  if (location.hash) history.replaceState(null, "", location.pathname + location.search);
+  hideProblem();
+  renderThread();
+  renderList();
+  setSidebarOpen(false);
+}
+
+// createConversation stores the draft when its first message is sent.
+async function createConversation() {
   try {
     const c = await json("api/conversations", { method: "POST", body: {} });
+    c.messages = c.messages || [];
     state.current = c;
     history.replaceState(null, "", `#c/${c.id}`);
     upsertSummary(c);
     renderThread();
-    setSidebarOpen(false);
-    announce("New conversation started.");
-    el.input.focus();
     return c;
   } catch (err) {
     showProblem(`Could not start a conversation: ${err.message}`);
     return null;
   }
+}
+
+// discardCreated deletes a conversation created for a first message that
+// the server then refused, and goes back to the draft, so a refused send
+// leaves no empty conversation behind either.
+async function discardCreated(c) {
+  try {
+    await request(apiPath(c.id), { method: "DELETE" });
+  } catch {
+    return; // it stays, empty; the list shows it as it is
+  }
+  state.summaries = state.summaries.filter((s) => s.id !== c.id);
+  if (state.current?.id === c.id) showDraft();
+  else renderList();
 }
 
 // ---- title ---------------------------------------------------------------
@@ -353,7 +469,8 @@ function showTitleForm() {
 function hideTitleForm() {
   el.titleForm.hidden = true;
   el.title.hidden = false;
-  el.rename.hidden = false;
+  // A draft has no title to rename until it is stored.
+  el.rename.hidden = Boolean(state.current?.draft);
 }
 
 async function saveTitle(event) {
@@ -414,6 +531,28 @@ function setBusy(busy) {
   el.send.disabled = busy;
   el.retry.disabled = busy;
   el.composer.setAttribute("aria-busy", String(busy));
+  // Stop is shown for the whole reply but usable only once the server has
+  // the generation (see follow); before that /stop would find nothing.
+  el.stop.hidden = !busy;
+  el.stop.disabled = true;
+}
+
+// beginFollow makes the page busy with one reply; outcome.signal ends when
+// the page lets go of it.
+function beginFollow() {
+  setBusy(true);
+  state.follow = new AbortController();
+  return { signal: state.follow.signal };
+}
+
+// leaveReply lets go of the reply being followed, so the user may open
+// something else meanwhile: the server goes on writing it, and opening its
+// conversation again follows it from there.
+function leaveReply() {
+  if (!state.busy) return;
+  state.follow?.abort();
+  state.follow = null;
+  setBusy(false);
 }
 
 async function sendMessage(event) {
@@ -422,8 +561,9 @@ async function sendMessage(event) {
   const content = el.input.value;
   if (!content.trim()) return;
   let c = state.current;
-  if (!c) {
-    c = await newConversation();
+  const created = !c || c.draft;
+  if (created) {
+    c = await createConversation();
     if (!c) return;
   }
   el.input.value = "";
@@ -431,102 +571,286 @@ async function sendMessage(event) {
   const pending = messageItem({ role: "user", content, created_at: new Date().toISOString() }, "pending");
   el.thread.append(pending);
   const stored = await streamReply(c, "chat", { content }, pending);
+  if (stored.left) return; // the user opened something else meanwhile
   const last = lastMessage();
   const kept = stored.user || (last?.role === "user" && last.content === content);
   if (!kept && !el.input.value) {
     // The server kept nothing: give the text back so it is not lost.
     el.input.value = content;
   }
+  if (created && stored.refused && state.current?.id === c.id && !lastMessage()) {
+    await discardCreated(c);
+    showProblem(stored.refused.message);
+  }
 }
 
 async function retry() {
   const c = state.current;
-  if (!c || state.busy) return;
+  if (!c || c.draft || state.busy) return;
   hideProblem();
   await streamReply(c, "reply", {}, null);
 }
 
+async function stopReply() {
+  const c = state.current;
+  if (!c || !state.busy) return;
+  el.stop.disabled = true;
+  announce("Stopping the reply…");
+  try {
+    // 200: stopped and stored; 202: it is ending. Either way the reply's
+    // own stream brings its end.
+    await request(apiPath(c.id, "/stop"), { method: "POST", body: {} });
+  } catch (err) {
+    // 409: it ended by itself meanwhile, which is no problem.
+    if (err.status !== 409) {
+      showProblem(`Could not stop the reply: ${err.message}`);
+      el.stop.disabled = !state.busy;
+    }
+  }
+}
+
+// A reply as it arrives. bytes is how much of its text the page shows, in
+// UTF-8 bytes, the unit of the token events' ids: a resume sends it as
+// Last-Event-ID and gets only what it lacks.
+const utf8 = new TextEncoder();
+const fromUtf8 = new TextDecoder();
+
+function liveReply(item, shown = "") {
+  const text = item.querySelector(".message-content");
+  text.textContent = shown;
+  return { item, text, bytes: utf8.encode(shown).length, id: item.dataset.id || "" };
+}
+
+// addDelta shows one token event. Its id is the byte offset after the
+// delta, so text already shown (a replay overlapping what the page read from
+// the conversation) is skipped. It returns false for a delta that starts
+// beyond what is shown: a gap, which only a fresh resume can fill.
+function addDelta(live, delta, id) {
+  const bytes = utf8.encode(delta);
+  const end = /^\d+$/.test(id) ? Number(id) : live.bytes + bytes.length;
+  const start = end - bytes.length;
+  if (start > live.bytes) return false;
+  if (end <= live.bytes) return true;
+  live.text.append(start === live.bytes ? delta : fromUtf8.decode(bytes.subarray(live.bytes - start)));
+  live.bytes = end;
+  return true;
+}
+
+// replyEvents handles the events of a chat, reply or stream response;
+// outcome collects how the reply ended (reply: the stored message; failure:
+// what to tell the user; lost: follow it no further, re-read the thread).
+function replyEvents(live, outcome, onUser) {
+  return (ev) => {
+    if (outcome.ended || outcome.lost) return;
+    const data = JSON.parse(ev.data);
+    switch (ev.event) {
+      case "user":
+        onUser?.(data);
+        break;
+      case "reply":
+        if (live.id && data.id !== live.id) {
+          // Ours ended and another has started: the thread says how.
+          outcome.lost = true;
+          return;
+        }
+        live.id = data.id;
+        live.item.dataset.id = data.id;
+        break;
+      case "token":
+        if (addDelta(live, data.delta || "", ev.id)) {
+          outcome.progressed = true;
+          scrollToEnd();
+        } else {
+          outcome.lost = true;
+        }
+        break;
+      case "done":
+        outcome.ended = true;
+        outcome.reply = data;
+        break;
+      case "error":
+        outcome.ended = true;
+        outcome.failure = data.error || "The model failed.";
+        outcome.reply = data.message || null;
+        break;
+    }
+  };
+}
+
+const RESUME_ATTEMPTS = 8;
+const RESUME_MAX_DELAY_MS = 8000;
+
+// follow reads res (when given) and, for as long as the reply has not
+// ended, resumes it through /stream from what is shown: the connection may
+// drop (a network change, a proxy timeout) while the server goes on.
+async function follow(c, live, outcome, res, onUser) {
+  const onEvent = replyEvents(live, outcome, onUser);
+  const { signal } = outcome;
+  const until = () => outcome.ended || outcome.lost || signal.aborted;
+  let attempt = 0;
+  for (;;) {
+    if (res) {
+      el.stop.disabled = false;
+      outcome.progressed = false;
+      try {
+        await readEvents(res.body, onEvent, { until });
+      } catch {
+        // The connection broke: resumed below.
+      }
+      if (until()) return;
+      if (outcome.progressed) attempt = 0;
+      res = null;
+    }
+    if (attempt >= RESUME_ATTEMPTS) {
+      outcome.lost = true;
+      outcome.failure = "Lost the connection to the reply. It goes on on the server; reload the page to follow it.";
+      return;
+    }
+    if (attempt > 0) await delay(Math.min(500 * 2 ** (attempt - 1), RESUME_MAX_DELAY_MS));
+    if (signal.aborted) return;
+    attempt++;
+    try {
+      res = await request(apiPath(c.id, "/stream"), {
+        accept: "text/event-stream",
+        headers: live.bytes > 0 ? { "Last-Event-ID": String(live.bytes) } : {},
+        signal,
+      });
+    } catch (err) {
+      if (signal.aborted) return;
+      if (err.status === 0 || err.status >= 500) continue; // not reached, or briefly down
+      outcome.lost = true;
+      outcome.failure = `Could not follow the reply: ${err.message}`;
+      return;
+    }
+    if (res.status === 204) {
+      // Nothing in flight: it ended while we were away.
+      outcome.lost = true;
+      if (notInFlight.id !== live.id) Object.assign(notInFlight, { id: live.id, pause: 1000 });
+      return;
+    }
+  }
+}
+
+function delay(ms) {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
 // streamReply POSTs chat or reply with Accept: text/event-stream and shows
-// the reply as it arrives. It returns which parts the server stored.
+// the reply as it arrives. It returns which parts the server stored, and
+// refused: the error when the server turned the request down (then it
+// stored nothing).
 async function streamReply(c, action, body, pendingUser) {
-  setBusy(true);
-  const reply = messageItem({ role: "assistant", content: "" }, "streaming");
-  reply.setAttribute("aria-busy", "true");
-  const replyText = reply.querySelector(".message-content");
-  el.thread.append(reply);
+  const outcome = beginFollow();
+  const item = messageItem({ role: "assistant", content: "", status: "streaming" });
+  el.thread.append(item);
+  offerRetryIfUnanswered(); // the old reply's Retry goes while this one runs
   scrollToEnd();
   announce("The advisor is replying…");
 
-  const stored = { user: null, reply: null };
-  let failure = "";
+  const live = liveReply(item);
+  const stored = { user: null, refused: null, left: false };
+  const onUser = (data) => {
+    // Stored: the question stops looking pending at once.
+    stored.user = data;
+    if (pendingUser) {
+      const shown = messageItem(data);
+      pendingUser.replaceWith(shown);
+      pendingUser = shown;
+    }
+  };
+  let res = null;
   try {
-    const res = await request(apiPath(c.id, `/${action}`), {
+    res = await request(apiPath(c.id, `/${action}`), {
       method: "POST",
       body,
       accept: "text/event-stream",
+      signal: outcome.signal,
     });
-    const type = res.headers.get("Content-Type") || "";
-    if (type.startsWith("text/event-stream")) {
-      await readEvents(res.body, (ev) => {
-        const data = JSON.parse(ev.data);
-        switch (ev.event) {
-          case "user":
-            // Stored: the question stops looking pending at once.
-            stored.user = data;
-            if (pendingUser) {
-              const shown = messageItem(data);
-              pendingUser.replaceWith(shown);
-              pendingUser = shown;
-            }
-            break;
-          case "token":
-            replyText.append(data.delta || "");
-            scrollToEnd();
-            break;
-          case "done":
-            stored.reply = data;
-            break;
-          case "error":
-            failure = data.error || "The model failed.";
-            break;
-        }
-      });
-    } else {
-      // A server may answer in plain JSON; take that as the whole reply.
-      const whole = await res.json();
-      stored.user = whole.user || null;
-      stored.reply = whole.reply || null;
-    }
-    if (!stored.reply && !failure) failure = "The reply was cut off before it finished.";
   } catch (err) {
-    failure = err instanceof ApiError ? err.message : `The reply could not be read: ${err.message}`;
+    if (outcome.signal.aborted) {
+      stored.left = true;
+      return stored;
+    }
+    if (err.status !== 0) {
+      // Refused before anything was stored (a 409: another reply is being
+      // written, which the re-read thread then follows).
+      stored.refused = err;
+      item.remove();
+      pendingUser?.remove();
+      state.follow = null;
+      setBusy(false);
+      await resync(c.id);
+      if (!state.busy) showProblem(err.message, { retry: lastMessage()?.role === "user" });
+      announce(err.message);
+      return stored;
+    }
+    // Not answered: the server may have started the reply all the same,
+    // which /stream finds out.
   }
-
-  if (stored.user) {
-    if (pendingUser?.dataset.state === "pending") pendingUser.replaceWith(messageItem(stored.user));
-    c.messages.push(stored.user);
+  if (res && !(res.headers.get("Content-Type") || "").startsWith("text/event-stream")) {
+    // A server may answer in plain JSON; take that as the whole reply.
+    const whole = await res.json().catch(() => ({}));
+    if (whole.user) onUser(whole.user);
+    outcome.reply = whole.reply || null;
+    outcome.ended = true;
+  } else {
+    await follow(c, live, outcome, res, onUser);
   }
+  stored.left = outcome.signal.aborted;
+  if (stored.left) return stored;
+  if (stored.user && !c.messages.some((m) => m.id === stored.user.id)) c.messages.push(stored.user);
+  await settle(c, live, outcome);
+  return stored;
+}
 
-  if (stored.reply) {
-    reply.replaceWith(messageItem(stored.reply));
-    c.messages.push(stored.reply);
+// A reply that /stream says is not in flight (204) while the thread still
+// reads it as streaming (its instance died and nobody has marked it
+// interrupted yet) is looked at again after a growing pause, not in a loop.
+const notInFlight = { id: "", pause: 0 };
+const NOT_IN_FLIGHT_MAX_PAUSE_MS = 30000;
+
+// resumeReply follows a reply that was still being written when the
+// conversation was read (a reload or a second browser mid-answer).
+async function resumeReply(c) {
+  const last = lastMessage();
+  const item = el.thread.lastElementChild;
+  if (state.busy || !item || item.dataset.id !== last.id) return;
+  const outcome = beginFollow();
+  if (notInFlight.id === last.id) {
+    await delay(notInFlight.pause);
+    if (outcome.signal.aborted) return;
+    notInFlight.pause = Math.min(notInFlight.pause * 2, NOT_IN_FLIGHT_MAX_PAUSE_MS);
+  }
+  const live = liveReply(item, last.content);
+  await follow(c, live, outcome, null);
+  await settle(c, live, outcome);
+}
+
+// settle puts the ended reply on the page as stored, with its status and
+// facts; when its end was not seen, the thread is read again instead.
+async function settle(c, live, outcome) {
+  if (outcome.signal.aborted) return; // left: the page shows something else
+  state.follow = null;
+  const reply = outcome.reply;
+  if (reply && reply.status !== "streaming") {
+    const i = c.messages.findIndex((m) => m.id === reply.id);
+    if (i >= 0) c.messages[i] = reply;
+    else c.messages.push(reply);
+    live.item.replaceWith(messageItem(reply));
     setBusy(false);
-    announce("Reply complete.");
+    offerRetryIfUnanswered();
+    if (outcome.failure) showProblem(outcome.failure);
+    announce(outcome.failure || (reply.status === "stopped" ? "Reply stopped." : "Reply complete."));
     await refreshSummary(c.id);
     scrollToEnd();
-    return stored;
+    return;
   }
-
-  // The partial reply was not stored, so it leaves the page too. What the
-  // server did keep is re-read rather than guessed.
-  reply.remove();
-  pendingUser?.remove();
   setBusy(false);
-  await resync(c.id);
-  const unanswered = lastMessage()?.role === "user";
-  showProblem(failure, { retry: unanswered });
-  announce(failure);
-  return stored;
+  if (state.current?.id === c.id) await resync(c.id);
+  if (outcome.failure && !state.busy) {
+    showProblem(outcome.failure, { retry: lastMessage()?.role === "user" });
+    announce(outcome.failure);
+  }
 }
 
 // refreshSummary re-reads title and count (the server titles a conversation
@@ -597,8 +921,12 @@ function wire() {
   el.loadMore.addEventListener("click", () => loadList({ more: true }));
   window.addEventListener("hashchange", () => {
     const id = conversationFromHash();
-    if (id) openConversation(id, { focusTitle: true });
-    else if (!state.busy) showEmpty();
+    if (id) {
+      openConversation(id, { focusTitle: true });
+    } else {
+      leaveReply();
+      showEmpty();
+    }
   });
 
   el.rename.addEventListener("click", showTitleForm);
@@ -627,6 +955,7 @@ function wire() {
     }
   });
   el.retry.addEventListener("click", retry);
+  el.stop.addEventListener("click", stopReply);
 
   el.tokenDialog.addEventListener("cancel", () => {
     el.tokenDialog.returnValue = "";

@@ -3,17 +3,22 @@
 // follows the WHATWG event-stream rules: lines end in \r\n, \n or \r; a blank
 // line dispatches; lines starting with ":" are comments (the server's
 // heartbeats); "field: value" loses one leading space from the value.
+// The "id" field is kept as the standard's last event ID: it carries over to
+// later events until another id sets it; the advisor's token events use it
+// for the reply's byte offset, which a reconnect sends as Last-Event-ID.
 
-// createParser returns {push(text), end()}; onEvent gets {event, data} for
-// each dispatched event ("message" when the stream names none).
+// createParser returns {push(text), end()}; onEvent gets {event, data, id}
+// for each dispatched event ("message" when the stream names none; id is
+// the last event ID, "" until a stream sets one).
 export function createParser(onEvent) {
   let buffer = "";
   let event = "";
   let data = [];
+  let lastId = "";
 
   function dispatch() {
     if (data.length > 0) {
-      onEvent({ event: event || "message", data: data.join("\n") });
+      onEvent({ event: event || "message", data: data.join("\n"), id: lastId });
     }
     event = "";
     data = [];
@@ -31,7 +36,9 @@ export function createParser(onEvent) {
     if (value.startsWith(" ")) value = value.slice(1);
     if (field === "event") event = value;
     else if (field === "data") data.push(value);
-    // "id" and "retry" only matter to EventSource's reconnects.
+    // An id with a NUL is ignored, as the standard says. "retry" only
+    // matters to EventSource's own reconnects.
+    else if (field === "id" && !value.includes("\0")) lastId = value;
   }
 
   function drain(final) {
@@ -60,13 +67,19 @@ export function createParser(onEvent) {
 }
 
 // readEvents reads a Response body to its end, calling onEvent per event.
-export async function readEvents(body, onEvent) {
+// When until() turns true after a chunk, it stops reading and cancels the
+// body (the reader has what it wanted, or found it cannot use the rest).
+export async function readEvents(body, onEvent, { until = () => false } = {}) {
   const parser = createParser(onEvent);
   const reader = body.pipeThrough(new TextDecoderStream()).getReader();
   for (;;) {
     const { value, done } = await reader.read();
     if (done) break;
     parser.push(value);
+    if (until()) {
+      await reader.cancel().catch(() => {});
+      return;
+    }
   }
   parser.end();
 }
