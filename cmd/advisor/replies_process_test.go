@@ -235,38 +235,62 @@ func checkPrefix(t *testing.T, what, got, seen, full string) {
 }
 
 // TestReplySurvivesSIGKILL: a real `advisor serve` killed mid-reply leaves
-// the reply streaming with the text of its flushes; started again under
-// the same --instance, it ends the reply interrupted at once (before it
-// serves), with that text kept: a non-empty prefix of what the model sent,
-// at least as long as what was visible before the kill.
+// the reply streaming with the text of its flushes. It is ended
+// interrupted, with that text kept (a non-empty prefix of what the model
+// sent, at least as long as what was visible before the kill), either by
+// the same --instance started again (at once, before it serves), or by
+// another live instance once the lease has expired.
 func TestReplySurvivesSIGKILL(t *testing.T) {
 	t.Parallel()
 	bin := buildAdvisor(t)
-	dsn := pgtest.Migrated(t)
-	stub, full := numberedStub(t, 4000, 20) // minutes of reply: it is still running at the kill
-	a := startReplyServer(t, bin, dsn, stub, "--instance", "crashy")
-	id := a.create(t)
-	a.openSSE(t, "POST", "/api/conversations/"+id+"/chat", `{"content":"count"}`).expect(t, "user")
+	for _, tt := range []struct {
+		name string
+		// before starts what runs beside the doomed process, after
+		// whatever ends its reply; ended matches that one's log line.
+		before, after func(t *testing.T, dsn string, stub *modelstub.Server) *replyServer
+		ended         *regexp.Regexp
+	}{
+		{"restarted", nil, func(t *testing.T, dsn string, stub *modelstub.Server) *replyServer {
+			return startReplyServer(t, bin, dsn, stub, "--instance", "crashy")
+		}, regexp.MustCompile(`msg="replies left streaming by the previous run ended interrupted" count=1`)},
+		{"noticed by another instance", func(t *testing.T, dsn string, stub *modelstub.Server) *replyServer {
+			return startReplyServer(t, bin, dsn, stub, "--instance", "survivor", "--lease-ttl", "1s")
+		}, nil, regexp.MustCompile(`msg="replies of a lost instance ended interrupted" count=1`)},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			dsn := pgtest.Migrated(t)
+			stub, full := numberedStub(t, 4000, 20) // minutes of reply: it is still running at the kill
+			var other *replyServer
+			if tt.before != nil {
+				other = tt.before(t, dsn, stub)
+			}
+			a := startReplyServer(t, bin, dsn, stub, "--instance", "crashy")
+			id := a.create(t)
+			a.openSSE(t, "POST", "/api/conversations/"+id+"/chat", `{"content":"count"}`).expect(t, "user")
 
-	visible := a.waitStoredText(t, id)
-	if err := a.p.cmd.Process.Kill(); err != nil {
-		t.Fatal(err)
-	}
-	_ = a.p.exit(t) // killed: its error is the signal
-	if ws := a.p.cmd.ProcessState.Sys().(syscall.WaitStatus); !ws.Signaled() || ws.Signal() != syscall.SIGKILL {
-		t.Fatalf("first serve ended %v, not by SIGKILL:\n%s", a.p.cmd.ProcessState, a.p.output())
-	}
-
-	b := startReplyServer(t, bin, dsn, stub, "--instance", "crashy")
-	b.p.waitFor(t, regexp.MustCompile(`msg="replies left streaming by the previous run ended interrupted" count=1`))
-	r := b.reply(t, id)
-	if r.Status != "interrupted" || r.Content == "" {
-		t.Fatalf("reply after the restart: %q with %d bytes, want interrupted with text", r.Status, len(r.Content))
-	}
-	checkPrefix(t, "interrupted reply", r.Content, visible, full)
-	// Nothing is in flight any more: the lease went with the sweep.
-	if code, body := b.do(t, "POST", "/api/conversations/"+id+"/stop", `{}`); code != http.StatusConflict {
-		t.Errorf("stop after the restart: %d %s, want 409 (nothing in flight)", code, body)
+			visible := a.waitStoredText(t, id)
+			if err := a.p.cmd.Process.Kill(); err != nil {
+				t.Fatal(err)
+			}
+			_ = a.p.exit(t) // killed: its error is the signal
+			if ws := a.p.cmd.ProcessState.Sys().(syscall.WaitStatus); !ws.Signaled() || ws.Signal() != syscall.SIGKILL {
+				t.Fatalf("first serve ended %v, not by SIGKILL:\n%s", a.p.cmd.ProcessState, a.p.output())
+			}
+			if tt.after != nil {
+				other = tt.after(t, dsn, stub)
+			}
+			other.p.waitFor(t, tt.ended)
+			r := other.reply(t, id)
+			if r.Status != "interrupted" || r.Content == "" {
+				t.Fatalf("reply after the kill: %q with %d bytes, want interrupted with text", r.Status, len(r.Content))
+			}
+			checkPrefix(t, "interrupted reply", r.Content, visible, full)
+			// Nothing is in flight any more: the lease went with the sweep.
+			if code, body := other.do(t, "POST", "/api/conversations/"+id+"/stop", `{}`); code != http.StatusConflict {
+				t.Errorf("stop after the kill: %d %s, want 409 (nothing in flight)", code, body)
+			}
+		})
 	}
 }
 
