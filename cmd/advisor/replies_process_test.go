@@ -350,12 +350,14 @@ func TestRepliesAcrossProcesses(t *testing.T) {
 	// Past the lease's TTL into the reply: 170 tokens at 40 a second.
 	pastTTL := len(modelstub.NumberedText(170))
 
-	resumed, stopped := a.create(t), a.create(t)
-	onA, replyA := a.startChatSSE(t, resumed)
-	stopA, stopReply := a.startChatSSE(t, stopped)
-
+	// Each chat starts in its subtest: a parallel subtest may wait for a
+	// free slot longer than a reply lasts. ids[0] resumed, ids[1] stopped.
+	var ids [2]string
 	t.Run("resume through B", func(t *testing.T) {
 		t.Parallel()
+		resumed := a.create(t)
+		ids[0] = resumed
+		onA, replyA := a.startChatSSE(t, resumed)
 		onB := b.openSSE(t, "GET", "/api/conversations/"+resumed+"/stream", "")
 		var r apiMessage
 		if err := json.Unmarshal([]byte(onB.expect(t, "reply")), &r); err != nil || r.ID != replyA.ID || r.Status != "streaming" {
@@ -378,6 +380,9 @@ func TestRepliesAcrossProcesses(t *testing.T) {
 	})
 	t.Run("stop through B", func(t *testing.T) {
 		t.Parallel()
+		stopped := a.create(t)
+		ids[1] = stopped
+		stopA, stopReply := a.startChatSSE(t, stopped)
 		onB := b.openSSE(t, "GET", "/api/conversations/"+stopped+"/stream", "")
 		onB.expect(t, "reply")
 		var seen string
@@ -410,7 +415,10 @@ func TestRepliesAcrossProcesses(t *testing.T) {
 				t.Errorf("a sweep ended a reply interrupted:\n%s", out)
 			}
 		}
-		for _, id := range []string{resumed, stopped} {
+		for _, id := range ids {
+			if id == "" {
+				continue // its subtest failed before it
+			}
 			for _, m := range a.messages(t, id) {
 				if m.Status == "interrupted" {
 					t.Errorf("conversation %s: reply %s interrupted", id, m.ID)
