@@ -7,7 +7,9 @@
 # load that drifts over the minutes of the run hits both sides alike.
 # Each process loads its data set in a throwaway PostgreSQL of its own (or
 # on HWLAB_TEST_DATABASE_URL). Knobs: BENCH_ROUNDS (2), BENCH_COUNT (3),
-# BENCH_TIME (1s), BENCH_OUT (bench/out), BENCH_FILTER (the -bench regexp).
+# BENCH_TIME (1s), BENCH_OUT (bench/out), BENCH_FILTERS (-bench regexps,
+# one process each, separated by spaces: a regexp cannot pick a sub-benchmark
+# at different depths).
 # Writes $BENCH_OUT/compare-{base,head}.txt and compare.md (benchstat).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -17,7 +19,7 @@ rounds=${BENCH_ROUNDS:-2}
 count=${BENCH_COUNT:-3}
 benchtime=${BENCH_TIME:-1s}
 out=$(realpath -m "${BENCH_OUT:-bench/out}")
-filter=${BENCH_FILTER:-'^Benchmark(AddMessage|GetConversation)$/(impl=store|msgs=)/impl=store'}
+filters=${BENCH_FILTERS:-'^BenchmarkAddMessage$/^impl=store$ ^BenchmarkGetConversation$/msgs=/^impl=store$'}
 mkdir -p "$out"
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
@@ -31,9 +33,12 @@ $GO test -c -tags bench -o "$tmp/head.test" ./bench
 run() { # run SIDE: one process of SIDE's binary, in its own tree's bench directory
 	local dir=bench
 	[ "$1" = base ] && dir=$tmp/base/bench
-	echo "== $1 ($(cut -d' ' -f1-3 /proc/loadavg))" >&2
-	(cd "$dir" && "$tmp/$1.test" -test.run '^$' -test.bench "$filter" -test.count "$count" \
-		-test.benchtime "$benchtime" -test.timeout 60m) | tee -a "$out/compare-$1.txt" | grep '^Benchmark' >&2
+	local f
+	for f in $filters; do
+		echo "== $1 $f (load $(cut -d' ' -f1-3 /proc/loadavg))" >&2
+		(cd "$dir" && "$tmp/$1.test" -test.run '^$' -test.bench "$f" -test.count "$count" \
+			-test.benchtime "$benchtime" -test.timeout 60m) | tee -a "$out/compare-$1.txt" | grep '^Benchmark' >&2
+	done
 }
 for r in $(seq 0 $((rounds - 1))); do
 	if [ $((r % 2)) -eq 0 ]; then run base; run head; else run head; run base; fi

@@ -27,13 +27,21 @@ const poolSize = 16
 var content = strings.Repeat("homelab ", benchdata.ContentBytes/len("homelab "))
 
 // queryCounter is a pgx.QueryTracer that counts the statements sent
-// (Query, QueryRow and Exec, transaction control included), and among them
-// the writes (isWrite) and the reply flushes (FlushReply's chunk insert),
-// which the streaming benchmarks report per reply.
-type queryCounter struct{ n, writes, flushes atomic.Int64 }
+// (Query, QueryRow and Exec, transaction control included). With classify
+// on (the streaming benchmarks) it also counts the writes among them
+// (isWrite) and the reply flushes (FlushReply's chunk insert); it is off
+// elsewhere, since reading the SQL allocates, and the store's benchmarks
+// are compared by their allocations.
+type queryCounter struct {
+	n, writes, flushes atomic.Int64
+	classify           atomic.Bool
+}
 
 func (c *queryCounter) TraceQueryStart(ctx context.Context, _ *pgx.Conn, d pgx.TraceQueryStartData) context.Context {
 	c.n.Add(1)
+	if !c.classify.Load() {
+		return ctx
+	}
 	if isWrite(d.SQL) {
 		c.writes.Add(1)
 	}

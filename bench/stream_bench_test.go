@@ -92,6 +92,7 @@ func newChatServer(tb testing.TB, rate float64, tokens int, persist bool, stream
 		tb.Fatal(err)
 	}
 	o := open(tb, implStore, writeDB(tb, schemaMigrated))
+	o.queries.classify.Store(true)
 	srv := httptest.NewUnstartedServer(nil)
 	cfg := advisor.Config{
 		Store: o.st, Model: model, DefaultModel: "stub-model",
