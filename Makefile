@@ -3,7 +3,7 @@
 GO   ?= go
 TAGS := integration
 
-.PHONY: generate migration test check build fuzz run bench bench-doc
+.PHONY: generate migration test check build fuzz run bench bench-doc bench-compare
 
 ## generate: regenerate the ent client from ent/schema
 generate:
@@ -52,6 +52,11 @@ screenshot:
 ## bench: benchmarks of the store against the hand-written pgx baseline on a throwaway PostgreSQL (BENCH_COUNT=6 BENCH_TIME=1s); see docs/performance.md
 bench:
 	GO=$(GO) bench/run.sh
+
+## bench-compare base=REF: the store's AddMessage and GetConversation benchmarks on REF's code against this tree's, alternating processes (bench/out/compare.md)
+bench-compare:
+	@test -n "$(base)" || { echo "usage: make bench-compare base=main" >&2; exit 2; }
+	GO=$(GO) bench/compare.sh $(base)
 
 ## bench-doc: rewrite the results section of docs/performance.md from bench/out/bench.txt (or BENCH_FILE)
 bench-doc:

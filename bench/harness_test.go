@@ -4,6 +4,7 @@ package bench
 
 import (
 	"context"
+	"regexp"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -26,12 +27,49 @@ const poolSize = 16
 var content = strings.Repeat("homelab ", benchdata.ContentBytes/len("homelab "))
 
 // queryCounter is a pgx.QueryTracer that counts the statements sent
-// (Query, QueryRow and Exec, transaction control included).
-type queryCounter struct{ n atomic.Int64 }
+// (Query, QueryRow and Exec, transaction control included). With classify
+// on (the streaming benchmarks) it also counts the writes among them
+// (isWrite) and the reply flushes (FlushReply's chunk insert); it is off
+// elsewhere, since reading the SQL allocates, and the store's benchmarks
+// are compared by their allocations.
+type queryCounter struct {
+	n, writes, flushes atomic.Int64
+	classify           atomic.Bool
+}
 
-func (c *queryCounter) TraceQueryStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceQueryStartData) context.Context {
+func (c *queryCounter) TraceQueryStart(ctx context.Context, _ *pgx.Conn, d pgx.TraceQueryStartData) context.Context {
 	c.n.Add(1)
+	if !c.classify.Load() {
+		return ctx
+	}
+	if isWrite(d.SQL) {
+		c.writes.Add(1)
+	}
+	if strings.Contains(d.SQL, "INSERT INTO message_chunks") {
+		c.flushes.Add(1)
+	}
 	return ctx
+}
+
+func (c *queryCounter) reset() {
+	c.n.Store(0)
+	c.writes.Store(0)
+	c.flushes.Store(0)
+}
+
+// writeKeyword finds a data-modifying keyword; rowLock is a SELECT's row
+// lock, which is not one.
+var (
+	writeKeyword = regexp.MustCompile(`(?i)\b(INSERT|UPDATE|DELETE|MERGE)\b`)
+	rowLock      = regexp.MustCompile(`(?i)\bFOR\s+(NO\s+KEY\s+)?UPDATE\b`)
+)
+
+// isWrite reports whether a statement modifies rows: an INSERT, UPDATE,
+// DELETE or MERGE, at the top or in a WITH. It reads the SQL text, so a
+// keyword inside a string literal would count; the store's statements
+// have none.
+func isWrite(sql string) bool {
+	return writeKeyword.MatchString(rowLock.ReplaceAllString(sql, ""))
 }
 
 func (c *queryCounter) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryEndData) {}

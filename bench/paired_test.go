@@ -3,10 +3,12 @@
 package bench
 
 import (
+	"cmp"
 	"context"
 	"flag"
 	"fmt"
 	"os"
+	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -17,7 +19,10 @@ import (
 	"git.georgsen.dk/hwlab/bench/benchdata"
 )
 
-var pairedOut = flag.String("paired", "", "write TestPairedRatios' table to this file (default: the test log)")
+var (
+	pairedOut = flag.String("paired", "", "write TestPairedRatios' table to this file (default: the test log)")
+	pairedRun = flag.String("paired-run", "", "run only TestPairedRatios' comparisons whose name matches this regexp")
+)
 
 var pairedOnce sync.Once
 
@@ -37,6 +42,27 @@ type pairedCase struct {
 	k                 int // calls per side per round
 	// ops returns the reference's call and the store's.
 	ops func(t *testing.T) (ref, st func(context.Context) error)
+}
+
+// timedCase is a pairedCase whose calls time themselves (the streaming
+// cases time the client's first to last byte, not the set-up), with its
+// own number of rounds when they are slow (0: the default).
+type timedCase struct {
+	name, ref, target string
+	k, rounds         int
+	ops               func(t *testing.T) (ref, st timedCall)
+}
+
+// timedCall makes one call and says how long the part that counts took.
+type timedCall func(context.Context) (time.Duration, error)
+
+// whole times op from its start to its return.
+func whole(op func(context.Context) error) timedCall {
+	return func(ctx context.Context) (time.Duration, error) {
+		start := time.Now()
+		err := op(ctx)
+		return time.Since(start), err
+	}
 }
 
 // sides opens ref and the store on their databases (spec nil: the write
@@ -116,18 +142,39 @@ func paired(t *testing.T) {
 		{"ListConversations at 100k ÷ at 10k conversations", "store at 10k", "≤ 1.3", 20, list},
 		{"ListConversationsPage page 900 ÷ page 0 (100k)", "store, page 0", "≤ 1.3", 20, pages},
 	}
-	var out strings.Builder
-	fmt.Fprintf(&out, "| comparison (store ÷ reference) | reference | target | median ratio | middle half of the %d rounds |\n|---|---|---|---|---|\n", rounds)
+	timed := make([]timedCase, 0, len(cases)+2)
 	for _, c := range cases {
-		ref, st := c.ops(t)
-		ops := [2]func(context.Context) error{ref, st}
+		timed = append(timed, timedCase{c.name, c.ref, c.target, c.k, 0, func(t *testing.T) (timedCall, timedCall) {
+			ref, st := c.ops(t)
+			return whole(ref), whole(st)
+		}})
+	}
+	timed = append(timed,
+		timedCase{"Chat SSE, first to last byte, stub at 200 tokens/s (200 tokens): persistence on ÷ off", "persistence off",
+			"≤ 1.05", 1, 11, chatSides(paceRate, paceTokens)},
+		timedCase{"Chat SSE, first to last byte, stub as fast as possible (5k tokens; 2 calls a side a round): persistence on ÷ off", "persistence off",
+			"≤ 1.05", 2, 41, chatSides(0, fastTokens)},
+	)
+	var out strings.Builder
+	out.WriteString("| comparison (store ÷ reference) | reference | target | median ratio | middle half of the rounds | rounds |\n|---|---|---|---|---|---|\n")
+	only, err := regexp.Compile(*pairedRun)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range timed {
+		if !only.MatchString(c.name) {
+			continue
+		}
+		var ops [2]timedCall
+		ops[0], ops[1] = c.ops(t)
 		for _, op := range ops {
 			if _, err := timeCalls(op, c.k); err != nil { // warm up
 				t.Fatal(err)
 			}
 		}
-		ratios := make([]float64, 0, rounds)
-		for r := range rounds {
+		n := cmp.Or(c.rounds, rounds)
+		ratios := make([]float64, 0, n)
+		for r := range n {
 			var d [2]time.Duration
 			for _, i := range [][]int{{0, 1}, {1, 0}}[r%2] {
 				var err error
@@ -138,8 +185,8 @@ func paired(t *testing.T) {
 			ratios = append(ratios, float64(d[1])/float64(d[0]))
 		}
 		slices.Sort(ratios)
-		fmt.Fprintf(&out, "| %s | %s | %s | %.2f | %.2f – %.2f |\n", c.name, c.ref, c.target,
-			ratios[rounds/2], ratios[rounds/4], ratios[3*rounds/4])
+		fmt.Fprintf(&out, "| %s | %s | %s | %.2f | %.2f – %.2f | %d |\n", c.name, c.ref, c.target,
+			ratios[n/2], ratios[n/4], ratios[3*n/4], n)
 	}
 	if *pairedOut == "" {
 		t.Log("\n" + out.String())
@@ -150,15 +197,17 @@ func paired(t *testing.T) {
 	}
 }
 
-func timeCalls(op func(context.Context) error, k int) (time.Duration, error) {
+func timeCalls(op timedCall, k int) (time.Duration, error) {
 	ctx := context.Background()
-	start := time.Now()
+	var total time.Duration
 	for range k {
-		if err := op(ctx); err != nil {
+		d, err := op(ctx)
+		if err != nil {
 			return 0, err
 		}
+		total += d
 	}
-	return time.Since(start), nil
+	return total, nil
 }
 
 // addParallel is one call of 320 appends from 16 goroutines, each to a
@@ -194,5 +243,22 @@ func addParallel(o opened, _ string) func(context.Context) error {
 			return err
 		}
 		return nil
+	}
+}
+
+// chatSides are one chat's SSE stream from an advisor without mid-stream
+// flushes (the reference) and from one with them, each timed from the
+// stream's first byte to the end of its done event.
+func chatSides(rate float64, tokens int) func(t *testing.T) (timedCall, timedCall) {
+	return func(t *testing.T) (timedCall, timedCall) {
+		var ops [2]timedCall
+		for i, persist := range []bool{false, true} {
+			c := newChatServer(t, rate, tokens, persist, 1)
+			ops[i] = func(ctx context.Context) (time.Duration, error) {
+				s, err := c.chat(ctx)
+				return s.firstToLast(), err
+			}
+		}
+		return ops[0], ops[1]
 	}
 }
