@@ -146,7 +146,7 @@ func (s *Server) Recover(ctx context.Context) (int, error) {
 // older than LeaseTTL (by the database's clock), every LeaseTTL/2 until
 // ctx is done: an instance that died mid-reply and does not come back.
 func (s *Server) Sweep(ctx context.Context) {
-	tick := time.NewTicker(s.h.cfg.LeaseTTL / 2)
+	tick := time.NewTicker(max(s.h.cfg.LeaseTTL/2, 100*time.Millisecond))
 	defer tick.Stop()
 	for {
 		select {
