@@ -44,7 +44,7 @@ for r in $(seq 0 $((rounds - 1))); do
 	if [ $((r % 2)) -eq 0 ]; then run base; run head; else run head; run base; fi
 done
 {
-	echo "base: \`$base\` ($rev), head: $(git rev-parse --short HEAD)$(git diff --quiet HEAD -- . || echo ' with uncommitted changes');" \
+	echo "base: \`$base\` ($rev), head: $(git rev-parse --short HEAD)$(git diff --quiet HEAD -- '*.go' go.mod go.sum || echo ' with uncommitted code changes');" \
 		"$rounds rounds × $count repetitions, $(date -u '+%Y-%m-%d %H:%M UTC'), \`bench/compare.sh $base\`"
 	echo
 	echo '```'
