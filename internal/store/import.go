@@ -171,21 +171,19 @@ func (s *Store) ImportConversation(ctx context.Context, c Conversation) (bool, e
 	ctx, cancel := s.opCtx(ctx)
 	defer cancel()
 	var added bool
-	err = s.withConn(ctx, func(conn *pgx.Conn) error {
-		return pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
-			tag, err := tx.Exec(ctx, insertImportedConversationSQL, uuidArg(id), c.StartedAt, c.Model, c.Title, int64(n))
-			if err != nil || tag.RowsAffected() == 0 {
+	err = s.inTx(ctx, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, insertImportedConversationSQL, uuidArg(id), c.StartedAt, c.Model, c.Title, int64(n))
+		if err != nil || tag.RowsAffected() == 0 {
+			return err
+		}
+		if n > 0 {
+			if _, err := tx.Exec(ctx, insertImportedMessagesSQL, uuidArg(id), ids, seqs, roles, contents, created,
+				statuses, models, finishes, counts[0], counts[1], counts[2], counts[3]); err != nil {
 				return err
 			}
-			if n > 0 {
-				if _, err := tx.Exec(ctx, insertImportedMessagesSQL, uuidArg(id), ids, seqs, roles, contents, created,
-					statuses, models, finishes, counts[0], counts[1], counts[2], counts[3]); err != nil {
-					return err
-				}
-			}
-			added = true
-			return nil
-		})
+		}
+		added = true
+		return nil
 	})
 	var pgErr *pgconn.PgError
 	if errors.As(err, &pgErr) && pgErr.Code == codeUniqueViolation {
