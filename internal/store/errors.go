@@ -18,7 +18,8 @@ import (
 // conversation …: not found"; opError and dbError), so no layer repeats. A cancelled or expired context yields an error that wraps
 // context.Canceled or context.DeadlineExceeded.
 var (
-	// ErrNotFound: the conversation does not exist, or the id is not a UUID.
+	// ErrNotFound: the conversation (or the message) does not exist, or the
+	// id is not a UUID.
 	ErrNotFound = errors.New("not found")
 	// ErrUnavailable: the database could not be reached or did not answer
 	// in time: connecting failed, the connection broke, the server is
@@ -64,6 +65,14 @@ var (
 	// the reply flushed or finished no longer holds a lease: it ended, or
 	// it was swept as interrupted.
 	ErrNoGeneration = errors.New("no reply in flight")
+	// ErrWrongRole: the message has the wrong role for the operation: an
+	// edit takes a user message, a regeneration an assistant message.
+	ErrWrongRole = errors.New("message has the wrong role")
+	// ErrOtherConversation: the message exists but belongs to another
+	// conversation; also a parent or active leaf (raw SQL, import) that is
+	// not a message of the conversation (messages_parent_fkey,
+	// conversations_active_fkey).
+	ErrOtherConversation = errors.New("message belongs to another conversation")
 )
 
 // PostgreSQL error codes we translate. Codes, not message text, so a server
@@ -86,6 +95,14 @@ const (
 // generation per conversation (ent/schema/reply.go).
 const generationsConversationKey = "generations_conversation_id_key"
 
+// parentKey and activeKey are the tree's composite foreign keys
+// (migrate/migrations, *_message_tree.sql): a message's parent, and a
+// conversation's active leaf, are messages of the same conversation.
+const (
+	parentKey = "messages_parent_fkey"
+	activeKey = "conversations_active_fkey"
+)
+
 // roleCheckConstraint is the CHECK on messages.role (ent/schema/message.go).
 const roleCheckConstraint = "messages_role_check"
 
@@ -103,6 +120,12 @@ func dbError(ctx context.Context, op string, err error) error {
 	if errors.As(err, &pgErr) {
 		switch pgErr.Code {
 		case codeForeignKeyViolation:
+			// By name: a parent outside the conversation is not a
+			// conversation that is not there.
+			switch pgErr.ConstraintName {
+			case parentKey, activeKey:
+				return fmt.Errorf("store: %s: %w", op, ErrOtherConversation)
+			}
 			return fmt.Errorf("store: %s: %w", op, ErrNotFound)
 		case codeUniqueViolation:
 			// The backstop behind StartReply's locked check.

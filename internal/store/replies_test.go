@@ -318,7 +318,7 @@ func TestReplyFieldsRoundTripImport(t *testing.T) {
 		t.Fatalf("imported reply %+v", got)
 	}
 	old := *orig
-	old.ID = "7b0f3c52-0000-4000-8000-000000000001"
+	old.ID, old.ActiveID = "7b0f3c52-0000-4000-8000-000000000001", "" // written before messages had parents
 	old.Messages = []store.Message{
 		{ID: "7b0f3c52-0000-4000-8000-000000000002", Role: store.RoleUser, Content: "q", CreatedAt: orig.StartedAt},
 		{ID: "7b0f3c52-0000-4000-8000-000000000003", Role: store.RoleAssistant, Content: "a", CreatedAt: orig.StartedAt, Status: store.StatusStreaming},
