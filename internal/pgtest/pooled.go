@@ -20,7 +20,8 @@ import (
 // that Main starts in front of the server. What a transaction pooler
 // breaks goes direct: pgtestdb's template set-up (session advisory locks)
 // always uses the server itself, and tests that migrate, hold a session,
-// or kill the server's backends take Direct of their URL and say why.
+// or kill the server's backends take Direct of their URL and say why. The
+// private clusters of NewCluster (the fault tests) are always direct.
 const EnvPooler = "HWLAB_TEST_POOLER"
 
 // ExecModeParam is what a URL through a transaction-mode PgBouncer before
@@ -89,13 +90,23 @@ func Pooled() bool {
 }
 
 // Direct returns the URL of the same database and role on the server
-// itself, bypassing the pooler: for what a transaction pooler breaks
-// (migrations and other session state, killing backends). Without a pooler
-// it returns u unchanged. Callers say in a comment why they go direct.
-func Direct(u string) string {
+// itself, bypassing the pooler, for what a transaction pooler breaks:
+// migrations (a session advisory lock), other session state, killing
+// backends. why says which; when the tests run pooled it is logged, so the
+// pooled run shows what went direct. Without a pooler it returns u.
+func Direct(t testing.TB, u, why string) string {
+	t.Helper()
 	if !ready {
-		panic("pgtest: Direct before pgtest.Main")
+		t.Fatal("pgtest: Direct before pgtest.Main")
 	}
+	if bouncer != nil {
+		t.Logf("pgtest: direct to the server, not through PgBouncer: %s", why)
+	}
+	return directURL(u)
+}
+
+// directURL turns a URL through the test PgBouncer into the server's own.
+func directURL(u string) string {
 	if bouncer == nil {
 		return u
 	}
@@ -163,7 +174,7 @@ func releaseOnCleanup(t testing.TB, b *pgcluster.Bouncer, dbURL string) {
 // it ends. For tests of what a pooler does to a client.
 func ThroughBouncer(t testing.TB, dbURL string) string {
 	t.Helper()
-	raw := Direct(dbURL)
+	raw := directURL(dbURL)
 	b := bouncer
 	if b == nil {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
