@@ -19,7 +19,7 @@ test:
 	$(GO) test -race -tags $(TAGS) -count=1 ./...
 
 ## test-pgbouncer: the store's and the advisor's API tests again, through a PgBouncer in transaction mode (Debian's pgbouncer, which the tests start) in front of the throwaway server; tests that need a session go direct and log why. Prints the count of passed tests, the whole log on failure.
-PGBOUNCER_PKGS := ./internal/store ./internal/advisor
+PGBOUNCER_PKGS := ./internal/store ./internal/advisor ./internal/pgtest
 test-pgbouncer:
 	@log=$$(mktemp); \
 	HWLAB_TEST_POOLER=pgbouncer $(GO) test -tags $(TAGS) -count=1 -v $(PGBOUNCER_PKGS) >$$log 2>&1; rc=$$?; \
