@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -70,8 +71,13 @@ func StartBouncer(ctx context.Context, opts BouncerOptions) (_ *Bouncer, err err
 	}
 	// /tmp for the same reason as a temp cluster: traversable for the
 	// dropped user.
+	reapBouncerDirs(opts.Logf)
 	dir, err := os.MkdirTemp("/tmp", "hwlab-pgbouncer-")
 	if err != nil {
+		return nil, fmt.Errorf("pgcluster: %w", err)
+	}
+	if err := writeOwner(dir); err != nil {
+		_ = os.RemoveAll(dir)
 		return nil, fmt.Errorf("pgcluster: %w", err)
 	}
 	b := &Bouncer{dir: dir, user: opts.AuthUser, password: opts.AuthPassword, logf: opts.Logf}
@@ -97,6 +103,18 @@ func StartBouncer(ctx context.Context, opts BouncerOptions) (_ *Bouncer, err err
 		b.logf("pgcluster: port %d was taken meanwhile, trying another", b.port)
 	}
 	return nil, err
+}
+
+// reapBouncerDirs removes the directories of Bouncers whose owner died
+// without Close (the process itself died with it: Pdeathsig); they hold a
+// server password in the user list.
+func reapBouncerDirs(logf func(string, ...any)) {
+	dirs, _ := filepath.Glob("/tmp/hwlab-pgbouncer-*")
+	for _, dir := range dirs {
+		if !ownerAlive(dir) && os.RemoveAll(dir) == nil && logf != nil {
+			logf("pgcluster: removed the directory of a dead owner's PgBouncer, %s", dir)
+		}
+	}
 }
 
 // bouncerBinary finds pgbouncer; Debian installs it in /usr/sbin, which a
@@ -128,11 +146,24 @@ func (b *Bouncer) start(ctx context.Context, r *runner, bin string, opts Bouncer
 	cmd.SysProcAttr.Pdeathsig = syscall.SIGKILL
 	b.logf("pgcluster: starting PgBouncer (transaction pooling) on 127.0.0.1:%d in front of %s:%d",
 		b.port, opts.Host, opts.Port)
-	if err := cmd.Start(); err != nil {
+	// The parent-death signal fires when the thread that forked the child
+	// ends, not the process, so that thread stays locked to the goroutine
+	// that waits for the child until it exits.
+	started := make(chan error, 1)
+	exited := make(chan struct{})
+	go func() {
+		runtime.LockOSThread()
+		defer runtime.UnlockOSThread()
+		defer close(exited)
+		err := cmd.Start()
+		started <- err
+		if err == nil {
+			_ = cmd.Wait()
+		}
+	}()
+	if err := <-started; err != nil {
 		return fmt.Errorf("pgcluster: start pgbouncer: %w", err)
 	}
-	exited := make(chan struct{})
-	go func() { _ = cmd.Wait(); close(exited) }()
 	b.cmd, b.exited = cmd, exited
 	err := b.waitReady(ctx)
 	if err == nil {

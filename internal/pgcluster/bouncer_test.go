@@ -18,17 +18,30 @@ import (
 // run on different server connections, so one client's session state is
 // not kept. A database PgBouncer has used cannot be dropped until KillDB
 // makes it let go of its idle server connections. Close stops the process
-// and removes its directory, and no log line holds a password.
+// and removes its directory; Start removes the directories a dead owner
+// left; no log line holds a password.
 func TestBouncer(t *testing.T) {
 	t.Parallel()
 	ctx := testCtx(t)
 	rec := &logRecorder{t: t}
 	c := startTemp(t, rec)
+	// What a killed test binary leaves behind: its owner is dead.
+	orphan, err := os.MkdirTemp("/tmp", "hwlab-pgbouncer-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(newLayout(orphan).owner, []byte("999999999 0\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	b, err := StartBouncer(ctx, BouncerOptions{Host: "127.0.0.1", Port: c.Port(), AuthUser: "postgres", AuthPassword: c.Password(), Logf: rec.logf})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = b.Close() })
+	if _, err := os.Stat(orphan); !os.IsNotExist(err) {
+		t.Errorf("the directory of a dead owner's PgBouncer is still there: %v", err)
+		_ = os.RemoveAll(orphan)
+	}
 	admin, err := pgx.Connect(ctx, c.URL("postgres"))
 	if err != nil {
 		t.Fatal(err)

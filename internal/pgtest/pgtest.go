@@ -126,9 +126,14 @@ func AdminURL() string {
 }
 
 // NewCluster starts a private cluster for tests that stop, restart or kill
-// the server (package pgfault); the test's cleanup closes it. It needs no TestMain.
+// the server (package pgfault); the test's cleanup closes it. It needs no
+// TestMain. Its URLs are direct even when the tests run pooled: faults are
+// tests of the store's own connections (the log says so when pooled).
 func NewCluster(t testing.TB) *pgcluster.Cluster {
 	t.Helper()
+	if bouncer != nil {
+		t.Logf("pgtest: direct to the server, not through PgBouncer: a private cluster for a fault test")
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	c, err := pgcluster.Start(ctx, pgcluster.Options{Logf: t.Logf})
