@@ -138,8 +138,15 @@ func viaBouncer(b *pgcluster.Bouncer, u string) string {
 }
 
 // pooledURL is u through the test PgBouncer with the exec mode it needs.
-func pooledURL(u string) string {
-	p, _ := url.Parse(viaBouncer(bouncer, u))
+func pooledURL(u string) string { return WithExecMode(viaBouncer(bouncer, u)) }
+
+// WithExecMode returns u with default_query_exec_mode=exec, what a URL
+// through a transaction-mode PgBouncer before 1.21 needs.
+func WithExecMode(u string) string {
+	p, err := url.Parse(u)
+	if err != nil {
+		panic("pgtest: a URL that does not parse") // never echo u: it holds a password
+	}
 	q := p.Query()
 	q.Set(ExecModeParam, "exec")
 	p.RawQuery = q.Encode()

@@ -33,7 +33,7 @@ func TestPooledAndDirect(t *testing.T) {
 		t.Fatal(err)
 	}
 	// The exec mode, or the statement cache collides on PgBouncer.
-	for name, v := range map[string]string{"NewDB": u, "ThroughBouncer": through + "&" + pgtest.ExecModeParam + "=exec"} {
+	for name, v := range map[string]string{"NewDB": u, "ThroughBouncer": pgtest.WithExecMode(through)} {
 		var got [2]string
 		if err := open(t, v).QueryRow(t.Context(), `SELECT current_database(), current_user`).Scan(&got[0], &got[1]); err != nil {
 			t.Fatalf("%s: %v", name, err)

@@ -22,17 +22,13 @@ import (
 func TestPreparedStatementsThroughPooler(t *testing.T) {
 	t.Parallel()
 	pooled := pgtest.ThroughBouncer(t, pgtest.Migrated(t))
-	withExec := pooled + "&" + pgtest.ExecModeParam + "=exec"
-	if !strings.Contains(pooled, "?") {
-		withExec = pooled + "?" + pgtest.ExecModeParam + "=exec"
-	}
 	for _, tc := range []struct {
 		name      string
 		dsn       string
 		wantFails bool
 	}{
 		{"without the exec mode", pooled, true},
-		{"with default_query_exec_mode=exec", withExec, false},
+		{"with default_query_exec_mode=exec", pgtest.WithExecMode(pooled), false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			ctx := context.Background()
