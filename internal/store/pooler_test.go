@@ -7,6 +7,10 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
 
 	"git.georgsen.dk/hwlab/internal/pgtest"
 	"git.georgsen.dk/hwlab/internal/store"
@@ -63,6 +67,42 @@ func TestPreparedStatementsThroughPooler(t *testing.T) {
 			}
 			if !tc.wantFails && fails > 0 {
 				t.Errorf("%d of %d calls failed", fails, rounds*len(stores))
+			}
+		})
+	}
+}
+
+// TestExecModeArrays: in the exec mode a transaction pooler needs, pgx
+// learns no parameter types from the server, so the statements that take
+// arrays of ids (the import, MessageOwners) must pass Go types pgx knows.
+// Each mode imports a conversation and asks for its messages' owners.
+func TestExecModeArrays(t *testing.T) {
+	t.Parallel()
+	for _, mode := range []pgx.QueryExecMode{pgx.QueryExecModeCacheStatement, pgx.QueryExecModeExec} {
+		t.Run(mode.String(), func(t *testing.T) {
+			t.Parallel()
+			ctx := context.Background()
+			// Direct: the statement cache mode is the one a transaction pooler breaks.
+			dsn := pgtest.Direct(t, pgtest.Migrated(t), "it compares pgx's exec modes, the statement cache among them")
+			s, err := store.NewStore(ctx, dsn, store.WithConnConfig(func(c *pgx.ConnConfig) { c.DefaultQueryExecMode = mode }))
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { s.Close() })
+			at := time.Date(2026, 12, 3, 12, 0, 0, 0, time.UTC)
+			c := store.Conversation{ID: uuid.NewString(), Model: "m", StartedAt: at, Messages: []store.Message{
+				{ID: uuid.NewString(), Role: store.RoleUser, Content: "q", CreatedAt: at},
+				{ID: uuid.NewString(), Role: store.RoleAssistant, Content: "a", CreatedAt: at},
+			}}
+			if added, err := s.ImportConversation(ctx, c); err != nil || !added {
+				t.Fatalf("ImportConversation = %v, %v", added, err)
+			}
+			owners, err := s.MessageOwners(ctx, []string{c.Messages[0].ID, c.Messages[1].ID})
+			if err != nil {
+				t.Fatalf("MessageOwners: %v", err)
+			}
+			if len(owners) != 2 || owners[c.Messages[0].ID] != c.ID || owners[c.Messages[1].ID] != c.ID {
+				t.Errorf("MessageOwners = %v, want both in %s", owners, c.ID)
 			}
 		})
 	}
