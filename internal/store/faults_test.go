@@ -98,6 +98,17 @@ func newLedger() *ledger {
 
 func (l *ledger) add(ctx context.Context, s *store.Store, convID, content string) error {
 	_, err := s.AddMessage(ctx, convID, store.RoleUser, content)
+	return l.record(convID, content, err)
+}
+
+// appendMessage is add through AppendMessage, the other way in.
+func (l *ledger) appendMessage(ctx context.Context, s *store.Store, convID, content string) error {
+	_, err := s.AppendMessage(ctx, convID, store.RoleUser, content)
+	return l.record(convID, content, err)
+}
+
+// record notes one attempt and returns its error.
+func (l *ledger) record(convID, content string, err error) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if _, dup := l.attempts[content]; dup {
@@ -107,11 +118,19 @@ func (l *ledger) add(ctx context.Context, s *store.Store, convID, content string
 	return err
 }
 
+// tally is what verify found: attempts by outcome, the committed ones
+// missing from the database, and the ambiguous ones present.
+type tally struct {
+	outcomes         map[outcome]int
+	lost             int
+	ambiguousPresent int
+}
+
 // verify checks the database against the ledger: every committed append is
 // there exactly once, every unapplied one is absent, every ambiguous one is
 // there at most once, the database holds no message the ledger does not
 // know, and each conversation's seq is gapless with a matching count.
-func (l *ledger) verify(t *testing.T, db *sql.DB) {
+func (l *ledger) verify(t *testing.T, db *sql.DB) tally {
 	t.Helper()
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -135,24 +154,26 @@ func (l *ledger) verify(t *testing.T, db *sql.DB) {
 	if err := rows.Close(); err != nil {
 		t.Fatal(err)
 	}
-	tally := map[outcome]int{}
-	ambiguousPresent := 0
+	res := tally{outcomes: map[outcome]int{}}
 	for content, err := range l.attempts {
 		o, n := classify(err), found[content]
-		tally[o]++
+		res.outcomes[o]++
 		switch {
 		case o == committed && n != 1:
+			if n == 0 {
+				res.lost++
+			}
 			t.Errorf("committed append %q found %d times", content, n)
 		case o == notApplied && n != 0:
 			t.Errorf("append %q failed (%v) but was stored %d times", content, err, n)
 		case o == ambiguous && n > 1:
 			t.Errorf("ambiguous append %q (%v) stored %d times", content, err, n)
 		case o == ambiguous && n == 1:
-			ambiguousPresent++
+			res.ambiguousPresent++
 		}
 	}
-	t.Logf("attempts: %d committed, %d not applied, %d ambiguous (%d of them stored)",
-		tally[committed], tally[notApplied], tally[ambiguous], ambiguousPresent)
+	t.Logf("attempts: %d committed (%d of them lost), %d not applied, %d ambiguous (%d of them stored)",
+		res.outcomes[committed], res.lost, res.outcomes[notApplied], res.outcomes[ambiguous], res.ambiguousPresent)
 	convs := map[string]bool{}
 	for _, c := range l.convOf {
 		convs[c] = true
@@ -160,6 +181,7 @@ func (l *ledger) verify(t *testing.T, db *sql.DB) {
 	for c := range convs {
 		assertSeqAndCount(t, db, c, perConv[c])
 	}
+	return res
 }
 
 // eventually retries op until it succeeds or the generous deadline passes,
