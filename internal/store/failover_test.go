@@ -154,7 +154,7 @@ func syncPair(t *testing.T) (primary, standby *pgcluster.Cluster) {
 	mustExec(t, db, `ALTER SYSTEM SET synchronous_standby_names = 'FIRST 1 (`+standbyName+`)'`)
 	mustExec(t, db, `SELECT pg_reload_conf()`)
 	standby, err := pgstandby.Start(ctx, primary, pgcluster.Options{
-		Logf:     t.Logf,
+		Logf: t.Logf,
 		Settings: map[string]string{
 			"cluster_name": standbyName, // its walreceiver's application_name
 			// Once the primary is gone, a standby acts on a promote
