@@ -6,8 +6,6 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -48,68 +46,22 @@ func TestFailoverNothingLost(t *testing.T) {
 		ids = append(ids, mustCreate(t, s, "m"))
 	}
 	l := newLedger()
-	var (
-		killed     atomic.Bool
-		firstAfter atomic.Int64 // UnixNano of the first acknowledged append begun after the kill
-		warm       sync.WaitGroup
-		recovered  sync.WaitGroup // each writer: 20 acknowledged before the kill, 5 after
-		wg         sync.WaitGroup
-	)
-	warm.Add(writers)
-	recovered.Add(writers)
-	stop := make(chan struct{})
-	for w := range writers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			write := l.add
-			if w%2 == 1 {
-				write = l.appendMessage
-			}
-			before, after := 0, 0
-			for i := 0; ; i++ {
-				select {
-				case <-stop:
-					return
-				default:
-				}
-				late := killed.Load()
-				err := write(ctx, s, ids[w%convs], fmt.Sprintf("w%d-%d", w, i))
-				switch {
-				case err != nil:
-					// No server takes writes until the promotion: pace
-					// the retries (each one connects to both hosts) so
-					// they leave the promoting standby some CPU.
-					time.Sleep(5 * time.Millisecond)
-				case !late:
-					if before++; before == 20 {
-						warm.Done()
-					}
-				default:
-					firstAfter.CompareAndSwap(0, time.Now().UnixNano())
-					if after++; after == 5 {
-						recovered.Done()
-					}
-				}
-			}
-		}()
-	}
-	waitFor(t, "20 acknowledged appends per writer before the kill", wgDone(&warm))
+	ld := startLoad(ctx, s, l, ids, writers, 20, 5)
+	waitFor(t, "20 acknowledged appends per writer before the kill", wgDone(&ld.warm))
 
 	if err := pgfault.Kill(primary); err != nil {
 		t.Fatalf("kill the primary: %v", err)
 	}
 	// Only after Kill returns: an append begun before may have been
 	// acknowledged by the primary while it was being killed.
-	killed.Store(true)
+	ld.fault()
 	promoteStart := time.Now()
 	promote(t, standby)
 	promoted := time.Now()
-	waitFor(t, "5 acknowledged appends per writer after the promotion", wgDone(&recovered))
-	close(stop)
-	wg.Wait()
+	waitFor(t, "5 acknowledged appends per writer after the promotion", wgDone(&ld.recovered))
+	ld.finish()
 
-	first := time.Unix(0, firstAfter.Load())
+	first := ld.first()
 	if first.Before(promoteStart) {
 		t.Errorf("an append was acknowledged %s before the promotion began, with no primary", promoteStart.Sub(first))
 	}

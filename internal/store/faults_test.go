@@ -7,7 +7,9 @@ import (
 	"database/sql"
 	"database/sql/driver"
 	"errors"
+	"fmt"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -212,4 +214,76 @@ func waitFor(t *testing.T, what string, done <-chan struct{}) {
 	case <-time.After(60 * time.Second):
 		t.Fatalf("%s: not reached within 60s", what)
 	}
+}
+
+// writeLoad is the fault tests' load: writers that append through a
+// ledger until finished, writer w to ids[w%len(ids)], the odd ones through
+// AppendMessage and the even ones through AddMessage. Each counts the
+// appends acknowledged before the test marks the fault (faulted), and
+// those begun after it.
+type writeLoad struct {
+	faulted    atomic.Bool
+	firstAfter atomic.Int64 // UnixNano of the first acknowledged append begun after the fault
+	warm       sync.WaitGroup
+	recovered  sync.WaitGroup
+	stop       chan struct{}
+	wg         sync.WaitGroup
+}
+
+// startLoad starts the writers. ld.warm is done once each has had before
+// appends acknowledged, ld.recovered once each has had after more begun
+// after the fault. Only retries after an error are paced.
+func startLoad(ctx context.Context, s *store.Store, l *ledger, ids []string, writers, before, after int) *writeLoad {
+	ld := &writeLoad{stop: make(chan struct{})}
+	ld.warm.Add(writers)
+	ld.recovered.Add(writers)
+	for w := range writers {
+		ld.wg.Add(1)
+		go func() {
+			defer ld.wg.Done()
+			write := l.add
+			if w%2 == 1 {
+				write = l.appendMessage
+			}
+			early, late := 0, 0
+			for i := 0; ; i++ {
+				select {
+				case <-ld.stop:
+					return
+				default:
+				}
+				faulted := ld.faulted.Load()
+				err := write(ctx, s, ids[w%len(ids)], fmt.Sprintf("w%d-%d", w, i))
+				switch {
+				case err != nil:
+					// While no server takes writes, pace the retries,
+					// which only connect and fail, so that they leave the
+					// server coming back some CPU.
+					time.Sleep(5 * time.Millisecond)
+				case !faulted:
+					if early++; early == before {
+						ld.warm.Done()
+					}
+				default:
+					ld.firstAfter.CompareAndSwap(0, time.Now().UnixNano())
+					if late++; late == after {
+						ld.recovered.Done()
+					}
+				}
+			}
+		}()
+	}
+	return ld
+}
+
+// fault marks the fault: appends begun from now on count as after it.
+func (ld *writeLoad) fault() { ld.faulted.Store(true) }
+
+// first is when the first append begun after the fault was acknowledged.
+func (ld *writeLoad) first() time.Time { return time.Unix(0, ld.firstAfter.Load()) }
+
+// finish stops the writers and waits for them.
+func (ld *writeLoad) finish() {
+	close(ld.stop)
+	ld.wg.Wait()
 }
