@@ -36,13 +36,14 @@ func TestThreeInstances(t *testing.T) {
 	stub, full := numberedStub(t, tokens, 0)
 	stub.SetMode(modelstub.HoldMidStream)
 	t.Cleanup(stub.Release)
-	// A 3 s lease, swept every 1.5 s: the dead instance's replies end
-	// within seconds, and a live one taken for dead would show. The
+	// A 5 s lease, renewed every 1.7 s and swept every 2.5 s: the dead
+	// instance's replies end within seconds, a live one taken for dead
+	// would show, and a loaded machine has room to renew in time. The
 	// default memory budget admits a handful of chats and remote readers
 	// an instance (docs/performance.md); this is about 17 of each.
 	var srv [3]*replyServer
 	for i, name := range []string{"a", "b", "c"} {
-		srv[i] = startReplyServer(t, bin, dsn, stub, "--instance", name, "--lease-ttl", "3s", "--memory-budget", "1024")
+		srv[i] = startReplyServer(t, bin, dsn, stub, "--instance", name, "--lease-ttl", "5s", "--memory-budget", "1024")
 	}
 	const doomed = 2
 
