@@ -22,8 +22,9 @@
 // --dev-db and the scratch cluster of migrate --baseline/diff/check. Its
 // Close kills a server that will not stop, and Start of a throwaway cluster
 // reaps the ones a dead process left behind. Faults on purpose (a hung
-// server, a crash, a restart) live in package pgfault, which only tests
-// import.
+// server, a crash, a restart) live in package pgfault, and streaming
+// standbys for failover tests in package pgstandby (made by pg_basebackup,
+// standby.go); only tests import either.
 //
 // StartBouncer puts a PgBouncer (the local pgbouncer binary, Debian's
 // package) in transaction mode in front of a server, with a wildcard
