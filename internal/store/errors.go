@@ -73,6 +73,14 @@ var (
 	// not a message of the conversation (messages_parent_fkey,
 	// conversations_active_fkey).
 	ErrOtherConversation = errors.New("message belongs to another conversation")
+	// ErrStatementCache: the server connection does not hold the prepared
+	// statements pgx's statement cache expects (42P05 already exists, 26000
+	// does not exist). That is a transaction-mode pooler, such as PgBouncer
+	// before 1.21, which hands each transaction any server connection; the
+	// client cannot tell one is there, so the text names the cure.
+	ErrStatementCache = errors.New("prepared statements do not survive between transactions here " +
+		"(a transaction-mode pooler such as PgBouncer before 1.21?): " +
+		"add default_query_exec_mode=exec to the database URL")
 )
 
 // PostgreSQL error codes we translate. Codes, not message text, so a server
@@ -88,6 +96,8 @@ const (
 	codeAdminShutdown        = "57P01"
 	codeCrashShutdown        = "57P02"
 	codeCannotConnectNow     = "57P03"
+	codeDuplicatePrepared    = "42P05"
+	codeUndefinedPrepared    = "26000"
 	classConnectionException = "08"
 )
 
@@ -142,6 +152,9 @@ func dbError(ctx context.Context, op string, err error) error {
 			return fmt.Errorf("store: %s: %w", op, ErrInvalidContent)
 		case codeProgramLimitExceeded, codeStringDataRightTrunc:
 			return fmt.Errorf("store: %s: %w: %w", op, ErrInvalidContent, ErrContentTooLarge)
+		case codeDuplicatePrepared, codeUndefinedPrepared:
+			// The store names no statement: these are pgx's cache's.
+			return fmt.Errorf("store: %s: %w (SQLSTATE %s)", op, ErrStatementCache, pgErr.Code)
 		}
 	}
 	err = ctxErr(ctx, err)

@@ -231,8 +231,9 @@ func validReply(r Reply) error {
 // active leaf and its messages' ids, parents, roles, contents and
 // created_at — in one transaction, with seq numbered in the order of
 // c.Messages (a parent listed after its child moves before it; see
-// importedTree) and message_count set to their number. It reports false, and changes nothing, if a conversation with c's
-// id already exists, so importing twice is harmless. A rejected import
+// importedTree) and message_count set to their number. It reports false,
+// and changes nothing, if a conversation with c's id already exists, so
+// importing twice is harmless. A rejected import
 // stores nothing. Errors: see CheckImport, plus ErrIDConflict.
 func (s *Store) ImportConversation(ctx context.Context, c Conversation) (bool, error) {
 	id, tree, err := s.checkImportTree(c)
@@ -241,7 +242,7 @@ func (s *Store) ImportConversation(ctx context.Context, c Conversation) (bool, e
 	}
 	n := len(c.Messages)
 	var (
-		ids      = make([]uuid.UUID, n)
+		ids      = make([]pgtype.UUID, n) // see uuidArg
 		seqs     = make([]int64, n)
 		parents  = make([]pgtype.Int8, n)
 		seqOf    = make([]int64, n) // c.Messages index → seq
@@ -265,7 +266,7 @@ func (s *Store) ImportConversation(ctx context.Context, c Conversation) (bool, e
 	}
 	for i, k := range tree.order {
 		m := c.Messages[k]
-		ids[i] = uuid.MustParse(m.ID)
+		ids[i] = uuidArg(uuid.MustParse(m.ID))
 		seqs[i] = int64(i + 1)
 		if p := tree.parent[k]; p >= 0 {
 			parents[i] = pgtype.Int8{Int64: seqOf[p], Valid: true}

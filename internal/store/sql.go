@@ -77,7 +77,10 @@ func idOrEmpty(id pgtype.UUID) string {
 }
 
 // uuidArg passes an id as pgx's own UUID type, which it encodes without
-// reflection.
+// reflection. Arrays of ids are []pgtype.UUID too: in the exec mode that a
+// transaction pooler needs (docs/performance.md) pgx learns no parameter
+// types from the server and must know the Go type, and a []uuid.UUID it
+// does not know ("cannot find encode plan").
 func uuidArg(id uuid.UUID) pgtype.UUID { return pgtype.UUID{Bytes: id, Valid: true} }
 
 // summaryColumns are a conversation's own columns, in summaryRow's order.
