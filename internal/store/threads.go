@@ -27,7 +27,7 @@ func (s *Store) GetConversation(ctx context.Context, id string) (*Conversation, 
 	if err != nil {
 		return nil, opError("get conversation", err)
 	}
-	ctx, cancel := s.opCtx(ctx)
+	ctx, cancel := s.opCtx(ctx, "get conversation")
 	defer cancel()
 	var conv *Conversation
 	err = s.queryRows(ctx, getConversationSQL, []any{uuidArg(uid)}, func(rows pgx.Rows) error {
@@ -104,7 +104,7 @@ func (s *Store) readThread(ctx context.Context, op string, sqlText statement, id
 	if err != nil {
 		return opError(op, err)
 	}
-	ctx, stall := s.stallWatch(ctx)
+	ctx, stall := s.stallWatch(ctx, op)
 	defer stall.stop()
 	found := false
 	// consume hands a row on; the consumer's time is not the server's.
@@ -204,7 +204,7 @@ func (e fnError) Error() string { return e.err.Error() }
 // exportBatch streams one batch to fn and returns how many conversations it
 // held and the position of the last one.
 func (s *Store) exportBatch(ctx context.Context, after cursor, fn func(*Conversation) error) (n int, last cursor, err error) {
-	ctx, stall := s.stallWatch(ctx)
+	ctx, stall := s.stallWatch(ctx, "export conversations")
 	defer stall.stop()
 	err = s.queryRows(ctx, exportBatchSQL, []any{after.startedAt, uuidArg(after.id), exportBatch}, func(rows pgx.Rows) error {
 		n, last, err = scanThreads(rows, stall.resume, func(c *Conversation) error {
