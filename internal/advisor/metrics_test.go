@@ -3,6 +3,7 @@
 package advisor_test
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -15,6 +16,7 @@ import (
 	"time"
 
 	"git.georgsen.dk/hwlab/internal/advisor"
+	"git.georgsen.dk/hwlab/internal/modelstub"
 )
 
 // dashboardFile is the Grafana dashboard over the metrics (deploy/).
@@ -186,6 +188,72 @@ func TestMetricsLabelsBounded(t *testing.T) {
 	for _, s := range append(ids, "beef", "no-such-thing", "page-456", "evil.example") {
 		if strings.Contains(body, s) {
 			t.Errorf("/metrics contains %q from a request's path or Host", s)
+		}
+	}
+}
+
+// TestGenerationMetrics: a reply counts as started and in flight while it
+// runs, and as finished under how it ended, with its duration, its time to
+// first token and the tokens the model reported. The counts are updated
+// before the reply's end is answered, so each step reads them at once.
+func TestGenerationMetrics(t *testing.T) {
+	t.Parallel()
+	f := newMetricsFixture(t, nil)
+	id := f.create()
+	chat := func(content string) { f.do("POST", "/api/conversations/"+id+"/chat", `{"content":"`+content+`"}`) }
+	var stream *sseReader
+	for _, step := range []struct {
+		name string
+		run  func()
+		want map[string]float64 // series: value, cumulative over the steps
+	}{
+		{"complete", func() { chat("hello there") }, map[string]float64{
+			`advisor_generations_started_total`:                                        1,
+			`advisor_generations_in_flight`:                                            0,
+			`advisor_generations_finished_total{status="complete"}`:                    1,
+			`advisor_generation_duration_seconds_count{status="complete"}`:             1,
+			`advisor_generation_first_token_seconds_count`:                             1,
+			`advisor_model_tokens_total{direction="out"}`:                              3, // "echo: hello there", words
+			`advisor_store_operation_duration_seconds_count{operation="start chat"}`:   1,
+			`advisor_store_operation_duration_seconds_count{operation="finish reply"}`: 1,
+		}},
+		{"failed", func() { f.stub.SetMode(modelstub.Fail500); chat("again") }, map[string]float64{
+			`advisor_generations_started_total`:                   2,
+			`advisor_generations_in_flight`:                       0,
+			`advisor_generations_finished_total{status="failed"}`: 1,
+			`advisor_generation_first_token_seconds_count`:        1, // no text, no first token
+		}},
+		{"in flight", func() {
+			f.stub.SetMode(modelstub.HoldMidStream)
+			stream = f.openStream(context.Background(), "/api/conversations/"+id+"/chat", `{"content":"hold on"}`)
+			for ev, ok := stream.next(); ev.name != "token"; ev, ok = stream.next() {
+				if !ok {
+					t.Fatal("stream ended before the first token")
+				}
+			}
+		}, map[string]float64{
+			`advisor_generations_started_total`:            3,
+			`advisor_generations_in_flight`:                1,
+			`advisor_generation_first_token_seconds_count`: 2,
+		}},
+		{"stopped", func() {
+			if r := f.do("POST", "/api/conversations/"+id+"/stop", `{}`); r.status != http.StatusOK {
+				t.Fatalf("stop: %d %s", r.status, r.body)
+			}
+			stream.all()
+		}, map[string]float64{
+			`advisor_generations_in_flight`:                               0,
+			`advisor_generations_finished_total{status="stopped"}`:        1,
+			`advisor_generation_duration_seconds_count{status="stopped"}`: 1,
+			`advisor_generations_finished_total{status="complete"}`:       1,
+		}},
+	} {
+		step.run()
+		exp := parseExposition(t, f.scrape())
+		for series, want := range step.want {
+			if got, ok := exp.values[series]; !ok || got != want {
+				t.Errorf("after %s: %s = %v (present %v), want %v", step.name, series, got, ok, want)
+			}
 		}
 	}
 }
