@@ -64,6 +64,14 @@ var (
 	// the reply flushed or finished no longer holds a lease: it ended, or
 	// it was swept as interrupted.
 	ErrNoGeneration = errors.New("no reply in flight")
+	// ErrStatementCache: the server connection does not hold the prepared
+	// statements pgx's statement cache expects (42P05 already exists, 26000
+	// does not exist). That is a transaction-mode pooler, such as PgBouncer
+	// before 1.21, which hands each transaction any server connection; the
+	// client cannot tell one is there, so the text names the cure.
+	ErrStatementCache = errors.New("prepared statements do not survive between transactions here " +
+		"(a transaction-mode pooler such as PgBouncer before 1.21?): " +
+		"add default_query_exec_mode=exec to the database URL")
 )
 
 // PostgreSQL error codes we translate. Codes, not message text, so a server
@@ -79,6 +87,8 @@ const (
 	codeAdminShutdown        = "57P01"
 	codeCrashShutdown        = "57P02"
 	codeCannotConnectNow     = "57P03"
+	codeDuplicatePrepared    = "42P05"
+	codeUndefinedPrepared    = "26000"
 	classConnectionException = "08"
 )
 
@@ -119,6 +129,9 @@ func dbError(ctx context.Context, op string, err error) error {
 			return fmt.Errorf("store: %s: %w", op, ErrInvalidContent)
 		case codeProgramLimitExceeded, codeStringDataRightTrunc:
 			return fmt.Errorf("store: %s: %w: %w", op, ErrInvalidContent, ErrContentTooLarge)
+		case codeDuplicatePrepared, codeUndefinedPrepared:
+			// The store names no statement: these are pgx's cache's.
+			return fmt.Errorf("store: %s: %w (SQLSTATE %s)", op, ErrStatementCache, pgErr.Code)
 		}
 	}
 	err = ctxErr(ctx, err)

@@ -144,7 +144,7 @@ func (s *Store) ImportConversation(ctx context.Context, c Conversation) (bool, e
 	}
 	n := len(c.Messages)
 	var (
-		ids      = make([]uuid.UUID, n)
+		ids      = make([]pgtype.UUID, n) // see uuidArg
 		seqs     = make([]int64, n)
 		roles    = make([]string, n)
 		contents = make([]string, n)
@@ -158,7 +158,7 @@ func (s *Store) ImportConversation(ctx context.Context, c Conversation) (bool, e
 		counts[k] = make([]pgtype.Int4, n)
 	}
 	for i, m := range c.Messages {
-		ids[i] = uuid.MustParse(m.ID)
+		ids[i] = uuidArg(uuid.MustParse(m.ID))
 		seqs[i] = int64(i + 1)
 		roles[i], contents[i], created[i] = m.Role, m.Content, m.CreatedAt
 		statuses[i], _ = importedStatus(m)

@@ -97,13 +97,13 @@ func (s *Store) MessageOwners(ctx context.Context, ids []string) (map[string]str
 	if len(ids) == 0 {
 		return map[string]string{}, nil
 	}
-	arg := make([]uuid.UUID, len(ids))
+	arg := make([]pgtype.UUID, len(ids)) // see uuidArg
 	for i, id := range ids {
 		u, err := parseID(id)
 		if err != nil {
 			return nil, opError("message owners", fmt.Errorf("%w: message id %q is not a UUID", ErrInvalidRecord, truncate(id, 40)))
 		}
-		arg[i] = u
+		arg[i] = uuidArg(u)
 	}
 	ctx, cancel := s.opCtx(ctx, "message owners")
 	defer cancel()

@@ -23,7 +23,7 @@ import (
 // sets the status and the metadata, and deletes the chunks and the lease,
 // in one statement; SweepInterrupted does the same, as interrupted, for
 // leases that nobody renews. Thread reads show a streaming reply as its
-// chunks (threadColumns).
+// chunks (threadHead).
 //
 // The unique generations.conversation_id allows one generation per
 // conversation across every instance on the database; leases are read by
@@ -467,10 +467,14 @@ func (s *Store) FollowReply(ctx context.Context, messageID string, after int) (s
 	return status, chunks, nil
 }
 
-// getMessageSQL reads one message with its conversation's columns.
+// getMessageSQL reads one message and its conversation's id; a streaming
+// reply's text is its chunks.
 const getMessageSQL = `
-SELECT ` + threadColumns + `
-FROM messages m JOIN conversations c ON c.id = m.conversation_id
+SELECT m.conversation_id, m.id, m.role,
+	m.content || CASE WHEN m.status = 'streaming' THEN coalesce((SELECT string_agg(k.content, '' ORDER BY k.n)
+		FROM message_chunks k WHERE k.message_id = m.id), '') ELSE '' END,
+	m.created_at, m.status, m.model, m.finish_reason, m.prompt_tokens, m.completion_tokens, m.first_token_ms, m.duration_ms
+FROM messages m
 WHERE m.id = $1`
 
 // GetMessage returns one message (a streaming reply with its text so far).
@@ -482,15 +486,19 @@ func (s *Store) GetMessage(ctx context.Context, messageID string) (Message, erro
 	}
 	ctx, cancel := s.opCtx(ctx, "get message")
 	defer cancel()
-	var r threadRow
-	err = s.queryRow(ctx, getMessageSQL, []any{uuidArg(uid)}, r.dest()...)
+	var (
+		r      threadRow
+		convID pgtype.UUID
+	)
+	// The message's columns of a thread row (after the conversation's five).
+	err = s.queryRow(ctx, getMessageSQL, []any{uuidArg(uid)}, append([]any{&convID}, r.dest()[5:]...)...)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return Message{}, fmt.Errorf("store: get message %s: %w", messageID, ErrNotFound)
 	}
 	if err != nil {
 		return Message{}, dbError(ctx, "get message", err)
 	}
-	return r.message(uuid.UUID(r.conv.id.Bytes).String()), nil
+	return r.message(uuid.UUID(convID.Bytes).String(), inFlight{}), nil
 }
 
 // StorableText makes model output storable: invalid UTF-8 becomes U+FFFD

@@ -9,16 +9,20 @@ import (
 	"github.com/jackc/pgx/v5"
 )
 
-// getConversationSQL reads a conversation and its thread in one round trip.
-// The LEFT JOIN keeps a conversation without messages (an inner JOIN would
-// lose it). Order is by seq, which is unique within a conversation, so ties
-// in created_at cannot reorder.
+// getConversationSQL reads a conversation and its thread in one round trip
+// (the rows threadHead describes): the head row, then the messages by seq,
+// which is unique within a conversation, so ties in created_at cannot
+// reorder. An unknown id has no head row, and no messages.
 const getConversationSQL = `
-SELECT ` + threadColumns + `
-FROM conversations c
-LEFT JOIN messages m ON m.conversation_id = c.id
-WHERE c.id = $1
-ORDER BY m.seq`
+SELECT ` + threadColumns + ` FROM (
+	SELECT ` + threadHead + `, -1::bigint
+	FROM conversations c LEFT JOIN generations g ON g.conversation_id = c.id
+	WHERE c.id = $1
+	UNION ALL
+	SELECT ` + threadMessage + `, m.seq
+	FROM messages m WHERE m.conversation_id = $1
+) t(` + threadColumns + `, seq)
+ORDER BY seq`
 
 // GetConversation returns the conversation with its messages in append
 // order. An unknown or malformed id is ErrNotFound.
@@ -43,25 +47,24 @@ func (s *Store) GetConversation(ctx context.Context, id string) (*Conversation, 
 	return conv, nil
 }
 
-// recentThreadSQL reads a conversation and the newest of its messages
-// whose newer messages hold fewer than $2 bytes of content, in append
-// order: the newest always, then older ones while the bytes after them
-// stay under the bound. octet_length reads a TOASTed value's header, not
-// the value, so older messages cost nothing to pass over; only the rows
-// returned are fetched whole. The LEFT JOIN keeps a conversation without
-// messages.
+// recentThreadSQL reads a conversation (its head row) and the newest of
+// its messages whose newer messages hold fewer than $2 bytes of content,
+// in append order: the newest always, then older ones while the bytes
+// after them stay under the bound. octet_length reads a TOASTed value's
+// header, not the value, so older messages cost nothing to pass over; only
+// the rows returned are fetched whole.
 const recentThreadSQL = `
-SELECT ` + threadColumns + `
-FROM conversations c
-LEFT JOIN LATERAL (
-	SELECT t.* FROM (
-		SELECT m.id, m.role, m.content, m.created_at, m.seq, m.status, ` + replyColumns + `,
-			sum(octet_length(m.content)) OVER (ORDER BY m.seq DESC) - octet_length(m.content) AS newer_bytes
-		FROM messages m WHERE m.conversation_id = c.id
-	) t WHERE t.newer_bytes < $2
-) m ON true
-WHERE c.id = $1
-ORDER BY m.seq`
+SELECT ` + threadColumns + ` FROM (
+	SELECT ` + threadHead + `, -1::bigint
+	FROM conversations c LEFT JOIN generations g ON g.conversation_id = c.id
+	WHERE c.id = $1
+	UNION ALL
+	SELECT ` + threadMessage + `, m.seq FROM (
+		SELECT m.*, sum(octet_length(m.content)) OVER (ORDER BY m.seq DESC) - octet_length(m.content) AS newer_bytes
+		FROM messages m WHERE m.conversation_id = $1
+	) m WHERE m.newer_bytes < $2
+) t(` + threadColumns + `, seq)
+ORDER BY seq`
 
 // GetRecentThread is the tail of a conversation for a model: the summary
 // (its MessageCount is the whole thread's) and the newest messages, in
@@ -94,7 +97,7 @@ func (s *Store) ReadConversation(ctx context.Context, id string, head func(Conve
 	return s.readThread(ctx, "read conversation", getConversationSQL, id, nil, head, msg)
 }
 
-// readThread runs a query of threadColumns for conversation id ($1, then
+// readThread runs a thread read (threadHead) for conversation id ($1, then
 // args) and hands its rows on one at a time: head once, then msg for each
 // message. Like the export, it is bounded by how long the server sends
 // nothing (stallWatch), not by its total time: a slow client may take
@@ -117,25 +120,30 @@ func (s *Store) readThread(ctx context.Context, op string, sqlText statement, id
 		return nil
 	}
 	err = s.queryRows(ctx, sqlText, append([]any{uuidArg(uid)}, args...), func(rows pgx.Rows) error {
-		var r threadRow
-		dest := r.dest()
-		var convID string
+		var (
+			r      threadRow
+			dest   = r.dest()
+			convID string
+			f      inFlight
+		)
 		for rows.Next() {
 			if err := rows.Scan(dest...); err != nil {
 				return err
 			}
-			if !found {
+			if r.isHead() {
 				found = true
 				sum := r.conv.summary()
-				convID = sum.ID
+				convID, f = sum.ID, r.inFlight()
 				if err := consume(func() error { return head(sum) }); err != nil {
 					return err
 				}
+				continue
 			}
-			if r.msgID.Valid {
-				if err := consume(func() error { return msg(r.message(convID)) }); err != nil {
-					return err
-				}
+			if !found {
+				return errNoHead
+			}
+			if err := consume(func() error { return msg(r.message(convID, f)) }); err != nil {
+				return err
 			}
 		}
 		return rows.Err()
@@ -159,18 +167,23 @@ func (s *Store) readThread(ctx context.Context, op string, sqlText statement, id
 const exportBatch = 200
 
 // exportBatchSQL reads the next batch of conversations after a keyset
-// position, oldest first, each with its thread in append order. The LEFT
-// JOIN keeps conversations without messages.
+// position, oldest first, each as its head row and its messages in append
+// order.
 const exportBatchSQL = `
-SELECT ` + threadColumns + `
-FROM (
+WITH c AS (
 	SELECT id, started_at, model, title, message_count FROM conversations
 	WHERE (started_at, id) > ($1, $2)
 	ORDER BY started_at, id
 	LIMIT $3
-) c
-LEFT JOIN messages m ON m.conversation_id = c.id
-ORDER BY c.started_at, c.id, m.seq`
+)
+SELECT ` + threadColumns + ` FROM (
+	SELECT ` + threadHead + `, c.started_at, c.id, -1::bigint
+	FROM c LEFT JOIN generations g ON g.conversation_id = c.id
+	UNION ALL
+	SELECT ` + threadMessage + `, c.started_at, c.id, m.seq
+	FROM c JOIN messages m ON m.conversation_id = c.id
+) t(` + threadColumns + `, k_started_at, k_id, seq)
+ORDER BY k_started_at, k_id, seq`
 
 // ExportConversations calls fn with every conversation and its messages,
 // oldest started_at first (ties by id), walking the table by keyset in
