@@ -177,7 +177,7 @@ func (s *Store) SwitchBranch(ctx context.Context, conversationID, messageID stri
 	if err != nil {
 		return opError(op, err)
 	}
-	ctx, cancel := s.opCtx(ctx)
+	ctx, cancel := s.opCtx(ctx, op)
 	defer cancel()
 	err = s.inTx(ctx, func(tx pgx.Tx) error {
 		if _, err := lockForStart(ctx, tx, uid); err != nil {

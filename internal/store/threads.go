@@ -112,7 +112,7 @@ func (s *Store) readWhole(ctx context.Context, op string, sqlText statement, id 
 	if err != nil {
 		return nil, opError(op, err)
 	}
-	ctx, cancel := s.opCtx(ctx, "get conversation")
+	ctx, cancel := s.opCtx(ctx, op)
 	defer cancel()
 	var conv *Conversation
 	err = s.queryRows(ctx, sqlText, []any{uuidArg(uid)}, func(rows pgx.Rows) error {
