@@ -39,7 +39,7 @@ var (
 
 // dataVersion names the generator's output; a database loaded by another
 // version is reloaded rather than reused.
-const dataVersion = "hwlab-bench-data-v2"
+const dataVersion = "hwlab-bench-data-v3"
 
 var (
 	dbMu    sync.Mutex

@@ -9,72 +9,50 @@ import (
 	"github.com/jackc/pgx/v5"
 )
 
-// activePath is the WITH RECURSIVE list that finds conversation $1's
-// active path without walking it message by message, in a plan that does
-// not depend on the parameter: every step is an index lookup (a scalar
-// subquery, or a LATERAL one that cannot be flattened into a join), so the
-// generic plan that a prepared statement falls back to after five
-// executions is as good as a custom one. starts are the
-// messages whose parent is not the message before them (a partial index,
-// messages_branch_starts_idx, holds just these): every root, and the first
-// message of each branch. Between two starts the path is a run of
-// consecutive seq, so path(lo, hi, up) climbs from the active leaf one run
-// at a time: the run ends at the leaf (or at a start's parent) and begins
-// at the latest start at or before it, lo, whose parent is up. A chain is one run, from its root to its
-// leaf; a path through 100 branch points is at most 101 runs.
-//
-// forks are the parents with more than one child, as their children's ids
-// in seq order: a parent's children are the starts under it and, when it
-// is not itself followed by a start, the message after it. A chain has no
-// fork.
-const activePath = `WITH RECURSIVE
-starts AS MATERIALIZED (
-	SELECT s.id, s.seq, s.parent_seq FROM messages s
-	WHERE s.conversation_id = $1 AND s.parent_seq IS DISTINCT FROM s.seq - 1
+// activePath is the WITH list of a read of conversation $1's active path.
+// chain says whether the conversation is a chain (one branch start, its
+// root, or none): then the path is simply its messages up to the leaf, a
+// plain range of the (conversation_id, seq) index, as before messages had
+// parents. Otherwise path is the seqs of the path, from the function
+// hwlab_active_path, which climbs from the leaf one run of consecutive seq
+// at a time between the branch starts (the messages whose parent is not
+// the message before them, which a partial index holds): a path through
+// 100 branch points is 101 runs, found by 202 index look-ups, not a walk of
+// every message. The walks live in functions (the message_tree migration)
+// rather than in this statement because the executor sets up every node of
+// a statement's plan on each run: inline, the walks' nodes cost a chain's
+// read more than the read itself, though they never run for it.
+const activePath = `WITH
+chain AS (
+	SELECT count(*) < 2 AS yes, (SELECT c.active_seq FROM conversations c WHERE c.id = $1) AS leaf
+	FROM (SELECT FROM messages s WHERE s.conversation_id = $1 AND s.parent_seq IS DISTINCT FROM s.seq - 1 LIMIT 2) s
 ),
-path(lo, hi, up) AS (
-	SELECT x.lo, c.active_seq, (SELECT b.parent_seq FROM messages b WHERE b.conversation_id = $1 AND b.seq = x.lo)
-	FROM conversations c CROSS JOIN LATERAL (
-		SELECT max(s.seq) AS lo FROM messages s
-		WHERE s.conversation_id = $1 AND s.parent_seq IS DISTINCT FROM s.seq - 1 AND s.seq <= c.active_seq
-	) x
-	WHERE c.id = $1 AND c.active_seq IS NOT NULL
-	UNION ALL
-	SELECT x.lo, p.up, (SELECT b.parent_seq FROM messages b WHERE b.conversation_id = $1 AND b.seq = x.lo)
-	FROM path p CROSS JOIN LATERAL (
-		SELECT max(s.seq) AS lo FROM messages s
-		WHERE s.conversation_id = $1 AND s.parent_seq IS DISTINCT FROM s.seq - 1 AND s.seq <= p.up
-	) x
-	WHERE p.up IS NOT NULL
-),
-forks AS MATERIALIZED (
-	SELECT string_agg(f.id::text, ',' ORDER BY f.seq) AS ids
-	FROM (
-		SELECT s.parent_seq, s.seq, s.id FROM starts s
-		UNION ALL
-		SELECT k.parent_seq, k.seq, k.id
-		FROM (SELECT DISTINCT s.parent_seq FROM starts s WHERE s.parent_seq IS NOT NULL) d
-		CROSS JOIN LATERAL (
-			SELECT k.parent_seq, k.seq, k.id FROM messages k
-			WHERE k.conversation_id = $1 AND k.seq = d.parent_seq + 1 AND k.parent_seq = d.parent_seq
-			OFFSET 0
-		) k
-	) f
-	GROUP BY f.parent_seq HAVING count(*) > 1
+path AS MATERIALIZED (
+	SELECT hwlab_active_path($1, leaf) AS runs FROM chain WHERE NOT yes
 )`
 
-// pathMessages are the active path's message rows, for a thread read after
-// activePath: the conversation's messages from the root's seq to the
-// leaf's whose seq is in one of the path's runs (a multirange of them, so
-// the test is one binary search per row). It reads the messages of other
-// branches in between too, and drops them; joining each run to its range
-// of the index instead would read only the path, but the planner then
-// multiplies its guesses of both, estimates millions of rows, and spends
-// half a second compiling the query (JIT) for a read of milliseconds.
-const pathMessages = `messages m
-	WHERE m.conversation_id = $1
-		AND m.seq BETWEEN (SELECT min(p.lo) FROM path p) AND (SELECT max(p.hi) FROM path p)
-		AND m.seq <@ (SELECT range_agg(int8range(p.lo, p.hi, '[]')) FROM path p)`
+// chainMessages are a chain's message rows, and pathMessages a branched
+// conversation's, for a thread read after activePath; the one-time filter
+// on chain.yes runs exactly one of them. pathMessages are the
+// conversation's messages from the root's seq to the leaf's whose seq is in
+// one of the path's runs (a multirange, so the test is one binary search
+// per row): it reads the messages of other branches in between too, and
+// drops them. Joining each run to its range of the index instead would read
+// only the path, but the planner then multiplies its guesses of both,
+// estimates millions of rows, and spends half a second compiling the query
+// (JIT) for a read of milliseconds.
+const (
+	chainMessages = `messages m
+	WHERE m.conversation_id = $1 AND m.seq <= (SELECT leaf FROM chain) AND (SELECT yes FROM chain)`
+	pathMessages = `messages m
+	WHERE m.conversation_id = $1 AND NOT (SELECT yes FROM chain)
+		AND m.seq BETWEEN (SELECT lower(runs) FROM path) AND (SELECT upper(runs) FROM path)
+		AND m.seq <@ (SELECT runs FROM path)`
+)
+
+// pathForks is the head row's last column in a read of the active path:
+// the forks (hwlab_forks), for a conversation that has any.
+const pathForks = `CASE WHEN NOT (SELECT yes FROM chain) THEN hwlab_forks($1) END`
 
 // getConversationSQL reads a conversation and its active path in one round
 // trip (the rows threadHead describes): the head row, then the path by
@@ -82,9 +60,12 @@ const pathMessages = `messages m
 // has no head row, and no messages.
 const getConversationSQL = activePath + `
 SELECT ` + threadColumns + ` FROM (
-	SELECT ` + threadHead + `, (SELECT array_agg(f.ids) FROM forks f), -1::bigint
+	SELECT ` + threadHead + `, ` + pathForks + `, -1::bigint
 	FROM conversations c ` + threadHeadJoins + `
 	WHERE c.id = $1
+	UNION ALL
+	SELECT ` + threadMessage + `, NULL::uuid, NULL::text[], m.seq
+	FROM ` + chainMessages + `
 	UNION ALL
 	SELECT ` + threadMessage + `, NULL::uuid, NULL::text[], m.seq
 	FROM ` + pathMessages + `
@@ -142,7 +123,11 @@ SELECT ` + threadColumns + ` FROM (
 	UNION ALL
 	SELECT ` + threadMessage + `, NULL::uuid, NULL::text[], m.seq FROM (
 		SELECT m.*, sum(octet_length(m.content)) OVER (ORDER BY m.seq DESC) - octet_length(m.content) AS newer_bytes
-		FROM ` + pathMessages + `
+		FROM (
+			SELECT m.* FROM ` + chainMessages + `
+			UNION ALL
+			SELECT m.* FROM ` + pathMessages + `
+		) m
 	) m WHERE m.newer_bytes < $2
 ) t(` + threadColumns + `, seq)
 ORDER BY seq`

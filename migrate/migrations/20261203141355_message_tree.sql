@@ -25,3 +25,64 @@ CREATE INDEX "messages_conversation_id_parent_seq_idx" ON "messages" ("conversat
 -- a message that has children is refused rather than losing its branch;
 -- deleting the conversation removes every branch at once.
 ALTER TABLE "messages" ADD CONSTRAINT "messages_parent_fkey" FOREIGN KEY ("conversation_id", "parent_seq") REFERENCES "messages" ("conversation_id", "seq");
+-- The active path of a branched conversation, and its forks (hand-written:
+-- functions). They hold the tree walks so that reading a chain, which
+-- never calls them, costs no more than before: the executor sets up every
+-- node of a statement's plan on each run, called or not, and the walks'
+-- plans are larger than a chain's whole read (internal/store/threads.go).
+-- PL/pgSQL caches their plans per connection. Every step is an index look-up
+-- whatever the parameter, so the generic plan is as good as a custom one.
+-- hwlab_active_path(conversation, leaf): the seqs of the path from the root to
+-- leaf, as runs of consecutive seq between the branch starts (the messages
+-- whose parent is not the message before them: messages_branch_starts_idx).
+CREATE FUNCTION "hwlab_active_path"(conversation uuid, leaf bigint) RETURNS int8multirange LANGUAGE plpgsql STABLE AS $$
+BEGIN
+	RETURN (
+		WITH RECURSIVE path(lo, hi, up) AS (
+			SELECT x.lo, leaf, (SELECT b.parent_seq FROM messages b WHERE b.conversation_id = conversation AND b.seq = x.lo)
+			FROM (
+				SELECT max(s.seq) AS lo FROM messages s
+				WHERE s.conversation_id = conversation AND s.parent_seq IS DISTINCT FROM s.seq - 1 AND s.seq <= leaf
+			) x
+			WHERE leaf IS NOT NULL
+			UNION ALL
+			SELECT x.lo, p.up, (SELECT b.parent_seq FROM messages b WHERE b.conversation_id = conversation AND b.seq = x.lo)
+			FROM path p CROSS JOIN LATERAL (
+				SELECT max(s.seq) AS lo FROM messages s
+				WHERE s.conversation_id = conversation AND s.parent_seq IS DISTINCT FROM s.seq - 1 AND s.seq <= p.up
+			) x
+			WHERE p.up IS NOT NULL
+		)
+		SELECT range_agg(int8range(p.lo, p.hi, '[]')) FROM path p
+	);
+END
+$$;
+-- hwlab_forks(conversation): for each parent with more than one child, its
+-- children's ids in seq order, joined by commas. A parent's children are the
+-- branch starts under it and, unless it is followed by a start, the message
+-- after it.
+CREATE FUNCTION "hwlab_forks"(conversation uuid) RETURNS text[] LANGUAGE plpgsql STABLE AS $$
+BEGIN
+	RETURN (
+		WITH starts AS MATERIALIZED (
+			SELECT s.id, s.seq, s.parent_seq FROM messages s
+			WHERE s.conversation_id = conversation AND s.parent_seq IS DISTINCT FROM s.seq - 1
+		)
+		SELECT array_agg(f.ids) FROM (
+			SELECT string_agg(c.id::text, ',' ORDER BY c.seq) AS ids
+			FROM (
+				SELECT s.parent_seq, s.seq, s.id FROM starts s
+				UNION ALL
+				SELECT k.parent_seq, k.seq, k.id
+				FROM (SELECT DISTINCT s.parent_seq FROM starts s WHERE s.parent_seq IS NOT NULL) d
+				CROSS JOIN LATERAL (
+					SELECT k.parent_seq, k.seq, k.id FROM messages k
+					WHERE k.conversation_id = conversation AND k.seq = d.parent_seq + 1 AND k.parent_seq = d.parent_seq
+					OFFSET 0
+				) k
+			) c
+			GROUP BY c.parent_seq HAVING count(*) > 1
+		) f
+	);
+END
+$$;
