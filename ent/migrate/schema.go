@@ -102,6 +102,18 @@ var (
 				Unique:  true,
 				Columns: []*schema.Column{MessagesColumns[12], MessagesColumns[1]},
 			},
+			{
+				Name:    "messages_created_at_id_idx",
+				Unique:  false,
+				Columns: []*schema.Column{MessagesColumns[4], MessagesColumns[0]},
+				Annotation: &entsql.IndexAnnotation{
+					DescColumns: map[string]bool{
+						MessagesColumns[4].Name: true,
+
+						MessagesColumns[0].Name: true,
+					},
+				},
+			},
 		},
 	}
 	// MessageChunksColumns holds the columns for the "message_chunks" table.
