@@ -62,7 +62,8 @@ func check(ctx context.Context, devURL, dirPath string, objs []Object) error {
 }
 
 // checkGlobals is the part of Check that ent's diff cannot do: the
-// registered extensions and functions exist after a replay.
+// registered database-wide objects (extensions, functions, text search
+// configurations) exist after a replay.
 func checkGlobals(ctx context.Context, devURL, dirPath string, objs []Object) error {
 	dir, err := atlasmigrate.NewLocalDir(dirPath)
 	if err != nil {

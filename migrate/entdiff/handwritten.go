@@ -17,15 +17,17 @@ import (
 // Kind says what sort of database object a hand-written Object is.
 type Kind string
 
-// The kinds of hand-written objects. Extension and Function are database-wide
-// (Table is empty); the others belong to a table.
+// The kinds of hand-written objects. Extension, Function and
+// TextSearchConfig are database-wide (Table is empty); the others belong to
+// a table.
 const (
-	KindExtension  Kind = "extension"
-	KindFunction   Kind = "function"
-	KindIndex      Kind = "index"
-	KindColumn     Kind = "column"
-	KindCheck      Kind = "check"
-	KindForeignKey Kind = "foreign key"
+	KindExtension        Kind = "extension"
+	KindFunction         Kind = "function"
+	KindTextSearchConfig Kind = "text search configuration"
+	KindIndex            Kind = "index"
+	KindColumn           Kind = "column"
+	KindCheck            Kind = "check"
+	KindForeignKey       Kind = "foreign key"
 )
 
 // Object names one database object that a migration file creates by hand
@@ -39,7 +41,7 @@ const (
 // table included, is reported as before.
 type Object struct {
 	Kind  Kind
-	Table string // "" for Extension and Function
+	Table string // "" for the database-wide kinds
 	Name  string
 }
 
@@ -189,7 +191,7 @@ func (h handWritten) missingTables(current *atlasschema.Schema) ([]string, error
 }
 
 // missingGlobals replays dir on db, which must be clean, and lists the
-// registered extensions and functions the replay did not create. ent
+// registered database-wide objects the replay did not create. ent
 // inspects neither, and its replay leaves none behind (normalising the
 // desired schema restores the database), so they need a replay of their own.
 func (h handWritten) missingGlobals(ctx context.Context, db *sql.DB, dir atlasmigrate.Dir) ([]string, error) {
@@ -227,16 +229,22 @@ func (h handWritten) missingGlobals(ctx context.Context, db *sql.DB, dir atlasmi
 	return out, nil
 }
 
-func (o Object) global() bool { return o.Kind == KindExtension || o.Kind == KindFunction }
+func (o Object) global() bool {
+	return o.Kind == KindExtension || o.Kind == KindFunction || o.Kind == KindTextSearchConfig
+}
+
+// catalogQueries look a database-wide object up by name.
+var catalogQueries = map[Kind]string{
+	KindExtension: `SELECT EXISTS (SELECT 1 FROM pg_extension WHERE extname = $1)`,
+	KindFunction: `SELECT EXISTS (SELECT 1 FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+		WHERE p.proname = $1 AND n.nspname NOT IN ('pg_catalog', 'information_schema'))`,
+	KindTextSearchConfig: `SELECT EXISTS (SELECT 1 FROM pg_ts_config c JOIN pg_namespace n ON n.oid = c.cfgnamespace
+		WHERE c.cfgname = $1 AND n.nspname NOT IN ('pg_catalog', 'information_schema'))`,
+}
 
 func inCatalog(ctx context.Context, db *sql.DB, o Object) (bool, error) {
-	query := `SELECT EXISTS (SELECT 1 FROM pg_extension WHERE extname = $1)`
-	if o.Kind == KindFunction {
-		query = `SELECT EXISTS (SELECT 1 FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
-			WHERE p.proname = $1 AND n.nspname NOT IN ('pg_catalog', 'information_schema'))`
-	}
 	var ok bool
-	if err := db.QueryRowContext(ctx, query, o.Name).Scan(&ok); err != nil {
+	if err := db.QueryRowContext(ctx, catalogQueries[o.Kind], o.Name).Scan(&ok); err != nil {
 		return false, fmt.Errorf("entdiff: look up hand-written objects: %w", err)
 	}
 	return ok, nil

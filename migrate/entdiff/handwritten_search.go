@@ -6,6 +6,7 @@ package entdiff
 func init() {
 	Register(
 		Object{Kind: KindExtension, Name: "unaccent"},
+		Object{Kind: KindTextSearchConfig, Name: "hwlab_search"},
 		Object{Kind: KindFunction, Name: "hwlab_search_text"},
 		Object{Kind: KindFunction, Name: "hwlab_search_vector"},
 		Object{Kind: KindColumn, Table: "messages", Name: "search_vector"},
