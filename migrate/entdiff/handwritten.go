@@ -233,18 +233,27 @@ func (o Object) global() bool {
 	return o.Kind == KindExtension || o.Kind == KindFunction || o.Kind == KindTextSearchConfig
 }
 
-// catalogQueries look a database-wide object up by name.
-var catalogQueries = map[Kind]string{
-	KindExtension: `SELECT EXISTS (SELECT 1 FROM pg_extension WHERE extname = $1)`,
-	KindFunction: `SELECT EXISTS (SELECT 1 FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
-		WHERE p.proname = $1 AND n.nspname NOT IN ('pg_catalog', 'information_schema'))`,
-	KindTextSearchConfig: `SELECT EXISTS (SELECT 1 FROM pg_ts_config c JOIN pg_namespace n ON n.oid = c.cfgnamespace
-		WHERE c.cfgname = $1 AND n.nspname NOT IN ('pg_catalog', 'information_schema'))`,
-}
+// The look-ups of database-wide objects by name.
+const (
+	extensionExistsSQL = `SELECT EXISTS (SELECT 1 FROM pg_extension WHERE extname = $1)`
+	functionExistsSQL  = `SELECT EXISTS (SELECT 1 FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+		WHERE p.proname = $1 AND n.nspname NOT IN ('pg_catalog', 'information_schema'))`
+	tsConfigExistsSQL = `SELECT EXISTS (SELECT 1 FROM pg_ts_config c JOIN pg_namespace n ON n.oid = c.cfgnamespace
+		WHERE c.cfgname = $1 AND n.nspname NOT IN ('pg_catalog', 'information_schema'))`
+)
 
 func inCatalog(ctx context.Context, db *sql.DB, o Object) (bool, error) {
+	var row *sql.Row
+	switch o.Kind {
+	case KindExtension:
+		row = db.QueryRowContext(ctx, extensionExistsSQL, o.Name)
+	case KindFunction:
+		row = db.QueryRowContext(ctx, functionExistsSQL, o.Name)
+	default:
+		row = db.QueryRowContext(ctx, tsConfigExistsSQL, o.Name)
+	}
 	var ok bool
-	if err := db.QueryRowContext(ctx, catalogQueries[o.Kind], o.Name).Scan(&ok); err != nil {
+	if err := row.Scan(&ok); err != nil {
 		return false, fmt.Errorf("entdiff: look up hand-written objects: %w", err)
 	}
 	return ok, nil
