@@ -28,6 +28,10 @@ const (
 	// add for its reads; it separates the cost of the code from the cost of
 	// the original schema's missing index.
 	schemaOriginalIndexed = "original-indexed"
+	// schemaPreSearch is the migrated schema without the search migration's
+	// table objects (undoSearch): today's schema before issue 13, which the
+	// store's AddMessage is paired against.
+	schemaPreSearch = "presearch"
 )
 
 // The read data sets: 10k and 100k conversations of 10 messages, the
@@ -39,7 +43,7 @@ var (
 
 // dataVersion names the generator's output; a database loaded by another
 // version is reloaded rather than reused.
-const dataVersion = "hwlab-bench-data-v1"
+const dataVersion = "hwlab-bench-data-v2" // v2: the search migration changed the schema
 
 var (
 	dbMu    sync.Mutex
@@ -150,11 +154,18 @@ func cachedDB(tb testing.TB, name string,
 
 func applySchema(ctx context.Context, conn *pgx.Conn, schema string) error {
 	switch schema {
-	case schemaMigrated:
+	case schemaMigrated, schemaPreSearch:
 		db := stdlib.OpenDB(*conn.Config())
 		defer db.Close()
-		_, err := migrate.Apply(ctx, db, migrate.Options{})
-		return err
+		if _, err := migrate.Apply(ctx, db, migrate.Options{}); err != nil || schema == schemaMigrated {
+			return err
+		}
+		for _, q := range undoSearch {
+			if _, err := conn.Exec(ctx, q); err != nil {
+				return err
+			}
+		}
+		return nil
 	case schemaOriginal, schemaOriginalIndexed:
 		for _, q := range baseline.Schema {
 			if _, err := conn.Exec(ctx, q); err != nil {

@@ -34,12 +34,20 @@ import (
 //     not found as a phrase (its words still are).
 
 // searchWindow is how many of the newest matching messages (and titles) a
-// search ranks. Ranking every match of a word in 10 % of a million messages
-// reads 100000 rows; the newest searchWindow are found by walking
-// messages_created_at_id_idx backwards until enough match, or, for a rare
-// term, from the GIN index, whichever the planner costs lower. Relevance
-// orders hits within that window.
-const searchWindow = 400
+// search ranks; relevance orders hits within them. Ranking every match of
+// a word in 10 % of a million messages would read 100000 rows. The window
+// is found in two steps that no estimate can lead astray (searchSQL): the
+// newest searchWalk messages are read in recency order and tested, which
+// finds the window for any query matching about one message in
+// searchWalk/searchWindow or more; only when that walk finds fewer are
+// older matches taken from the GIN index, which for such a query holds
+// few. The planner alone would choose between the two by its estimate,
+// which for words that occur together (its estimate multiplies their
+// frequencies) can be off by a hundred times.
+const (
+	searchWindow = 200
+	searchWalk   = 2000
+)
 
 // snippetChars is the window of a message's text its snippet is cut from:
 // ts_headline parses its whole input, and a message may hold 4 MiB.
@@ -89,19 +97,37 @@ SELECT coalesce(string_agg(CASE WHEN negate THEN '!(' ELSE '(' END || q::text
 	coalesce(bool_or(NOT negate), false), clock_timestamp()
 FROM t WHERE numnode(q) > 0`
 
-// searchSQL ranks the newest searchWindow matching messages and titles
+// searchSQL ranks the newest searchWindow ($7) matching messages (the walk
+// of the newest searchWalk ($9), then older ones from the index) and titles
 // created up to $2 (the first page's time, kept in the cursor, so pages do
 // not shift as messages arrive), keeps the page after the cursor ($3..$5),
 // and only for that page reads the text its snippets are cut from. $1 is a
 // tsquery constant, not a subquery, so the planner estimates how many rows
 // match and picks the walk of the recency index or the GIN index per query.
 const searchSQL = `
-WITH cand AS MATERIALIZED (
+WITH walk AS MATERIALIZED (
 	SELECT m.id, m.conversation_id, m.role, m.created_at, m.search_vector
 	FROM messages m
-	WHERE m.search_vector @@ $1::tsquery AND m.created_at <= $2
+	WHERE m.created_at <= $2
+	ORDER BY m.created_at DESC, m.id DESC
+	LIMIT $9
+), recent AS MATERIALIZED (
+	SELECT * FROM walk WHERE search_vector @@ $1::tsquery
+	ORDER BY created_at DESC, id DESC
+	LIMIT $7
+), edge AS (
+	SELECT created_at, id FROM walk ORDER BY created_at, id LIMIT 1
+), older AS MATERIALIZED (
+	SELECT m.id, m.conversation_id, m.role, m.created_at, m.search_vector
+	FROM messages m, edge
+	WHERE (SELECT count(*) FROM recent) < $7
+		AND m.search_vector @@ $1::tsquery AND (m.created_at, m.id) < (edge.created_at, edge.id)
 	ORDER BY m.created_at DESC, m.id DESC
 	LIMIT $7
+), cand AS (
+	SELECT * FROM recent
+	UNION ALL
+	(SELECT * FROM older ORDER BY created_at DESC, id DESC LIMIT greatest($7 - (SELECT count(*) FROM recent), 0))
 ), tcand AS MATERIALIZED (
 	SELECT c.id, c.title, c.started_at
 	FROM conversations c
@@ -186,7 +212,7 @@ func (s *Store) Search(ctx context.Context, query, cur string, limit int) (Searc
 	// QueryExecModeExec: an unnamed statement is planned with $1's value
 	// every time; a cached generic plan would not know how common the
 	// words are.
-	args := []any{pgx.QueryExecModeExec, tsq, asOf, rank, after.at, afterID, limit + 1, searchWindow, snippetChars}
+	args := []any{pgx.QueryExecModeExec, tsq, asOf, rank, after.at, afterID, limit + 1, s.cfg.searchWindow, snippetChars, s.cfg.searchWalk}
 	var last searchCursor
 	err := s.queryRows(ctx, searchSQL, args, func(rows pgx.Rows) error {
 		var (

@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/base64"
 	"errors"
+	"fmt"
 	"slices"
 	"sort"
 	"strings"
@@ -357,3 +358,47 @@ func TestSearchStreamingReply(t *testing.T) {
 }
 
 func b64(s string) string { return base64.RawURLEncoding.EncodeToString([]byte(s)) }
+
+// TestSearchWindow: the hits are the newest window's matches, whether the
+// walk of the newest messages holds them all or the index supplies the
+// older ones; pages through them end with the window.
+func TestSearchWindow(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct{ window, walk int }{{3, 5}, {3, 40}, {3, 1}, {10, 5}, {200, 2000}} {
+		t.Run(fmt.Sprintf("window=%d/walk=%d", tc.window, tc.walk), func(t *testing.T) {
+			t.Parallel()
+			s := newStore(t, store.WithSearchWindow(tc.window, tc.walk))
+			conv := mustCreate(t, s, "m")
+			mustAdd(t, s, conv, store.RoleUser, "untitled")
+			var matches []string // newest first
+			for i := range 20 {
+				text := "nothing here"
+				if i%4 == 0 {
+					text = "scrub report"
+				}
+				id := mustAdd(t, s, conv, store.RoleAssistant, text)
+				if i%4 == 0 {
+					matches = append([]string{id}, matches...)
+				}
+			}
+			want := matches[:min(tc.window, len(matches))]
+			var got []string
+			for cur := ""; ; {
+				page, err := s.Search(ctx0, "scrub", cur, 2)
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, h := range page.Hits {
+					got = append(got, h.MessageID)
+				}
+				if cur = page.NextCursor; cur == "" {
+					break
+				}
+			}
+			// Equal ranks: newest first.
+			if !slices.Equal(got, want) {
+				t.Fatalf("hits %v, want the newest %d matches %v", got, len(want), want)
+			}
+		})
+	}
+}
