@@ -94,7 +94,8 @@ var undoSearch = []string{
 // txmode none file (one at a time, outside a transaction), recording each
 // one's time in the table bench_upgrade.
 func timeUpgrade(ctx context.Context, conn *pgx.Conn) error {
-	for _, q := range undoSearch {
+	// The server's defaults, not the loader's (maintenance_work_mem 256MB).
+	for _, q := range append([]string{"RESET ALL"}, undoSearch...) {
 		if _, err := conn.Exec(ctx, q); err != nil {
 			return err
 		}
