@@ -305,6 +305,11 @@ func TestSearchLargeContent(t *testing.T) {
 	}
 	b.WriteString("tailword")
 	text := b.String()
+	// The whole text would not fit a tsvector: what the cut prevents.
+	_, err := s.DB().ExecContext(ctx, `SELECT to_tsvector('public.hwlab_search', hwlab_search_text($1))`, text)
+	if err == nil || !strings.Contains(err.Error(), "54000") {
+		t.Fatalf("a tsvector of the whole text: %v, want SQLSTATE 54000", err)
+	}
 	id := mustAdd(t, s, conv, store.RoleAssistant, text)
 	for _, tc := range []struct {
 		query string

@@ -123,7 +123,8 @@ export function setupSearch(app) {
   // active_message_id, issue 12), then the thread is loaded and the message
   // scrolled into view and marked. A server without branches refuses the
   // member (400) or the route (404, 405); the message is then on the one
-  // path there is, and is shown all the same.
+  // path there is, and is shown all the same. While a reply is being
+  // written the server refuses to switch (409): the current branch is shown.
   async function open(i) {
     const hit = s.hits[i];
     if (!hit) return;
@@ -135,10 +136,12 @@ export function setupSearch(app) {
           body: { active_message_id: hit.message_id },
         });
       } catch (err) {
-        if (!(err instanceof ApiError) || ![400, 404, 405].includes(err.status)) {
+        if (!(err instanceof ApiError) || ![400, 404, 405, 409].includes(err.status)) {
           el.status.textContent = `Could not open that hit: ${err.message}`;
           return;
         }
+        // 409: a reply is being written there; the branch stays as it is.
+        if (err.status === 409) el.status.textContent = err.message;
       }
     }
     await app.openConversation(hit.conversation_id, { focusTitle: !hit.message_id });
