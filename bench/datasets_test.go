@@ -32,6 +32,9 @@ const (
 	// table objects (undoSearch): today's schema before issue 13, which the
 	// store's AddMessage is paired against.
 	schemaPreSearch = "presearch"
+	// schemaPreSearchIndexed is schemaPreSearch plus the (created_at, id)
+	// index: it separates the cost of that index from the vector's.
+	schemaPreSearchIndexed = "presearch-indexed"
 )
 
 // The read data sets: 10k and 100k conversations of 10 messages, the
@@ -100,6 +103,8 @@ func dbIdent(schema string) string {
 	switch schema {
 	case schemaOriginalIndexed:
 		return "originalidx"
+	case schemaPreSearchIndexed:
+		return "presearchidx"
 	default:
 		return schema
 	}
@@ -154,13 +159,17 @@ func cachedDB(tb testing.TB, name string,
 
 func applySchema(ctx context.Context, conn *pgx.Conn, schema string) error {
 	switch schema {
-	case schemaMigrated, schemaPreSearch:
+	case schemaMigrated, schemaPreSearch, schemaPreSearchIndexed:
 		db := stdlib.OpenDB(*conn.Config())
 		defer db.Close()
 		if _, err := migrate.Apply(ctx, db, migrate.Options{}); err != nil || schema == schemaMigrated {
 			return err
 		}
-		for _, q := range undoSearch {
+		undo := undoSearch
+		if schema == schemaPreSearchIndexed {
+			undo = undoSearch[:len(undoSearch)-1]
+		}
+		for _, q := range undo {
 			if _, err := conn.Exec(ctx, q); err != nil {
 				return err
 			}

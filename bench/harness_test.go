@@ -96,7 +96,8 @@ var (
 	// index on messages(conversation_id); only the read benchmarks use it.
 	implBaselineIndexed = impl{"baseline-idx", schemaOriginalIndexed}
 	// implPreSearch is the store on the schema before the search migration.
-	implPreSearch = impl{"store-presearch", schemaPreSearch}
+	implPreSearch        = impl{"store-presearch", schemaPreSearch}
+	implPreSearchIndexed = impl{"store-presearch-idx", schemaPreSearchIndexed}
 )
 
 // both is the order of every comparison: baseline first, so benchstat
@@ -117,7 +118,7 @@ func open(b testing.TB, im impl, dsn string, opts ...store.Option) opened {
 	ctx := context.Background()
 	qc := &queryCounter{}
 	o := opened{queries: qc}
-	if im.schema == schemaMigrated || im.schema == schemaPreSearch {
+	if im.schema == schemaMigrated || im.schema == schemaPreSearch || im.schema == schemaPreSearchIndexed {
 		opts = append([]store.Option{
 			store.WithPool(poolSize, poolSize, time.Hour, time.Hour),
 			store.WithConnConfig(func(c *pgx.ConnConfig) { c.Tracer = qc }),
