@@ -33,6 +33,8 @@ FUZZTIME ?= 10s
 fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzParseID$$' -fuzztime $(FUZZTIME) ./internal/store
 	$(GO) test -tags $(TAGS) -run '^$$' -fuzz '^FuzzContentRoundTrip$$' -fuzztime $(FUZZTIME) ./internal/store
+	$(GO) test -run '^$$' -fuzz '^FuzzParseQuery$$' -fuzztime $(FUZZTIME) ./internal/store
+	$(GO) test -tags $(TAGS) -run '^$$' -fuzz '^FuzzSearch$$' -fuzztime $(FUZZTIME) ./internal/store
 
 ## check: vet (benchmarks compiled too, never run), formatting, generated code current, migrations in sync with ent/schema, atlas.sum valid
 check:

@@ -28,6 +28,13 @@ const (
 	// add for its reads; it separates the cost of the code from the cost of
 	// the original schema's missing index.
 	schemaOriginalIndexed = "original-indexed"
+	// schemaPreSearch is the migrated schema without the search migration's
+	// table objects (undoSearch): today's schema before issue 13, which the
+	// store's AddMessage is paired against.
+	schemaPreSearch = "presearch"
+	// schemaPreSearchIndexed is schemaPreSearch plus the (created_at, id)
+	// index: it separates the cost of that index from the vector's.
+	schemaPreSearchIndexed = "presearch-indexed"
 )
 
 // The read data sets: 10k and 100k conversations of 10 messages, the
@@ -39,7 +46,7 @@ var (
 
 // dataVersion names the generator's output; a database loaded by another
 // version is reloaded rather than reused.
-const dataVersion = "hwlab-bench-data-v3"
+const dataVersion = "hwlab-bench-data-v4" // v4: parents (message tree) and the search migration
 
 var (
 	dbMu    sync.Mutex
@@ -96,6 +103,8 @@ func dbIdent(schema string) string {
 	switch schema {
 	case schemaOriginalIndexed:
 		return "originalidx"
+	case schemaPreSearchIndexed:
+		return "presearchidx"
 	default:
 		return schema
 	}
@@ -150,11 +159,22 @@ func cachedDB(tb testing.TB, name string,
 
 func applySchema(ctx context.Context, conn *pgx.Conn, schema string) error {
 	switch schema {
-	case schemaMigrated:
+	case schemaMigrated, schemaPreSearch, schemaPreSearchIndexed:
 		db := stdlib.OpenDB(*conn.Config())
 		defer db.Close()
-		_, err := migrate.Apply(ctx, db, migrate.Options{})
-		return err
+		if _, err := migrate.Apply(ctx, db, migrate.Options{}); err != nil || schema == schemaMigrated {
+			return err
+		}
+		undo := undoSearch
+		if schema == schemaPreSearchIndexed {
+			undo = undoSearch[:len(undoSearch)-1]
+		}
+		for _, q := range undo {
+			if _, err := conn.Exec(ctx, q); err != nil {
+				return err
+			}
+		}
+		return nil
 	case schemaOriginal, schemaOriginalIndexed:
 		for _, q := range baseline.Schema {
 			if _, err := conn.Exec(ctx, q); err != nil {

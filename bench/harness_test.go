@@ -95,6 +95,9 @@ var (
 	// implBaselineIndexed is the baseline on the original schema plus an
 	// index on messages(conversation_id); only the read benchmarks use it.
 	implBaselineIndexed = impl{"baseline-idx", schemaOriginalIndexed}
+	// implPreSearch is the store on the schema before the search migration.
+	implPreSearch        = impl{"store-presearch", schemaPreSearch}
+	implPreSearchIndexed = impl{"store-presearch-idx", schemaPreSearchIndexed}
 )
 
 // both is the order of every comparison: baseline first, so benchstat
@@ -116,7 +119,7 @@ func open(b testing.TB, im impl, dsn string, opts ...store.Option) opened {
 	ctx := context.Background()
 	qc := &queryCounter{}
 	o := opened{dsn: dsn, queries: qc}
-	if im.schema == schemaMigrated {
+	if im.schema == schemaMigrated || im.schema == schemaPreSearch || im.schema == schemaPreSearchIndexed {
 		opts = append([]store.Option{
 			store.WithPool(poolSize, poolSize, time.Hour, time.Hour),
 			store.WithConnConfig(func(c *pgx.ConnConfig) { c.Tracer = qc }),

@@ -147,6 +147,8 @@ func paired(t *testing.T) {
 	cases := []pairedCase{
 		{"CreateConversation", "baseline", "≤ 1.15", 20, sides(implBaseline, nil, create)},
 		{"AddMessage", "baseline", "≤ 1.15", 20, sides(implBaseline, nil, add)},
+		{"AddMessage, search maintained ÷ the schema before it", "store, pre-search schema", "≤ 1.15", 20, sides(implPreSearch, nil, add)},
+		{"AddMessage, search maintained ÷ the schema before it plus the (created_at, id) index", "store, pre-search schema + that index", "(what the vector and its GIN index cost)", 20, sides(implPreSearchIndexed, nil, add)},
 		{"AddMessageParallel/convs=distinct: time for 320 appends from 16 goroutines", "baseline",
 			"throughput ≥ 0.9, so time ≤ 1.11", 1, sides(implBaseline, nil, addParallel)},
 		{"GetConversation/msgs=2", "baseline-idx", "≤ 1.5 against baseline", 20, sides(implBaselineIndexed, &spec100k, get(2))},

@@ -10,13 +10,13 @@ func newConversationsCmd(e env) *cobra.Command {
 	var db dbFlags
 	c := newGroup(&cobra.Command{
 		Use:   "conversations",
-		Short: "Inspect, back up and restore stored conversations: ls, show, rm, export, import",
-		Long: `Inspect, back up and restore stored conversations.
+		Short: "Inspect, search, back up and restore stored conversations: ls, show, search, rm, export, import",
+		Long: `Inspect, search, back up and restore stored conversations.
 
 Each subcommand takes --url U (default $HWLAB_DATABASE_URL). A progress bar
 goes to stderr for large exports and imports when stderr is a terminal, or
 always with --progress.`,
-	}, newConversationsLsCmd(e, &db), newConversationsShowCmd(e, &db), newConversationsRmCmd(e, &db),
+	}, newConversationsLsCmd(e, &db), newConversationsShowCmd(e, &db), newConversationsSearchCmd(e, &db), newConversationsRmCmd(e, &db),
 		newConversationsExportCmd(e, &db), newConversationsImportCmd(e, &db))
 	db.register(c.PersistentFlags())
 	return c

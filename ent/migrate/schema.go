@@ -117,6 +117,18 @@ var (
 					Where: "parent_seq IS DISTINCT FROM seq - 1",
 				},
 			},
+			{
+				Name:    "messages_created_at_id_idx",
+				Unique:  false,
+				Columns: []*schema.Column{MessagesColumns[5], MessagesColumns[0]},
+				Annotation: &entsql.IndexAnnotation{
+					DescColumns: map[string]bool{
+						MessagesColumns[5].Name: true,
+
+						MessagesColumns[0].Name: true,
+					},
+				},
+			},
 		},
 	}
 	// MessageChunksColumns holds the columns for the "message_chunks" table.

@@ -85,7 +85,13 @@ func (Message) Fields() []ent.Field {
 }
 
 // Indexes of the Message. The unique key also serves reading a thread in
-// order and the foreign key's lookups.
+// order and the foreign key's lookups. The (created_at, id) index lets a
+// search for a frequent word walk the newest messages and stop once it has
+// enough matches, instead of ranking every match (internal/store/search.go).
+//
+// The search column messages.search_vector and its GIN index are
+// hand-written in the search migration, because ent cannot declare a
+// generated column; migrate/entdiff/handwritten_search.go registers them.
 func (Message) Indexes() []ent.Index {
 	return []ent.Index{
 		index.Fields("conversation_id", "seq").
@@ -103,6 +109,9 @@ func (Message) Indexes() []ent.Index {
 		index.Fields("conversation_id", "seq", "parent_seq").
 			StorageKey("messages_branch_starts_idx").
 			Annotations(entsql.IndexWhere("parent_seq IS DISTINCT FROM seq - 1")),
+		index.Fields("created_at", "id").
+			StorageKey("messages_created_at_id_idx").
+			Annotations(entsql.DescColumns("created_at", "id")),
 	}
 }
 

@@ -2,7 +2,6 @@ package advisor
 
 import (
 	"net/http"
-	"strconv"
 
 	"git.georgsen.dk/hwlab/internal/store"
 	"git.georgsen.dk/hwlab/internal/wire"
@@ -12,14 +11,10 @@ import (
 const defaultPageSize = 50
 
 func (h *handler) listConversations(w http.ResponseWriter, r *http.Request) {
-	limit := defaultPageSize
-	if s := r.URL.Query().Get("limit"); s != "" {
-		n, err := strconv.Atoi(s)
-		if err != nil {
-			h.writeError(w, r, store.ErrInvalidLimit)
-			return
-		}
-		limit = n
+	limit, err := limitParam(r, defaultPageSize)
+	if err != nil {
+		h.writeError(w, r, err)
+		return
 	}
 	page, err := h.cfg.Store.ListConversationsPage(r.Context(), r.URL.Query().Get("cursor"), limit)
 	if err != nil {

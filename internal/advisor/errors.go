@@ -40,6 +40,7 @@ var errorTable = []errorRow{
 	{err: store.ErrInvalidRole, status: http.StatusBadRequest, msg: "invalid role: want user, assistant or system"},
 	{err: store.ErrInvalidModel, status: http.StatusBadRequest, msg: "invalid model name"},
 	{err: store.ErrInvalidTitle, status: http.StatusBadRequest, msg: "invalid title: too long, or NUL bytes or invalid UTF-8"},
+	{err: store.ErrInvalidQuery, status: http.StatusBadRequest, msg: "invalid search query: q must be 1 to 1024 bytes of text, without NUL bytes"},
 	{err: store.ErrInvalidCursor, status: http.StatusBadRequest, msg: "invalid cursor"},
 	{err: store.ErrInvalidLimit, status: http.StatusBadRequest, msg: "invalid limit: want 1..100"},
 	{err: errBadRequest, status: http.StatusBadRequest, msg: "bad request"},

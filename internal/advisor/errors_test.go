@@ -23,6 +23,7 @@ func TestErrorTable(t *testing.T) {
 		store.ErrContentTooLarge:   http.StatusRequestEntityTooLarge,
 		store.ErrInvalidModel:      http.StatusBadRequest,
 		store.ErrInvalidTitle:      http.StatusBadRequest,
+		store.ErrInvalidQuery:      http.StatusBadRequest,
 		store.ErrInvalidCursor:     http.StatusBadRequest,
 		store.ErrInvalidLimit:      http.StatusBadRequest,
 		errBadRequest:              http.StatusBadRequest,

@@ -57,6 +57,7 @@ func New(cfg Config) (*Server, error) {
 	api.Handle("DELETE /api/conversations/{id}", h.limit(!reads, h.deleteConversation))
 	api.Handle("PATCH /api/conversations/{id}", h.limit(!reads, h.patchConversation))
 	api.Handle("POST /api/conversations/{id}/messages", h.limit(!reads, h.addMessage))
+	api.Handle("GET /api/search", h.limit(!reads, h.search))
 	// A generation charges what it holds itself (generations.start), for
 	// as long as it runs, and a reader of it holds a piece at a time (or
 	// charges more when it reads another instance's reply from the store).

@@ -10,6 +10,7 @@ import (
 	"context"
 	"database/sql"
 	"io"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -109,7 +110,8 @@ func Sums(t testing.TB, dir migrate.Dir) atlasmigrate.HashFile {
 
 // Apply migrates the database at url with the embedded directory the way
 // `atlas migrate apply` would: the revisions table from the CLI's ent
-// schema; each file and its revision row in one transaction; the row as
+// schema; each file and its revision row in one transaction (a txmode none
+// file's statements outside it); the row as
 // Executor.Execute (sql/migrate/migrate.go) fills it and SetRevision
 // (cmd/atlas/internal/migrate/ent/convert.go) stores it — type 2,
 // applied = total, the atlas.sum hash, error and error_stmt empty strings,
@@ -140,9 +142,17 @@ func Apply(t testing.TB, url string) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		// A `-- atlas:txmode none` file runs its statements outside the
+		// transaction (CREATE INDEX CONCURRENTLY cannot run in one).
+		var exec interface {
+			Exec(string, ...any) (sql.Result, error)
+		} = tx
+		if lf, ok := f.(*atlasmigrate.LocalFile); ok && slices.Contains(lf.Directive("txmode"), "none") {
+			exec = db
+		}
 		start := time.Now()
 		for _, s := range stmts {
-			if _, err := tx.Exec(s); err != nil {
+			if _, err := exec.Exec(s); err != nil {
 				t.Fatalf("%s: %v", f.Name(), err)
 			}
 		}

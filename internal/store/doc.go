@@ -24,6 +24,8 @@
 // Where things are: options.go every Option and limit, errors.go every
 // sentinel and SQLSTATE code, conversations.go the conversation rows,
 // messages.go the append, threads.go the reads of whole threads (get, the
-// row-at-a-time read for streaming, and export), import.go the import. Masking is internal/secret's: no error
+// row-at-a-time read for streaming, and export), import.go the import,
+// search.go the full-text search (its matching rule at the top) and
+// searchquery.go the parser of its queries. Masking is internal/secret's: no error
 // from NewStore carries the DSN's password.
 package store

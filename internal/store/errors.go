@@ -45,6 +45,9 @@ var (
 	ErrInvalidTitle = errors.New("invalid title")
 	// ErrInvalidCursor: a pagination cursor this store did not issue.
 	ErrInvalidCursor = errors.New("invalid cursor")
+	// ErrInvalidQuery: a search query that is blank, over MaxQueryBytes,
+	// or holds a NUL byte or invalid UTF-8.
+	ErrInvalidQuery = errors.New("invalid search query")
 	// ErrInvalidLimit: a page size outside 1..MaxPageSize.
 	ErrInvalidLimit = errors.New("invalid limit")
 	// ErrInvalidRecord: an imported conversation or message lacks an id or

@@ -31,12 +31,16 @@ type config struct {
 	timeout         time.Duration                    // per operation, when the caller sets no deadline; 0: none
 	connConfig      []func(*pgx.ConnConfig)          // WithConnConfig
 	observe         func(op string, d time.Duration) // WithObserver; nil: none
+	// search's window and walk (search.go); tests shrink them.
+	searchWindow, searchWalk int
 }
 
 func defaultConfig() config {
 	return config{
 		maxContentBytes: DefaultMaxContentBytes,
 		maxOpenConns:    DefaultMaxOpenConns,
+		searchWindow:    searchWindow,
+		searchWalk:      searchWalk,
 		connMaxLifetime: 30 * time.Minute,
 		connMaxIdleTime: 5 * time.Minute,
 		timeout:         DefaultTimeout,

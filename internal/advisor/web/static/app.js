@@ -9,6 +9,7 @@
 
 import { ApiError, json, request, setTokenPrompt } from "./api.js";
 import { readEvents } from "./sse.js";
+import { setupSearch } from "./search.js";
 
 const PAGE_SIZE = 50;
 const ROLE_NAMES = { user: "You", assistant: "Advisor", system: "System" };
@@ -905,6 +906,8 @@ function conversationFromHash() {
 
 function wire() {
   setTokenPrompt(promptForToken);
+  // First, so its Escape (back to the results) is seen before the sidebar's.
+  setupSearch({ openConversation, setSidebarOpen });
 
   narrow.addEventListener("change", () => setSidebarOpen(false));
   el.sidebarToggle.addEventListener("click", () => {
