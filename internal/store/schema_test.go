@@ -134,9 +134,9 @@ func TestSchemaAsCatalogued(t *testing.T) {
 		"generations_message_id_key":              "CREATE UNIQUE INDEX generations_message_id_key ON public.generations USING btree (message_id)",
 		"message_chunks_pkey":                     "CREATE UNIQUE INDEX message_chunks_pkey ON public.message_chunks USING btree (id)",
 		"message_chunks_message_id_n_key":         "CREATE UNIQUE INDEX message_chunks_message_id_n_key ON public.message_chunks USING btree (message_id, n)",
-		"messages_created_at_id_idx":       "CREATE INDEX messages_created_at_id_idx ON public.messages USING btree (created_at DESC, id DESC)",
-		"messages_search_vector_idx":       "CREATE INDEX messages_search_vector_idx ON public.messages USING gin (search_vector)",
-		"conversations_title_search_idx":   "CREATE INDEX conversations_title_search_idx ON public.conversations USING gin (hwlab_search_vector(title))",
+		"messages_created_at_id_idx":              "CREATE INDEX messages_created_at_id_idx ON public.messages USING btree (created_at DESC, id DESC)",
+		"messages_search_vector_idx":              "CREATE INDEX messages_search_vector_idx ON public.messages USING gin (search_vector)",
+		"conversations_title_search_idx":          "CREATE INDEX conversations_title_search_idx ON public.conversations USING gin (hwlab_search_vector(title))",
 	}
 	rows, err = s.DB().Query(`SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = 'public'`)
 	if err != nil {
