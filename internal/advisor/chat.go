@@ -41,12 +41,59 @@ func (h *handler) chat(w http.ResponseWriter, r *http.Request) {
 		h.writeError(w, r, err)
 		return
 	}
-	user, g, err := h.gens.start(r.Context(), r.PathValue("id"), &content)
+	user, g, err := h.gens.start(r.Context(), r.PathValue("id"), chatStart(content))
 	if err != nil {
 		h.writeError(w, r, err)
 		return
 	}
 	h.answer(w, r, user, g)
+}
+
+// edit is POST …/messages/{mid}/edit: a new version of the user message
+// mid (a sibling: same parent), which becomes the active leaf and is
+// answered as chat answers. The old version and what follows it stay.
+func (h *handler) edit(w http.ResponseWriter, r *http.Request) {
+	if h.cfg.Model == nil {
+		h.writeError(w, r, ErrNoModel)
+		return
+	}
+	var req wire.ChatMessage
+	if err := decode(r, &req, false); err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	content, err := clientContent(req.Content)
+	if err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	user, g, err := h.gens.start(r.Context(), r.PathValue("id"), editStart(r.PathValue("mid"), content))
+	if err != nil {
+		h.writeError(w, r, messageNotFound(err))
+		return
+	}
+	h.answer(w, r, user, g)
+}
+
+// regenerate is POST …/messages/{mid}/regenerate: a new answer to the
+// question the assistant message mid answers, as mid's sibling, active;
+// answered as reply answers.
+func (h *handler) regenerate(w http.ResponseWriter, r *http.Request) {
+	if h.cfg.Model == nil {
+		h.writeError(w, r, ErrNoModel)
+		return
+	}
+	var req wire.Empty
+	if err := decode(r, &req, true); err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	_, g, err := h.gens.start(r.Context(), r.PathValue("id"), regenerateStart(r.PathValue("mid")))
+	if err != nil {
+		h.writeError(w, r, messageNotFound(err))
+		return
+	}
+	h.answer(w, r, nil, g)
 }
 
 // reply starts a reply to the thread as it stands: the answer to a user
@@ -61,7 +108,7 @@ func (h *handler) reply(w http.ResponseWriter, r *http.Request) {
 		h.writeError(w, r, err)
 		return
 	}
-	_, g, err := h.gens.start(r.Context(), r.PathValue("id"), nil)
+	_, g, err := h.gens.start(r.Context(), r.PathValue("id"), replyStart)
 	if err != nil {
 		h.writeError(w, r, err)
 		return

@@ -96,31 +96,56 @@ func (gs *generations) get(convID string) *generation {
 	return gs.byID[convID]
 }
 
-// start stores the user's message (content non-nil: chat) and the
-// streaming reply, then generates the reply in the background. The
+// starter stores what a generation starts from, in one transaction of the
+// store: the streaming reply, and for chat and edit the user's message
+// before it (nil otherwise).
+type starter func(ctx context.Context, s *store.Store, convID string, rs store.ReplyStart) (*store.Message, store.Message, error)
+
+// chatStart: the user's message under the active leaf, and its reply.
+func chatStart(content string) starter {
+	return func(ctx context.Context, s *store.Store, convID string, rs store.ReplyStart) (*store.Message, store.Message, error) {
+		u, reply, err := s.StartChat(ctx, convID, content, rs)
+		return &u, reply, err
+	}
+}
+
+// replyStart: the reply to the active leaf, or the retry of one that did
+// not complete.
+func replyStart(ctx context.Context, s *store.Store, convID string, rs store.ReplyStart) (*store.Message, store.Message, error) {
+	reply, err := s.StartReply(ctx, convID, rs)
+	return nil, reply, err
+}
+
+// editStart: a new version of the user message messageID, and its reply.
+func editStart(messageID, content string) starter {
+	return func(ctx context.Context, s *store.Store, convID string, rs store.ReplyStart) (*store.Message, store.Message, error) {
+		u, reply, err := s.EditMessage(ctx, convID, messageID, content, rs)
+		return &u, reply, err
+	}
+}
+
+// regenerateStart: a new version of the reply messageID.
+func regenerateStart(messageID string) starter {
+	return func(ctx context.Context, s *store.Store, convID string, rs store.ReplyStart) (*store.Message, store.Message, error) {
+		reply, err := s.RegenerateMessage(ctx, convID, messageID, rs)
+		return nil, reply, err
+	}
+}
+
+// start stores what begin stores (a streaming reply, and maybe the user's
+// message before it), then generates the reply in the background. The
 // memory the generation may take (its text, up to the content limit, and
 // the thread it reads, as stored and as sent) is charged to the budget for
 // as long as it runs; a spent budget is errBusy, before anything is
 // stored.
-func (gs *generations) start(ctx context.Context, convID string, content *string) (*store.Message, *generation, error) {
+func (gs *generations) start(ctx context.Context, convID string, begin starter) (*store.Message, *generation, error) {
 	h := gs.h
 	charge := int64(h.cfg.Store.MaxContentBytes()) + 2*utf8.UTFMax*int64(h.cfg.ThreadBudget)
 	if !h.budget.sem.TryAcquire(charge) {
 		return nil, nil, errBusy
 	}
 	rs := store.ReplyStart{Model: h.cfg.DefaultModel, Instance: h.cfg.Instance}
-	var (
-		user  *store.Message
-		reply store.Message
-		err   error
-	)
-	if content != nil {
-		var u store.Message
-		u, reply, err = h.cfg.Store.StartChat(ctx, convID, *content, rs)
-		user = &u
-	} else {
-		reply, err = h.cfg.Store.StartReply(ctx, convID, rs)
-	}
+	user, reply, err := begin(ctx, h.cfg.Store, convID, rs)
 	if err != nil {
 		h.budget.sem.Release(charge)
 		return nil, nil, err

@@ -11,6 +11,8 @@ type Message struct {
 	// ended. While streaming, Content is the text flushed so far.
 	Status string
 	Reply
+	ParentID string   // TEMPORARY (i12-web stub until i12 lands)
+	Siblings []string // TEMPORARY (i12-web stub until i12 lands)
 }
 
 // Reply is what is known of how a reply was generated; the zero value
@@ -41,6 +43,7 @@ type Conversation struct {
 	Title     string    // "" until the first user message names it, or SetTitle
 	StartedAt time.Time // UTC
 	Messages  []Message // append order; empty, not nil, for an empty thread
+	ActiveID  string    // TEMPORARY (i12-web stub until i12 lands)
 }
 
 // ConversationSummary is a conversation without its messages, for listings.
@@ -49,6 +52,7 @@ type ConversationSummary struct {
 	Title        string
 	StartedAt    time.Time // UTC
 	MessageCount int
+	ActiveID     string // TEMPORARY (i12-web stub until i12 lands)
 }
 
 // Page is one page of ListConversationsPage.
