@@ -291,20 +291,24 @@ func (gs *generations) thread(ctx context.Context, g *generation) ([]Turn, error
 	if err != nil {
 		return nil, err
 	}
-	trimmed := 0
 	for len(msgs) > 0 {
 		last := msgs[len(msgs)-1]
 		if last.Role != store.RoleAssistant || last.Status == store.StatusComplete {
 			break
 		}
 		msgs = msgs[:len(msgs)-1]
-		trimmed++
 	}
 	t := fitThread(h.cfg.SystemPrompt, msgs, h.cfg.ThreadBudget)
-	if sent, all := len(msgs)-t.droppedMsgs, c.MessageCount-trimmed; sent < all {
+	// The thread is the active path; the conversation's message_count
+	// counts every branch, so it cannot say how much of the path was left
+	// out. The tail read can: it starts below the root when older messages
+	// were not even read (they do not fit either), and those are not
+	// counted.
+	olderUnread := len(msgs) > 0 && msgs[0].ParentID != ""
+	if t.droppedMsgs > 0 || olderUnread {
 		h.log.Info("thread over budget: oldest messages not sent to the model",
-			"conversation", c.ID, "dropped_messages", all-sent, "dropped_chars", t.droppedChars,
-			"unread_messages", all-len(msgs), "sent_messages", sent, "budget_chars", h.cfg.ThreadBudget)
+			"conversation", c.ID, "dropped_messages", t.droppedMsgs, "dropped_chars", t.droppedChars,
+			"older_unread", olderUnread, "sent_messages", len(msgs)-t.droppedMsgs, "budget_chars", h.cfg.ThreadBudget)
 	}
 	return t.turns, nil
 }
