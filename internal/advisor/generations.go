@@ -278,11 +278,12 @@ func (g *generation) changedChan() <-chan struct{} {
 // server shut down or lost it; its text up to the last flush is kept.
 var errInterrupted = fmt.Errorf("%w: the reply was interrupted", ErrModelFailed)
 
-// thread is what the model is sent for g: the tail that fits the budget,
-// without the replies that did not complete after the last user message
-// (g's own, and a stopped, failed or interrupted one being retried). A
-// reply that did not complete but that the user answered stays: the user
-// read it and wrote on.
+// thread is what the model is sent for g: the tail of the active path
+// that fits the budget, without the replies that did not complete after
+// the last user message (g's own; a stopped, failed or interrupted one
+// being retried is g's sibling, off the path, but a database from before
+// the tree may hold one on it). A reply that did not complete but that
+// the user answered stays: the user read it and wrote on.
 func (gs *generations) thread(ctx context.Context, g *generation) ([]Turn, error) {
 	h := gs.h
 	// Only the tail that can fit the thread budget is read: a character is
