@@ -71,7 +71,7 @@ func TestShowBranches(t *testing.T) {
 	mustSucceed(t, r, "show")
 	checkShown(t, r.stdout, "messages: 5 (2 on the active path)\n", []string{
 		"[1] * user (" + ids["q2"] + ") [version 2/2]\nq2\n",
-		"[2] * assistant (" + ids["r2"] + ")\nr2\n",
+		"[2] * assistant (" + ids["r2"] + ") model m\nr2\n",
 	})
 
 	if err := s.SwitchBranch(context.Background(), conv, ids["a1"]); err != nil {
@@ -113,9 +113,9 @@ func TestShowTree(t *testing.T) {
 	checkShown(t, r.stdout, "messages: 5\n", []string{
 		"  [1] . user (" + ids["q1"] + ")\n      q1\n",
 		"    [2] . assistant (" + ids["a1"] + ")\n        a1\n",
-		"    [3] . assistant (" + ids["a1b"] + ")\n        a1b\n",
+		"    [3] . assistant (" + ids["a1b"] + ") model m\n        a1b\n",
 		"  [4] * user (" + ids["q2"] + ")\n      q2\n",
-		"  [5] * assistant (" + ids["r2"] + ")\n      r2\n",
+		"  [5] * assistant (" + ids["r2"] + ") model m\n      r2\n",
 	})
 
 	r = runAdvisor(t, env, "conversations", "show", "--tree", "--json", conv)
