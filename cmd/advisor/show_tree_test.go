@@ -107,10 +107,10 @@ func TestShowTree(t *testing.T) {
 
 	r := runAdvisor(t, env, "conversations", "show", "--tree", conv)
 	mustSucceed(t, r, "show --tree")
-	contains(t, r.stdout, "active:   "+ids["r2"]+"\n", "show --tree")
+	contains(t, r.stdout, "messages: 5\n", "show --tree")
 	// Two roots (versions of the first question): each a step in. q1's two
 	// answers: a step further. q2's one answer: at q2's depth.
-	checkShown(t, r.stdout, "messages: 5\n", []string{
+	checkShown(t, r.stdout, "active:   "+ids["r2"]+"\n", []string{
 		"  [1] . user (" + ids["q1"] + ")\n      q1\n",
 		"    [2] . assistant (" + ids["a1"] + ")\n        a1\n",
 		"    [3] . assistant (" + ids["a1b"] + ") model m\n        a1b\n",
