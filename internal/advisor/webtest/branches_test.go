@@ -88,8 +88,11 @@ func TestBrowserBranches(t *testing.T) {
 	if err != nil || !focused {
 		t.Errorf("the editor's text box is not focused (%v, %v)", focused, err)
 	}
+	// The editor holds the question, selected by hand here so that typing
+	// replaces it (chromedp.Clear wants a text node a textarea's value is not).
+	_, err = chromedp.Run(ctx, chromedp.Evaluate[bool](`(e => (e.select(), true))(document.activeElement)`))
+	must(t, "select the question", err)
 	must(t, "type the edit", chromedp.Do(ctx,
-		chromedp.Clear(chromedp.CSS(userItem+" .message-editor textarea")),
 		chromedp.SendKeys(chromedp.CSS(userItem+" .message-editor textarea"), "What is a VXLAN?"),
 	))
 	must(t, "send the edit", pressEnter(ctx))
