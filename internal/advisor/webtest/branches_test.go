@@ -101,7 +101,7 @@ func TestBrowserBranches(t *testing.T) {
 		{Role: "user", Content: "What is a VXLAN?", State: "done"},
 		{Role: "assistant", Content: "answer 2 to What is a VXLAN?", State: "done"},
 	}
-	must(t, "the edit answered", waitText(ctx, assistantItem+`[data-status="complete"] .message-content`, edited[1].Content))
+	must(t, "the edit answered", waitText(ctx, assistantItem+`[data-status="complete"] .message-content`, edited[3].Content))
 	must(t, "the question's switcher", waitText(ctx, userItem+" .branch-position", "2 / 2"))
 	checkThread(t, ctx, "after the edit", edited)
 	checkSwitcher(t, ctx, userItem, "Version 2 of 2 of this question", true, false)
