@@ -104,7 +104,7 @@ func TestBrowserBranches(t *testing.T) {
 	must(t, "the edit answered", waitText(ctx, assistantItem+`[data-status="complete"] .message-content`, edited[3].Content))
 	must(t, "the question's switcher", waitText(ctx, userItem+" .branch-position", "2 / 2"))
 	checkThread(t, ctx, "after the edit", edited)
-	checkSwitcher(t, ctx, userItem, "Version 2 of 2 of this question", true, false)
+	checkSwitcher(t, ctx, userItem, "Version 2 of 2 of this question", false, true)
 
 	// Back to the first version, by keyboard: the view stays in place and
 	// focus stays on the switcher.
@@ -114,7 +114,7 @@ func TestBrowserBranches(t *testing.T) {
 	must(t, "press Enter on ‹", chromedp.Do(ctx, chromedp.KeyEvent(kb.Enter)))
 	must(t, "the first version shown", waitText(ctx, userItem+" .branch-position", "1 / 2"))
 	checkThread(t, ctx, "after switching back", first)
-	checkSwitcher(t, ctx, userItem, "Version 1 of 2 of this question", false, true)
+	checkSwitcher(t, ctx, userItem, "Version 1 of 2 of this question", true, false)
 	if moved := itemTop(t, ctx, userItem) - top; math.Abs(moved) > 1 {
 		t.Errorf("the switched question moved %.1f px on screen", moved)
 	}
@@ -127,7 +127,7 @@ func TestBrowserBranches(t *testing.T) {
 	must(t, "regenerate", chromedp.Do(ctx, chromedp.Click(chromedp.CSS(assistantItem+` button[aria-label^="Regenerate"]`))))
 	must(t, "the new answer", waitText(ctx, assistantItem+`[data-status="complete"] .message-content`, "answer 3 to What is a VLAN?"))
 	must(t, "the answer's switcher", waitText(ctx, assistantItem+" .branch-position", "2 / 2"))
-	checkSwitcher(t, ctx, assistantItem, "Version 2 of 2 of this answer", true, false)
+	checkSwitcher(t, ctx, assistantItem, "Version 2 of 2 of this answer", false, true)
 	// and back to the first answer, the branch this browser leaves chosen.
 	must(t, "switch to the first answer", chromedp.Do(ctx, chromedp.Click(chromedp.CSS(assistantItem+` .branch-switch [data-branch="prev"]`))))
 	must(t, "the first answer shown", waitText(ctx, assistantItem+" .branch-position", "1 / 2"))
