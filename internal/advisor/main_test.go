@@ -288,6 +288,16 @@ func (f *fixture) thread(id string) []store.Message {
 	return c.Messages
 }
 
+// tree reads every message of every branch, in append order.
+func (f *fixture) tree(id string) []store.Message {
+	f.t.Helper()
+	c, err := f.st.GetConversationTree(context.Background(), id)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	return c.Messages
+}
+
 // roles lists the messages' roles, a reply's status after it when it is
 // not complete: "user,assistant:failed".
 func roles(msgs []store.Message) string {

@@ -201,8 +201,11 @@ func TestStop(t *testing.T) {
 	if r := f.do("POST", "/api/conversations/"+id+"/reply", `{}`); r.status != http.StatusOK {
 		t.Fatalf("retry after stop: %d %s", r.status, r.body)
 	}
-	if msgs := f.thread(id); roles(msgs) != "user,assistant:stopped,assistant" || msgs[1].Content != stopped.Content {
+	if msgs := f.tree(id); roles(msgs) != "user,assistant:stopped,assistant" || msgs[1].Content != stopped.Content {
 		t.Fatalf("after the retry: %s", roles(msgs))
+	}
+	if msgs := f.thread(id); roles(msgs) != "user,assistant" || msgs[1].Content != "fresh" {
+		t.Fatalf("the thread after the retry: %s", roles(msgs))
 	}
 }
 
