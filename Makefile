@@ -3,7 +3,7 @@
 GO   ?= go
 TAGS := integration
 
-.PHONY: generate migration test check build fuzz run bench bench-doc bench-compare
+.PHONY: generate migration test test-pgbouncer check build fuzz run bench bench-doc bench-compare
 
 ## generate: regenerate the ent client from ent/schema
 generate:
@@ -17,6 +17,16 @@ migration:
 ## test: every test, database tests included, with the race detector
 test:
 	$(GO) test -race -tags $(TAGS) -count=1 ./...
+
+## test-pgbouncer: the store's and the advisor's API tests again, through a PgBouncer in transaction mode (Debian's pgbouncer, which the tests start) in front of the throwaway server; tests that need a session go direct and log why. Prints the count of passed tests, the whole log on failure.
+PGBOUNCER_PKGS := ./internal/store ./internal/advisor ./internal/pgtest
+test-pgbouncer:
+	@log=$$(mktemp); \
+	HWLAB_TEST_POOLER=pgbouncer $(GO) test -tags $(TAGS) -count=1 -v $(PGBOUNCER_PKGS) >$$log 2>&1; rc=$$?; \
+	if [ $$rc -ne 0 ]; then cat $$log; fi; \
+	grep -E '^(ok|FAIL|---)' $$log | grep -v -- '--- PASS'; \
+	echo "through PgBouncer: $$(grep -c '^--- PASS' $$log) tests passed ($$(grep -c -- '--- PASS' $$log) with subtests), $$(grep -c -- '--- FAIL' $$log) failed, $$(grep -c 'direct to the server, not through PgBouncer' $$log) went direct"; \
+	rm -f $$log; exit $$rc
 
 ## fuzz: run each fuzz target for FUZZTIME (go test -fuzz takes one package and one target per run)
 FUZZTIME ?= 10s

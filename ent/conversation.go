@@ -27,6 +27,8 @@ type Conversation struct {
 	Title string `json:"title,omitempty"`
 	// MessageCount holds the value of the "message_count" field.
 	MessageCount int64 `json:"message_count,omitempty"`
+	// ActiveSeq holds the value of the "active_seq" field.
+	ActiveSeq *int64 `json:"active_seq,omitempty"`
 	// Edges holds the relations/edges for other nodes in the graph.
 	// The values are being populated by the ConversationQuery when eager-loading is set.
 	Edges        ConversationEdges `json:"edges"`
@@ -69,7 +71,7 @@ func (*Conversation) scanValues(columns []string) ([]any, error) {
 	values := make([]any, len(columns))
 	for i := range columns {
 		switch columns[i] {
-		case conversation.FieldMessageCount:
+		case conversation.FieldMessageCount, conversation.FieldActiveSeq:
 			values[i] = new(sql.NullInt64)
 		case conversation.FieldModel, conversation.FieldTitle:
 			values[i] = new(sql.NullString)
@@ -121,6 +123,13 @@ func (_m *Conversation) assignValues(columns []string, values []any) error {
 				return fmt.Errorf("unexpected type %T for field message_count", values[i])
 			} else if value.Valid {
 				_m.MessageCount = value.Int64
+			}
+		case conversation.FieldActiveSeq:
+			if value, ok := values[i].(*sql.NullInt64); !ok {
+				return fmt.Errorf("unexpected type %T for field active_seq", values[i])
+			} else if value.Valid {
+				_m.ActiveSeq = new(int64)
+				*_m.ActiveSeq = value.Int64
 			}
 		default:
 			_m.selectValues.Set(columns[i], values[i])
@@ -179,6 +188,11 @@ func (_m *Conversation) String() string {
 	builder.WriteString(", ")
 	builder.WriteString("message_count=")
 	builder.WriteString(fmt.Sprintf("%v", _m.MessageCount))
+	builder.WriteString(", ")
+	if v := _m.ActiveSeq; v != nil {
+		builder.WriteString("active_seq=")
+		builder.WriteString(fmt.Sprintf("%v", *v))
+	}
 	builder.WriteByte(')')
 	return builder.String()
 }

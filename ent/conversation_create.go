@@ -71,6 +71,20 @@ func (_c *ConversationCreate) SetNillableMessageCount(v *int64) *ConversationCre
 	return _c
 }
 
+// SetActiveSeq sets the "active_seq" field.
+func (_c *ConversationCreate) SetActiveSeq(v int64) *ConversationCreate {
+	_c.mutation.SetActiveSeq(v)
+	return _c
+}
+
+// SetNillableActiveSeq sets the "active_seq" field if the given value is not nil.
+func (_c *ConversationCreate) SetNillableActiveSeq(v *int64) *ConversationCreate {
+	if v != nil {
+		_c.SetActiveSeq(*v)
+	}
+	return _c
+}
+
 // SetID sets the "id" field.
 func (_c *ConversationCreate) SetID(v uuid.UUID) *ConversationCreate {
 	_c.mutation.SetID(v)
@@ -176,6 +190,11 @@ func (_c *ConversationCreate) check() error {
 			return &ValidationError{Name: "message_count", err: fmt.Errorf(`ent: validator failed for field "Conversation.message_count": %w`, err)}
 		}
 	}
+	if v, ok := _c.mutation.ActiveSeq(); ok {
+		if err := conversation.ActiveSeqValidator(v); err != nil {
+			return &ValidationError{Name: "active_seq", err: fmt.Errorf(`ent: validator failed for field "Conversation.active_seq": %w`, err)}
+		}
+	}
 	return nil
 }
 
@@ -226,6 +245,10 @@ func (_c *ConversationCreate) createSpec() (*Conversation, *sqlgraph.CreateSpec)
 	if value, ok := _c.mutation.MessageCount(); ok {
 		_spec.SetField(conversation.FieldMessageCount, field.TypeInt64, value)
 		_node.MessageCount = value
+	}
+	if value, ok := _c.mutation.ActiveSeq(); ok {
+		_spec.SetField(conversation.FieldActiveSeq, field.TypeInt64, value)
+		_node.ActiveSeq = &value
 	}
 	if nodes := _c.mutation.MessagesIDs(); len(nodes) > 0 {
 		edge := &sqlgraph.EdgeSpec{

@@ -79,6 +79,33 @@ func (_u *ConversationUpdate) AddMessageCount(v int64) *ConversationUpdate {
 	return _u
 }
 
+// SetActiveSeq sets the "active_seq" field.
+func (_u *ConversationUpdate) SetActiveSeq(v int64) *ConversationUpdate {
+	_u.mutation.ResetActiveSeq()
+	_u.mutation.SetActiveSeq(v)
+	return _u
+}
+
+// SetNillableActiveSeq sets the "active_seq" field if the given value is not nil.
+func (_u *ConversationUpdate) SetNillableActiveSeq(v *int64) *ConversationUpdate {
+	if v != nil {
+		_u.SetActiveSeq(*v)
+	}
+	return _u
+}
+
+// AddActiveSeq adds value to the "active_seq" field.
+func (_u *ConversationUpdate) AddActiveSeq(v int64) *ConversationUpdate {
+	_u.mutation.AddActiveSeq(v)
+	return _u
+}
+
+// ClearActiveSeq clears the value of the "active_seq" field.
+func (_u *ConversationUpdate) ClearActiveSeq() *ConversationUpdate {
+	_u.mutation.ClearActiveSeq()
+	return _u
+}
+
 // AddMessageIDs adds the "messages" edge to the Message entity by IDs.
 func (_u *ConversationUpdate) AddMessageIDs(ids ...uuid.UUID) *ConversationUpdate {
 	_u.mutation.AddMessageIDs(ids...)
@@ -179,6 +206,11 @@ func (_u *ConversationUpdate) check() error {
 			return &ValidationError{Name: "message_count", err: fmt.Errorf(`ent: validator failed for field "Conversation.message_count": %w`, err)}
 		}
 	}
+	if v, ok := _u.mutation.ActiveSeq(); ok {
+		if err := conversation.ActiveSeqValidator(v); err != nil {
+			return &ValidationError{Name: "active_seq", err: fmt.Errorf(`ent: validator failed for field "Conversation.active_seq": %w`, err)}
+		}
+	}
 	return nil
 }
 
@@ -205,6 +237,15 @@ func (_u *ConversationUpdate) sqlSave(ctx context.Context) (_node int, err error
 	}
 	if value, ok := _u.mutation.AddedMessageCount(); ok {
 		_spec.AddField(conversation.FieldMessageCount, field.TypeInt64, value)
+	}
+	if value, ok := _u.mutation.ActiveSeq(); ok {
+		_spec.SetField(conversation.FieldActiveSeq, field.TypeInt64, value)
+	}
+	if value, ok := _u.mutation.AddedActiveSeq(); ok {
+		_spec.AddField(conversation.FieldActiveSeq, field.TypeInt64, value)
+	}
+	if _u.mutation.ActiveSeqCleared() {
+		_spec.ClearField(conversation.FieldActiveSeq, field.TypeInt64)
 	}
 	if _u.mutation.MessagesCleared() {
 		edge := &sqlgraph.EdgeSpec{
@@ -349,6 +390,33 @@ func (_u *ConversationUpdateOne) AddMessageCount(v int64) *ConversationUpdateOne
 	return _u
 }
 
+// SetActiveSeq sets the "active_seq" field.
+func (_u *ConversationUpdateOne) SetActiveSeq(v int64) *ConversationUpdateOne {
+	_u.mutation.ResetActiveSeq()
+	_u.mutation.SetActiveSeq(v)
+	return _u
+}
+
+// SetNillableActiveSeq sets the "active_seq" field if the given value is not nil.
+func (_u *ConversationUpdateOne) SetNillableActiveSeq(v *int64) *ConversationUpdateOne {
+	if v != nil {
+		_u.SetActiveSeq(*v)
+	}
+	return _u
+}
+
+// AddActiveSeq adds value to the "active_seq" field.
+func (_u *ConversationUpdateOne) AddActiveSeq(v int64) *ConversationUpdateOne {
+	_u.mutation.AddActiveSeq(v)
+	return _u
+}
+
+// ClearActiveSeq clears the value of the "active_seq" field.
+func (_u *ConversationUpdateOne) ClearActiveSeq() *ConversationUpdateOne {
+	_u.mutation.ClearActiveSeq()
+	return _u
+}
+
 // AddMessageIDs adds the "messages" edge to the Message entity by IDs.
 func (_u *ConversationUpdateOne) AddMessageIDs(ids ...uuid.UUID) *ConversationUpdateOne {
 	_u.mutation.AddMessageIDs(ids...)
@@ -462,6 +530,11 @@ func (_u *ConversationUpdateOne) check() error {
 			return &ValidationError{Name: "message_count", err: fmt.Errorf(`ent: validator failed for field "Conversation.message_count": %w`, err)}
 		}
 	}
+	if v, ok := _u.mutation.ActiveSeq(); ok {
+		if err := conversation.ActiveSeqValidator(v); err != nil {
+			return &ValidationError{Name: "active_seq", err: fmt.Errorf(`ent: validator failed for field "Conversation.active_seq": %w`, err)}
+		}
+	}
 	return nil
 }
 
@@ -505,6 +578,15 @@ func (_u *ConversationUpdateOne) sqlSave(ctx context.Context) (_node *Conversati
 	}
 	if value, ok := _u.mutation.AddedMessageCount(); ok {
 		_spec.AddField(conversation.FieldMessageCount, field.TypeInt64, value)
+	}
+	if value, ok := _u.mutation.ActiveSeq(); ok {
+		_spec.SetField(conversation.FieldActiveSeq, field.TypeInt64, value)
+	}
+	if value, ok := _u.mutation.AddedActiveSeq(); ok {
+		_spec.AddField(conversation.FieldActiveSeq, field.TypeInt64, value)
+	}
+	if _u.mutation.ActiveSeqCleared() {
+		_spec.ClearField(conversation.FieldActiveSeq, field.TypeInt64)
 	}
 	if _u.mutation.MessagesCleared() {
 		edge := &sqlgraph.EdgeSpec{

@@ -24,6 +24,8 @@ type Message struct {
 	ConversationID uuid.UUID `json:"conversation_id,omitempty"`
 	// Seq holds the value of the "seq" field.
 	Seq int64 `json:"seq,omitempty"`
+	// ParentSeq holds the value of the "parent_seq" field.
+	ParentSeq *int64 `json:"parent_seq,omitempty"`
 	// Role holds the value of the "role" field.
 	Role string `json:"role,omitempty"`
 	// Content holds the value of the "content" field.
@@ -99,7 +101,7 @@ func (*Message) scanValues(columns []string) ([]any, error) {
 	values := make([]any, len(columns))
 	for i := range columns {
 		switch columns[i] {
-		case message.FieldSeq, message.FieldPromptTokens, message.FieldCompletionTokens, message.FieldFirstTokenMs, message.FieldDurationMs:
+		case message.FieldSeq, message.FieldParentSeq, message.FieldPromptTokens, message.FieldCompletionTokens, message.FieldFirstTokenMs, message.FieldDurationMs:
 			values[i] = new(sql.NullInt64)
 		case message.FieldRole, message.FieldContent, message.FieldStatus, message.FieldModel, message.FieldFinishReason:
 			values[i] = new(sql.NullString)
@@ -139,6 +141,13 @@ func (_m *Message) assignValues(columns []string, values []any) error {
 				return fmt.Errorf("unexpected type %T for field seq", values[i])
 			} else if value.Valid {
 				_m.Seq = value.Int64
+			}
+		case message.FieldParentSeq:
+			if value, ok := values[i].(*sql.NullInt64); !ok {
+				return fmt.Errorf("unexpected type %T for field parent_seq", values[i])
+			} else if value.Valid {
+				_m.ParentSeq = new(int64)
+				*_m.ParentSeq = value.Int64
 			}
 		case message.FieldRole:
 			if value, ok := values[i].(*sql.NullString); !ok {
@@ -262,6 +271,11 @@ func (_m *Message) String() string {
 	builder.WriteString(", ")
 	builder.WriteString("seq=")
 	builder.WriteString(fmt.Sprintf("%v", _m.Seq))
+	builder.WriteString(", ")
+	if v := _m.ParentSeq; v != nil {
+		builder.WriteString("parent_seq=")
+		builder.WriteString(fmt.Sprintf("%v", *v))
+	}
 	builder.WriteString(", ")
 	builder.WriteString("role=")
 	builder.WriteString(_m.Role)

@@ -36,6 +36,20 @@ func (_c *MessageCreate) SetSeq(v int64) *MessageCreate {
 	return _c
 }
 
+// SetParentSeq sets the "parent_seq" field.
+func (_c *MessageCreate) SetParentSeq(v int64) *MessageCreate {
+	_c.mutation.SetParentSeq(v)
+	return _c
+}
+
+// SetNillableParentSeq sets the "parent_seq" field if the given value is not nil.
+func (_c *MessageCreate) SetNillableParentSeq(v *int64) *MessageCreate {
+	if v != nil {
+		_c.SetParentSeq(*v)
+	}
+	return _c
+}
+
 // SetRole sets the "role" field.
 func (_c *MessageCreate) SetRole(v string) *MessageCreate {
 	_c.mutation.SetRole(v)
@@ -301,6 +315,10 @@ func (_c *MessageCreate) createSpec() (*Message, *sqlgraph.CreateSpec) {
 	if value, ok := _c.mutation.Seq(); ok {
 		_spec.SetField(message.FieldSeq, field.TypeInt64, value)
 		_node.Seq = value
+	}
+	if value, ok := _c.mutation.ParentSeq(); ok {
+		_spec.SetField(message.FieldParentSeq, field.TypeInt64, value)
+		_node.ParentSeq = &value
 	}
 	if value, ok := _c.mutation.Role(); ok {
 		_spec.SetField(message.FieldRole, field.TypeString, value)

@@ -45,6 +45,8 @@ type ConversationMutation struct {
 	title             *string
 	message_count     *int64
 	addmessage_count  *int64
+	active_seq        *int64
+	addactive_seq     *int64
 	clearedFields     map[string]struct{}
 	messages          map[uuid.UUID]struct{}
 	removedmessages   map[uuid.UUID]struct{}
@@ -324,6 +326,76 @@ func (m *ConversationMutation) ResetMessageCount() {
 	m.addmessage_count = nil
 }
 
+// SetActiveSeq sets the "active_seq" field.
+func (m *ConversationMutation) SetActiveSeq(i int64) {
+	m.active_seq = &i
+	m.addactive_seq = nil
+}
+
+// ActiveSeq returns the value of the "active_seq" field in the mutation.
+func (m *ConversationMutation) ActiveSeq() (r int64, exists bool) {
+	v := m.active_seq
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldActiveSeq returns the old "active_seq" field's value of the Conversation entity.
+// If the Conversation object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ConversationMutation) OldActiveSeq(ctx context.Context) (v *int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldActiveSeq is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldActiveSeq requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldActiveSeq: %w", err)
+	}
+	return oldValue.ActiveSeq, nil
+}
+
+// AddActiveSeq adds i to the "active_seq" field.
+func (m *ConversationMutation) AddActiveSeq(i int64) {
+	if m.addactive_seq != nil {
+		*m.addactive_seq += i
+	} else {
+		m.addactive_seq = &i
+	}
+}
+
+// AddedActiveSeq returns the value that was added to the "active_seq" field in this mutation.
+func (m *ConversationMutation) AddedActiveSeq() (r int64, exists bool) {
+	v := m.addactive_seq
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ClearActiveSeq clears the value of the "active_seq" field.
+func (m *ConversationMutation) ClearActiveSeq() {
+	m.active_seq = nil
+	m.addactive_seq = nil
+	m.clearedFields[conversation.FieldActiveSeq] = struct{}{}
+}
+
+// ActiveSeqCleared returns if the "active_seq" field was cleared in this mutation.
+func (m *ConversationMutation) ActiveSeqCleared() bool {
+	_, ok := m.clearedFields[conversation.FieldActiveSeq]
+	return ok
+}
+
+// ResetActiveSeq resets all changes to the "active_seq" field.
+func (m *ConversationMutation) ResetActiveSeq() {
+	m.active_seq = nil
+	m.addactive_seq = nil
+	delete(m.clearedFields, conversation.FieldActiveSeq)
+}
+
 // AddMessageIDs adds the "messages" edge to the Message entity by ids.
 func (m *ConversationMutation) AddMessageIDs(ids ...uuid.UUID) {
 	if m.messages == nil {
@@ -451,7 +523,7 @@ func (m *ConversationMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *ConversationMutation) Fields() []string {
-	fields := make([]string, 0, 4)
+	fields := make([]string, 0, 5)
 	if m.started_at != nil {
 		fields = append(fields, conversation.FieldStartedAt)
 	}
@@ -463,6 +535,9 @@ func (m *ConversationMutation) Fields() []string {
 	}
 	if m.message_count != nil {
 		fields = append(fields, conversation.FieldMessageCount)
+	}
+	if m.active_seq != nil {
+		fields = append(fields, conversation.FieldActiveSeq)
 	}
 	return fields
 }
@@ -480,6 +555,8 @@ func (m *ConversationMutation) Field(name string) (ent.Value, bool) {
 		return m.Title()
 	case conversation.FieldMessageCount:
 		return m.MessageCount()
+	case conversation.FieldActiveSeq:
+		return m.ActiveSeq()
 	}
 	return nil, false
 }
@@ -497,6 +574,8 @@ func (m *ConversationMutation) OldField(ctx context.Context, name string) (ent.V
 		return m.OldTitle(ctx)
 	case conversation.FieldMessageCount:
 		return m.OldMessageCount(ctx)
+	case conversation.FieldActiveSeq:
+		return m.OldActiveSeq(ctx)
 	}
 	return nil, fmt.Errorf("unknown Conversation field %s", name)
 }
@@ -534,6 +613,13 @@ func (m *ConversationMutation) SetField(name string, value ent.Value) error {
 		}
 		m.SetMessageCount(v)
 		return nil
+	case conversation.FieldActiveSeq:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetActiveSeq(v)
+		return nil
 	}
 	return fmt.Errorf("unknown Conversation field %s", name)
 }
@@ -545,6 +631,9 @@ func (m *ConversationMutation) AddedFields() []string {
 	if m.addmessage_count != nil {
 		fields = append(fields, conversation.FieldMessageCount)
 	}
+	if m.addactive_seq != nil {
+		fields = append(fields, conversation.FieldActiveSeq)
+	}
 	return fields
 }
 
@@ -555,6 +644,8 @@ func (m *ConversationMutation) AddedField(name string) (ent.Value, bool) {
 	switch name {
 	case conversation.FieldMessageCount:
 		return m.AddedMessageCount()
+	case conversation.FieldActiveSeq:
+		return m.AddedActiveSeq()
 	}
 	return nil, false
 }
@@ -571,6 +662,13 @@ func (m *ConversationMutation) AddField(name string, value ent.Value) error {
 		}
 		m.AddMessageCount(v)
 		return nil
+	case conversation.FieldActiveSeq:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddActiveSeq(v)
+		return nil
 	}
 	return fmt.Errorf("unknown Conversation numeric field %s", name)
 }
@@ -578,7 +676,11 @@ func (m *ConversationMutation) AddField(name string, value ent.Value) error {
 // ClearedFields returns all nullable fields that were cleared during this
 // mutation.
 func (m *ConversationMutation) ClearedFields() []string {
-	return nil
+	var fields []string
+	if m.FieldCleared(conversation.FieldActiveSeq) {
+		fields = append(fields, conversation.FieldActiveSeq)
+	}
+	return fields
 }
 
 // FieldCleared returns a boolean indicating if a field with the given name was
@@ -591,6 +693,11 @@ func (m *ConversationMutation) FieldCleared(name string) bool {
 // ClearField clears the value of the field with the given name. It returns an
 // error if the field is not defined in the schema.
 func (m *ConversationMutation) ClearField(name string) error {
+	switch name {
+	case conversation.FieldActiveSeq:
+		m.ClearActiveSeq()
+		return nil
+	}
 	return fmt.Errorf("unknown Conversation nullable field %s", name)
 }
 
@@ -609,6 +716,9 @@ func (m *ConversationMutation) ResetField(name string) error {
 		return nil
 	case conversation.FieldMessageCount:
 		m.ResetMessageCount()
+		return nil
+	case conversation.FieldActiveSeq:
+		m.ResetActiveSeq()
 		return nil
 	}
 	return fmt.Errorf("unknown Conversation field %s", name)
@@ -1426,6 +1536,8 @@ type MessageMutation struct {
 	id                   *uuid.UUID
 	seq                  *int64
 	addseq               *int64
+	parent_seq           *int64
+	addparent_seq        *int64
 	role                 *string
 	content              *string
 	created_at           *time.Time
@@ -1647,6 +1759,76 @@ func (m *MessageMutation) AddedSeq() (r int64, exists bool) {
 func (m *MessageMutation) ResetSeq() {
 	m.seq = nil
 	m.addseq = nil
+}
+
+// SetParentSeq sets the "parent_seq" field.
+func (m *MessageMutation) SetParentSeq(i int64) {
+	m.parent_seq = &i
+	m.addparent_seq = nil
+}
+
+// ParentSeq returns the value of the "parent_seq" field in the mutation.
+func (m *MessageMutation) ParentSeq() (r int64, exists bool) {
+	v := m.parent_seq
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldParentSeq returns the old "parent_seq" field's value of the Message entity.
+// If the Message object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *MessageMutation) OldParentSeq(ctx context.Context) (v *int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldParentSeq is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldParentSeq requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldParentSeq: %w", err)
+	}
+	return oldValue.ParentSeq, nil
+}
+
+// AddParentSeq adds i to the "parent_seq" field.
+func (m *MessageMutation) AddParentSeq(i int64) {
+	if m.addparent_seq != nil {
+		*m.addparent_seq += i
+	} else {
+		m.addparent_seq = &i
+	}
+}
+
+// AddedParentSeq returns the value that was added to the "parent_seq" field in this mutation.
+func (m *MessageMutation) AddedParentSeq() (r int64, exists bool) {
+	v := m.addparent_seq
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ClearParentSeq clears the value of the "parent_seq" field.
+func (m *MessageMutation) ClearParentSeq() {
+	m.parent_seq = nil
+	m.addparent_seq = nil
+	m.clearedFields[message.FieldParentSeq] = struct{}{}
+}
+
+// ParentSeqCleared returns if the "parent_seq" field was cleared in this mutation.
+func (m *MessageMutation) ParentSeqCleared() bool {
+	_, ok := m.clearedFields[message.FieldParentSeq]
+	return ok
+}
+
+// ResetParentSeq resets all changes to the "parent_seq" field.
+func (m *MessageMutation) ResetParentSeq() {
+	m.parent_seq = nil
+	m.addparent_seq = nil
+	delete(m.clearedFields, message.FieldParentSeq)
 }
 
 // SetRole sets the "role" field.
@@ -2325,12 +2507,15 @@ func (m *MessageMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *MessageMutation) Fields() []string {
-	fields := make([]string, 0, 12)
+	fields := make([]string, 0, 13)
 	if m.conversation != nil {
 		fields = append(fields, message.FieldConversationID)
 	}
 	if m.seq != nil {
 		fields = append(fields, message.FieldSeq)
+	}
+	if m.parent_seq != nil {
+		fields = append(fields, message.FieldParentSeq)
 	}
 	if m.role != nil {
 		fields = append(fields, message.FieldRole)
@@ -2374,6 +2559,8 @@ func (m *MessageMutation) Field(name string) (ent.Value, bool) {
 		return m.ConversationID()
 	case message.FieldSeq:
 		return m.Seq()
+	case message.FieldParentSeq:
+		return m.ParentSeq()
 	case message.FieldRole:
 		return m.Role()
 	case message.FieldContent:
@@ -2407,6 +2594,8 @@ func (m *MessageMutation) OldField(ctx context.Context, name string) (ent.Value,
 		return m.OldConversationID(ctx)
 	case message.FieldSeq:
 		return m.OldSeq(ctx)
+	case message.FieldParentSeq:
+		return m.OldParentSeq(ctx)
 	case message.FieldRole:
 		return m.OldRole(ctx)
 	case message.FieldContent:
@@ -2449,6 +2638,13 @@ func (m *MessageMutation) SetField(name string, value ent.Value) error {
 			return fmt.Errorf("unexpected type %T for field %s", value, name)
 		}
 		m.SetSeq(v)
+		return nil
+	case message.FieldParentSeq:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetParentSeq(v)
 		return nil
 	case message.FieldRole:
 		v, ok := value.(string)
@@ -2531,6 +2727,9 @@ func (m *MessageMutation) AddedFields() []string {
 	if m.addseq != nil {
 		fields = append(fields, message.FieldSeq)
 	}
+	if m.addparent_seq != nil {
+		fields = append(fields, message.FieldParentSeq)
+	}
 	if m.addprompt_tokens != nil {
 		fields = append(fields, message.FieldPromptTokens)
 	}
@@ -2553,6 +2752,8 @@ func (m *MessageMutation) AddedField(name string) (ent.Value, bool) {
 	switch name {
 	case message.FieldSeq:
 		return m.AddedSeq()
+	case message.FieldParentSeq:
+		return m.AddedParentSeq()
 	case message.FieldPromptTokens:
 		return m.AddedPromptTokens()
 	case message.FieldCompletionTokens:
@@ -2576,6 +2777,13 @@ func (m *MessageMutation) AddField(name string, value ent.Value) error {
 			return fmt.Errorf("unexpected type %T for field %s", value, name)
 		}
 		m.AddSeq(v)
+		return nil
+	case message.FieldParentSeq:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddParentSeq(v)
 		return nil
 	case message.FieldPromptTokens:
 		v, ok := value.(int32)
@@ -2613,6 +2821,9 @@ func (m *MessageMutation) AddField(name string, value ent.Value) error {
 // mutation.
 func (m *MessageMutation) ClearedFields() []string {
 	var fields []string
+	if m.FieldCleared(message.FieldParentSeq) {
+		fields = append(fields, message.FieldParentSeq)
+	}
 	if m.FieldCleared(message.FieldModel) {
 		fields = append(fields, message.FieldModel)
 	}
@@ -2645,6 +2856,9 @@ func (m *MessageMutation) FieldCleared(name string) bool {
 // error if the field is not defined in the schema.
 func (m *MessageMutation) ClearField(name string) error {
 	switch name {
+	case message.FieldParentSeq:
+		m.ClearParentSeq()
+		return nil
 	case message.FieldModel:
 		m.ClearModel()
 		return nil
@@ -2676,6 +2890,9 @@ func (m *MessageMutation) ResetField(name string) error {
 		return nil
 	case message.FieldSeq:
 		m.ResetSeq()
+		return nil
+	case message.FieldParentSeq:
+		m.ResetParentSeq()
 		return nil
 	case message.FieldRole:
 		m.ResetRole()

@@ -29,6 +29,10 @@ func init() {
 	conversation.DefaultMessageCount = conversationDescMessageCount.Default.(int64)
 	// conversation.MessageCountValidator is a validator for the "message_count" field. It is called by the builders before save.
 	conversation.MessageCountValidator = conversationDescMessageCount.Validators[0].(func(int64) error)
+	// conversationDescActiveSeq is the schema descriptor for active_seq field.
+	conversationDescActiveSeq := conversationFields[5].Descriptor()
+	// conversation.ActiveSeqValidator is a validator for the "active_seq" field. It is called by the builders before save.
+	conversation.ActiveSeqValidator = conversationDescActiveSeq.Validators[0].(func(int64) error)
 	generationFields := schema.Generation{}.Fields()
 	_ = generationFields
 	// generationDescStopRequested is the schema descriptor for stop_requested field.
@@ -42,7 +46,7 @@ func init() {
 	// message.SeqValidator is a validator for the "seq" field. It is called by the builders before save.
 	message.SeqValidator = messageDescSeq.Validators[0].(func(int64) error)
 	// messageDescStatus is the schema descriptor for status field.
-	messageDescStatus := messageFields[6].Descriptor()
+	messageDescStatus := messageFields[7].Descriptor()
 	// message.DefaultStatus holds the default value on creation for the status field.
 	message.DefaultStatus = messageDescStatus.Default.(string)
 }

@@ -165,8 +165,8 @@ const originalDDL = pgtest.OriginalSchemaDDL
 
 // TestOriginalDatabaseNeedsBaselineThenUpgrades: a database made by the
 // original schema's code, before migrations existed, is refused without --baseline; with the baseline at version 1 it is
-// upgraded, every row kept, seq backfilled in (created_at, id) order and the
-// counts right.
+// upgraded, every row kept, seq backfilled in (created_at, id) order, the
+// counts right, and every thread a chain in that order.
 func TestOriginalDatabaseNeedsBaselineThenUpgrades(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
@@ -239,6 +239,17 @@ func TestOriginalDatabaseNeedsBaselineThenUpgrades(t *testing.T) {
 	mustQueryRow(t, db, `SELECT count(*) FROM messages`, &total)
 	if total != 5 {
 		t.Errorf("%d messages after upgrade, want 5", total)
+	}
+	// The message_tree backfill: every thread a chain in seq order, its
+	// newest message the active leaf.
+	for id, want := range map[string]string{a: "1:- 2:1 3:2 active 3", b: "1:- 2:1 active 2", empty: "active -"} {
+		var got string
+		mustQueryRow(t, db, `SELECT concat_ws(' ', (SELECT string_agg(seq || ':' || coalesce(parent_seq::text, '-'), ' ' ORDER BY seq)
+			FROM messages WHERE conversation_id = c.id), 'active ' || coalesce(c.active_seq::text, '-'))
+			FROM conversations c WHERE c.id = $1`, &got, id)
+		if got != want {
+			t.Errorf("tree of %s = %q, want %q", id, got, want)
+		}
 	}
 }
 

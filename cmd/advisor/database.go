@@ -20,10 +20,20 @@ import (
 type dbFlags struct {
 	url   string
 	devDB bool
+	// migrations: the command works on the migration history, so without
+	// --url it takes HWLAB_MIGRATE_DATABASE_URL first, as serve's
+	// migrations do: the URL that goes to PostgreSQL directly when
+	// HWLAB_DATABASE_URL goes through a transaction pooler, which would
+	// break the migration lock (a session advisory lock) unnoticed.
+	migrations bool
 }
 
 func (d *dbFlags) register(fs *pflag.FlagSet) {
-	fs.StringVar(&d.url, "url", "", "database URL (default $HWLAB_DATABASE_URL; prefer the environment or a passfile: command lines are visible to other users)")
+	def := "$HWLAB_DATABASE_URL"
+	if d.migrations {
+		def = "$HWLAB_MIGRATE_DATABASE_URL, else $HWLAB_DATABASE_URL; direct to PostgreSQL, not through a transaction pooler"
+	}
+	fs.StringVar(&d.url, "url", "", "database URL (default "+def+"; prefer the environment or a passfile: command lines are visible to other users)")
 	fs.BoolVar(&d.devDB, "dev-db", false, "use the database of the dev cluster that make run serves (.dev/pg), instead of $HWLAB_DATABASE_URL; it is started if it is not running and stopped after unless another process uses it (not the same as --dev-url, an empty scratch database)")
 }
 
@@ -44,6 +54,9 @@ func (d *dbFlags) dsn(ctx context.Context, e env) (u string, done func(), err er
 		return dev.url, func() { dev.close(log) }, nil
 	}
 	u = d.url
+	if u == "" && d.migrations {
+		u = e.getenv("HWLAB_MIGRATE_DATABASE_URL")
+	}
 	if u == "" {
 		u = e.getenv("HWLAB_DATABASE_URL")
 	}

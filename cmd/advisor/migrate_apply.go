@@ -23,7 +23,7 @@ type applyOptions struct {
 }
 
 func newMigrateApplyCmd(e env) *cobra.Command {
-	var o applyOptions
+	o := applyOptions{db: dbFlags{migrations: true}}
 	c := &cobra.Command{
 		Use:   "apply",
 		Short: "Apply pending migrations",

@@ -12,7 +12,7 @@ import (
 
 func newMigrateStatusCmd(e env) *cobra.Command {
 	var (
-		db  dbFlags
+		db  = dbFlags{migrations: true}
 		dir string
 	)
 	c := &cobra.Command{

@@ -143,6 +143,24 @@ type sseStream struct {
 // openSSE sends a request that answers SSE and checks that it does.
 func (s *replyServer) openSSE(t *testing.T, method, path, body string) *sseStream {
 	t.Helper()
+	st := s.trySSE(t, method, path, body)
+	if st == nil {
+		t.Fatalf("%s %s: 204, nothing in flight", method, path)
+	}
+	return st
+}
+
+// resume follows the conversation's reply in flight (GET …/stream) from
+// byte off on (Last-Event-ID); nil when nothing is in flight (204).
+func (s *replyServer) resume(t *testing.T, id string, off int) *sseStream {
+	t.Helper()
+	return s.trySSE(t, "GET", "/api/conversations/"+id+"/stream", "", "Last-Event-ID", strconv.Itoa(off))
+}
+
+// trySSE is openSSE with extra header names and values (hdr, in pairs)
+// that answers nil for a 204.
+func (s *replyServer) trySSE(t *testing.T, method, path, body string, hdr ...string) *sseStream {
+	t.Helper()
 	req, err := http.NewRequestWithContext(t.Context(), method, s.base+path, strings.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
@@ -151,11 +169,17 @@ func (s *replyServer) openSSE(t *testing.T, method, path, body string) *sseStrea
 		req.Header.Set("Content-Type", "application/json")
 	}
 	req.Header.Set("Accept", "text/event-stream")
+	for i := 0; i+1 < len(hdr); i += 2 {
+		req.Header.Set(hdr[i], hdr[i+1])
+	}
 	res, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { res.Body.Close() })
+	if res.StatusCode == http.StatusNoContent {
+		return nil
+	}
 	if res.StatusCode != http.StatusOK || res.Header.Get("Content-Type") != "text/event-stream" {
 		b, _ := io.ReadAll(res.Body)
 		t.Fatalf("%s %s: %d %s", method, path, res.StatusCode, b)

@@ -45,8 +45,10 @@ type serveOptions struct {
 const serveLong = `Serve the advisor: its API and its web page.
 
 environment:
-  HWLAB_DATABASE_URL          the database the service uses (required unless --dev-db)
-  HWLAB_MIGRATE_DATABASE_URL  a role with DDL rights for the migrations at start (default HWLAB_DATABASE_URL)
+  HWLAB_DATABASE_URL          the database the service uses (required unless --dev-db); may be a
+                              transaction pooler (PgBouncer) with default_query_exec_mode=exec
+  HWLAB_MIGRATE_DATABASE_URL  a role with DDL rights for the migrations at start, direct to PostgreSQL
+                              (not a transaction pooler; default HWLAB_DATABASE_URL)
   ADVISOR_MODEL_URL           OpenAI-compatible base URL, e.g. http://127.0.0.1:11434/v1 (Ollama)
   ADVISOR_MODEL               model name, e.g. llama3.1:8b
   ADVISOR_API_KEY             bearer key for the model endpoint (optional; OPENAI_API_KEY is never read)

@@ -20,6 +20,8 @@ const (
 	FieldTitle = "title"
 	// FieldMessageCount holds the string denoting the message_count field in the database.
 	FieldMessageCount = "message_count"
+	// FieldActiveSeq holds the string denoting the active_seq field in the database.
+	FieldActiveSeq = "active_seq"
 	// EdgeMessages holds the string denoting the messages edge name in mutations.
 	EdgeMessages = "messages"
 	// EdgeGeneration holds the string denoting the generation edge name in mutations.
@@ -49,6 +51,7 @@ var Columns = []string{
 	FieldModel,
 	FieldTitle,
 	FieldMessageCount,
+	FieldActiveSeq,
 }
 
 // ValidColumn reports if the column name is valid (part of the table columns).
@@ -70,6 +73,8 @@ var (
 	DefaultMessageCount int64
 	// MessageCountValidator is a validator for the "message_count" field. It is called by the builders before save.
 	MessageCountValidator func(int64) error
+	// ActiveSeqValidator is a validator for the "active_seq" field. It is called by the builders before save.
+	ActiveSeqValidator func(int64) error
 )
 
 // OrderOption defines the ordering options for the Conversation queries.
@@ -98,6 +103,11 @@ func ByTitle(opts ...sql.OrderTermOption) OrderOption {
 // ByMessageCount orders the results by the message_count field.
 func ByMessageCount(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldMessageCount, opts...).ToFunc()
+}
+
+// ByActiveSeq orders the results by the active_seq field.
+func ByActiveSeq(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldActiveSeq, opts...).ToFunc()
 }
 
 // ByMessagesCount orders the results by messages count.

@@ -76,6 +76,11 @@ func MessageCount(v int64) predicate.Conversation {
 	return predicate.Conversation(sql.FieldEQ(FieldMessageCount, v))
 }
 
+// ActiveSeq applies equality check predicate on the "active_seq" field. It's identical to ActiveSeqEQ.
+func ActiveSeq(v int64) predicate.Conversation {
+	return predicate.Conversation(sql.FieldEQ(FieldActiveSeq, v))
+}
+
 // StartedAtEQ applies the EQ predicate on the "started_at" field.
 func StartedAtEQ(v time.Time) predicate.Conversation {
 	return predicate.Conversation(sql.FieldEQ(FieldStartedAt, v))
@@ -284,6 +289,56 @@ func MessageCountLT(v int64) predicate.Conversation {
 // MessageCountLTE applies the LTE predicate on the "message_count" field.
 func MessageCountLTE(v int64) predicate.Conversation {
 	return predicate.Conversation(sql.FieldLTE(FieldMessageCount, v))
+}
+
+// ActiveSeqEQ applies the EQ predicate on the "active_seq" field.
+func ActiveSeqEQ(v int64) predicate.Conversation {
+	return predicate.Conversation(sql.FieldEQ(FieldActiveSeq, v))
+}
+
+// ActiveSeqNEQ applies the NEQ predicate on the "active_seq" field.
+func ActiveSeqNEQ(v int64) predicate.Conversation {
+	return predicate.Conversation(sql.FieldNEQ(FieldActiveSeq, v))
+}
+
+// ActiveSeqIn applies the In predicate on the "active_seq" field.
+func ActiveSeqIn(vs ...int64) predicate.Conversation {
+	return predicate.Conversation(sql.FieldIn(FieldActiveSeq, vs...))
+}
+
+// ActiveSeqNotIn applies the NotIn predicate on the "active_seq" field.
+func ActiveSeqNotIn(vs ...int64) predicate.Conversation {
+	return predicate.Conversation(sql.FieldNotIn(FieldActiveSeq, vs...))
+}
+
+// ActiveSeqGT applies the GT predicate on the "active_seq" field.
+func ActiveSeqGT(v int64) predicate.Conversation {
+	return predicate.Conversation(sql.FieldGT(FieldActiveSeq, v))
+}
+
+// ActiveSeqGTE applies the GTE predicate on the "active_seq" field.
+func ActiveSeqGTE(v int64) predicate.Conversation {
+	return predicate.Conversation(sql.FieldGTE(FieldActiveSeq, v))
+}
+
+// ActiveSeqLT applies the LT predicate on the "active_seq" field.
+func ActiveSeqLT(v int64) predicate.Conversation {
+	return predicate.Conversation(sql.FieldLT(FieldActiveSeq, v))
+}
+
+// ActiveSeqLTE applies the LTE predicate on the "active_seq" field.
+func ActiveSeqLTE(v int64) predicate.Conversation {
+	return predicate.Conversation(sql.FieldLTE(FieldActiveSeq, v))
+}
+
+// ActiveSeqIsNil applies the IsNil predicate on the "active_seq" field.
+func ActiveSeqIsNil() predicate.Conversation {
+	return predicate.Conversation(sql.FieldIsNull(FieldActiveSeq))
+}
+
+// ActiveSeqNotNil applies the NotNil predicate on the "active_seq" field.
+func ActiveSeqNotNil() predicate.Conversation {
+	return predicate.Conversation(sql.FieldNotNull(FieldActiveSeq))
 }
 
 // HasMessages applies the HasEdge predicate on the "messages" edge.

@@ -16,6 +16,8 @@ const (
 	FieldConversationID = "conversation_id"
 	// FieldSeq holds the string denoting the seq field in the database.
 	FieldSeq = "seq"
+	// FieldParentSeq holds the string denoting the parent_seq field in the database.
+	FieldParentSeq = "parent_seq"
 	// FieldRole holds the string denoting the role field in the database.
 	FieldRole = "role"
 	// FieldContent holds the string denoting the content field in the database.
@@ -72,6 +74,7 @@ var Columns = []string{
 	FieldID,
 	FieldConversationID,
 	FieldSeq,
+	FieldParentSeq,
 	FieldRole,
 	FieldContent,
 	FieldCreatedAt,
@@ -117,6 +120,11 @@ func ByConversationID(opts ...sql.OrderTermOption) OrderOption {
 // BySeq orders the results by the seq field.
 func BySeq(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldSeq, opts...).ToFunc()
+}
+
+// ByParentSeq orders the results by the parent_seq field.
+func ByParentSeq(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldParentSeq, opts...).ToFunc()
 }
 
 // ByRole orders the results by the role field.

@@ -66,6 +66,11 @@ func Seq(v int64) predicate.Message {
 	return predicate.Message(sql.FieldEQ(FieldSeq, v))
 }
 
+// ParentSeq applies equality check predicate on the "parent_seq" field. It's identical to ParentSeqEQ.
+func ParentSeq(v int64) predicate.Message {
+	return predicate.Message(sql.FieldEQ(FieldParentSeq, v))
+}
+
 // Role applies equality check predicate on the "role" field. It's identical to RoleEQ.
 func Role(v string) predicate.Message {
 	return predicate.Message(sql.FieldEQ(FieldRole, v))
@@ -174,6 +179,56 @@ func SeqLT(v int64) predicate.Message {
 // SeqLTE applies the LTE predicate on the "seq" field.
 func SeqLTE(v int64) predicate.Message {
 	return predicate.Message(sql.FieldLTE(FieldSeq, v))
+}
+
+// ParentSeqEQ applies the EQ predicate on the "parent_seq" field.
+func ParentSeqEQ(v int64) predicate.Message {
+	return predicate.Message(sql.FieldEQ(FieldParentSeq, v))
+}
+
+// ParentSeqNEQ applies the NEQ predicate on the "parent_seq" field.
+func ParentSeqNEQ(v int64) predicate.Message {
+	return predicate.Message(sql.FieldNEQ(FieldParentSeq, v))
+}
+
+// ParentSeqIn applies the In predicate on the "parent_seq" field.
+func ParentSeqIn(vs ...int64) predicate.Message {
+	return predicate.Message(sql.FieldIn(FieldParentSeq, vs...))
+}
+
+// ParentSeqNotIn applies the NotIn predicate on the "parent_seq" field.
+func ParentSeqNotIn(vs ...int64) predicate.Message {
+	return predicate.Message(sql.FieldNotIn(FieldParentSeq, vs...))
+}
+
+// ParentSeqGT applies the GT predicate on the "parent_seq" field.
+func ParentSeqGT(v int64) predicate.Message {
+	return predicate.Message(sql.FieldGT(FieldParentSeq, v))
+}
+
+// ParentSeqGTE applies the GTE predicate on the "parent_seq" field.
+func ParentSeqGTE(v int64) predicate.Message {
+	return predicate.Message(sql.FieldGTE(FieldParentSeq, v))
+}
+
+// ParentSeqLT applies the LT predicate on the "parent_seq" field.
+func ParentSeqLT(v int64) predicate.Message {
+	return predicate.Message(sql.FieldLT(FieldParentSeq, v))
+}
+
+// ParentSeqLTE applies the LTE predicate on the "parent_seq" field.
+func ParentSeqLTE(v int64) predicate.Message {
+	return predicate.Message(sql.FieldLTE(FieldParentSeq, v))
+}
+
+// ParentSeqIsNil applies the IsNil predicate on the "parent_seq" field.
+func ParentSeqIsNil() predicate.Message {
+	return predicate.Message(sql.FieldIsNull(FieldParentSeq))
+}
+
+// ParentSeqNotNil applies the NotNil predicate on the "parent_seq" field.
+func ParentSeqNotNil() predicate.Message {
+	return predicate.Message(sql.FieldNotNull(FieldParentSeq))
 }
 
 // RoleEQ applies the EQ predicate on the "role" field.

@@ -16,6 +16,7 @@ var (
 		{Name: "model", Type: field.TypeString, Size: 2147483647, Default: ""},
 		{Name: "title", Type: field.TypeString, Size: 2147483647, Default: ""},
 		{Name: "message_count", Type: field.TypeInt64, Default: 0},
+		{Name: "active_seq", Type: field.TypeInt64, Nullable: true},
 	}
 	// ConversationsTable holds the schema information for the "conversations" table.
 	ConversationsTable = &schema.Table{
@@ -71,6 +72,7 @@ var (
 	MessagesColumns = []*schema.Column{
 		{Name: "id", Type: field.TypeUUID, Default: schema.Expr("gen_random_uuid()")},
 		{Name: "seq", Type: field.TypeInt64},
+		{Name: "parent_seq", Type: field.TypeInt64, Nullable: true},
 		{Name: "role", Type: field.TypeString, Size: 2147483647},
 		{Name: "content", Type: field.TypeString, Size: 2147483647},
 		{Name: "created_at", Type: field.TypeTime, Default: schema.Expr("now()"), SchemaType: map[string]string{"postgres": "timestamptz"}},
@@ -91,7 +93,7 @@ var (
 		ForeignKeys: []*schema.ForeignKey{
 			{
 				Symbol:     "messages_conversation_id_fkey",
-				Columns:    []*schema.Column{MessagesColumns[12]},
+				Columns:    []*schema.Column{MessagesColumns[13]},
 				RefColumns: []*schema.Column{ConversationsColumns[0]},
 				OnDelete:   schema.Cascade,
 			},
@@ -100,7 +102,20 @@ var (
 			{
 				Name:    "messages_conversation_id_seq_key",
 				Unique:  true,
-				Columns: []*schema.Column{MessagesColumns[12], MessagesColumns[1]},
+				Columns: []*schema.Column{MessagesColumns[13], MessagesColumns[1]},
+			},
+			{
+				Name:    "messages_conversation_id_parent_seq_idx",
+				Unique:  false,
+				Columns: []*schema.Column{MessagesColumns[13], MessagesColumns[2]},
+			},
+			{
+				Name:    "messages_branch_starts_idx",
+				Unique:  false,
+				Columns: []*schema.Column{MessagesColumns[13], MessagesColumns[1], MessagesColumns[2]},
+				Annotation: &entsql.IndexAnnotation{
+					Where: "parent_seq IS DISTINCT FROM seq - 1",
+				},
 			},
 		},
 	}
@@ -153,6 +168,7 @@ func init() {
 		"messages_completion_tokens_check": "completion_tokens >= 0",
 		"messages_duration_ms_check":       "duration_ms >= 0",
 		"messages_first_token_ms_check":    "first_token_ms >= 0",
+		"messages_parent_seq_check":        "parent_seq < seq",
 		"messages_prompt_tokens_check":     "prompt_tokens >= 0",
 		"messages_role_check":              "role IN ('user','assistant','system')",
 		"messages_status_check":            "status IN ('streaming','complete','stopped','failed','interrupted')",

@@ -36,6 +36,16 @@ func (Conversation) Fields() []ent.Field {
 		field.Int64("message_count").
 			Default(0).
 			NonNegative(),
+		// active_seq is the seq of the active leaf: the thread is the path
+		// from the root to it. Every append makes the new message active;
+		// NULL for a conversation without messages. Its foreign key,
+		// (id, active_seq) -> messages (conversation_id, seq), is composite,
+		// which ent cannot express, so the migration writes it by hand
+		// (migrate/entdiff/handwritten_tree.go).
+		field.Int64("active_seq").
+			Optional().
+			Nillable().
+			Positive(),
 	}
 }
 

@@ -32,6 +32,8 @@ func (Message) Annotations() []schema.Annotation {
 			"messages_completion_tokens_check": "completion_tokens >= 0",
 			"messages_first_token_ms_check":    "first_token_ms >= 0",
 			"messages_duration_ms_check":       "duration_ms >= 0",
+			// A parent comes before its children, so the tree has no cycle.
+			"messages_parent_seq_check": "parent_seq < seq",
 		}),
 	}
 }
@@ -50,6 +52,17 @@ func (Message) Fields() []ent.Field {
 		field.Int64("seq").
 			Immutable().
 			Positive(),
+		// parent_seq is the seq of the message this one follows in the
+		// tree; NULL for a root (the first message, or an edit of it). Its
+		// foreign key, (conversation_id, parent_seq) -> (conversation_id,
+		// seq), keeps a parent in the same conversation; it is composite,
+		// which ent cannot express, so the migration writes it by hand
+		// (migrate/entdiff/handwritten_tree.go). With the CHECK that a parent
+		// has a smaller seq, a cycle cannot exist.
+		field.Int64("parent_seq").
+			Optional().
+			Nillable().
+			Immutable(),
 		field.Text("role").
 			Immutable(),
 		// content is written once more when a reply ends: the text streamed
@@ -78,6 +91,18 @@ func (Message) Indexes() []ent.Index {
 		index.Fields("conversation_id", "seq").
 			Unique().
 			StorageKey("messages_conversation_id_seq_key"),
+		// A message's children: switching branch walks down by them, and
+		// the parent key's cascade finds them.
+		index.Fields("conversation_id", "parent_seq").
+			StorageKey("messages_conversation_id_parent_seq_idx"),
+		// The branch starts: the messages whose parent is not the message
+		// before them (every root among them). The active path is the runs
+		// of seq between them (internal/store/threads.go), so reading it
+		// walks these few index entries, not every message. A chain has one,
+		// its root.
+		index.Fields("conversation_id", "seq", "parent_seq").
+			StorageKey("messages_branch_starts_idx").
+			Annotations(entsql.IndexWhere("parent_seq IS DISTINCT FROM seq - 1")),
 	}
 }
 

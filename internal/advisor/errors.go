@@ -54,6 +54,8 @@ var errorTable = []errorRow{
 	{err: errMediaType, status: http.StatusUnsupportedMediaType, msg: "Content-Type must be application/json"},
 	{err: ErrNoModel, status: http.StatusServiceUnavailable, expected: true, msg: "no model configured: set ADVISOR_MODEL_URL (an OpenAI-compatible base URL, e.g. http://127.0.0.1:11434/v1) and ADVISOR_MODEL, then restart"},
 	{err: ErrModelFailed, status: http.StatusBadGateway, msg: "the model failed; retry"},
+	// A misconfiguration, not an outage: retrying does not help, the URL does.
+	{err: store.ErrStatementCache, status: http.StatusServiceUnavailable, msg: "database misconfigured: a transaction-mode pooler (PgBouncer before 1.21) needs default_query_exec_mode=exec in HWLAB_DATABASE_URL"},
 	{match: dbUnavailable, status: http.StatusServiceUnavailable, msg: "database unavailable; retry later", retryAfter: dbRetryAfter},
 	{err: errBusy, status: http.StatusServiceUnavailable, msg: "server busy: too much data in flight; retry shortly", retryAfter: busyRetryAfter},
 }

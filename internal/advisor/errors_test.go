@@ -38,6 +38,7 @@ func TestErrorTable(t *testing.T) {
 		ErrNoModel:                 http.StatusServiceUnavailable,
 		ErrModelFailed:             http.StatusBadGateway,
 		errBusy:                    http.StatusServiceUnavailable,
+		store.ErrStatementCache:    http.StatusServiceUnavailable,
 	}
 	if len(want)+1 != len(errorTable) { // +1: the database row, below
 		t.Fatalf("table has %d rows, test knows %d", len(errorTable), len(want)+1)

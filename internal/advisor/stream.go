@@ -155,9 +155,12 @@ func (h *handler) followRemote(r *http.Request, out sse, m store.Message, last, 
 	if err := out.event("reply", wire.FromMessage(started)); err != nil {
 		return
 	}
-	off = runeStart(m.Content, off)
 	known := len(m.Content)
 	if off < known {
+		// Only inside the stored text: an offset beyond it (deltas seen
+		// on the generating instance before they were flushed) is kept,
+		// so those bytes are not sent again when their chunk arrives.
+		off = runeStart(m.Content, off)
 		if err := out.token(known, m.Content[off:]); err != nil {
 			return
 		}

@@ -61,7 +61,14 @@ type Cluster struct {
 // Start creates the cluster if needed, starts the server and waits until it
 // accepts connections. On error nothing is left running, and a temp dir is
 // removed.
-func Start(ctx context.Context, opts Options) (_ *Cluster, err error) {
+func Start(ctx context.Context, opts Options) (*Cluster, error) {
+	return start(ctx, opts, (*Cluster).ensureCluster)
+}
+
+// start is Start with the step that makes the cluster, or loads an existing
+// one, as create: ensureCluster for Start, a base backup for a standby
+// (standby.go).
+func start(ctx context.Context, opts Options, create func(*Cluster, context.Context) error) (_ *Cluster, err error) {
 	c := &Cluster{logf: opts.Logf, settings: map[string]string{}}
 	if c.logf == nil {
 		c.logf = func(string, ...any) {}
@@ -107,7 +114,7 @@ func Start(ctx context.Context, opts Options) (_ *Cluster, err error) {
 		}
 		defer unlock()
 	}
-	if err := c.ensureCluster(ctx); err != nil {
+	if err := create(c, ctx); err != nil {
 		return nil, err
 	}
 	if !temp {

@@ -45,6 +45,18 @@ func (x controlled) Restart(ctx context.Context) error {
 	return redact(c.startOn(ctx, c.port), c.password)
 }
 
+func (x controlled) Standby(ctx context.Context, opts any) (any, error) {
+	o, ok := opts.(Options)
+	if !ok {
+		return nil, fmt.Errorf("pgcluster: Standby options are a %T, not Options", opts)
+	}
+	s, err := x.c.startStandby(ctx, o)
+	if err != nil {
+		return nil, err // not a typed nil in the interface
+	}
+	return s, nil
+}
+
 // signal sends sig to the server's processes (proc.SignalTree) and returns
 // their pids; none when it does not run.
 func (c *Cluster) signal(sig syscall.Signal) ([]int, error) {

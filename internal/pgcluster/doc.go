@@ -22,10 +22,18 @@
 // --dev-db and the scratch cluster of migrate --baseline/diff/check. Its
 // Close kills a server that will not stop, and Start of a throwaway cluster
 // reaps the ones a dead process left behind. Faults on purpose (a hung
-// server, a crash, a restart) live in package pgfault, which only tests
-// import.
+// server, a crash, a restart) live in package pgfault, and streaming
+// standbys for failover tests in package pgstandby (made by pg_basebackup,
+// standby.go); only tests import either.
+//
+// StartBouncer puts a PgBouncer (the local pgbouncer binary, Debian's
+// package) in transaction mode in front of a server, with a wildcard
+// database entry and auth_query for every role: how tests run the store
+// through a transaction pooler (package pgtest, HWLAB_TEST_POOLER). The
+// binary does not use it. KillDB lets go of a database's server
+// connections, so that it can be dropped.
 //
 // PostgreSQL refuses to run as root, so when the process is root the
 // binaries run as the "postgres" system user (or "nobody") and the cluster
-// directory is chowned to that user.
+// directory is chowned to that user; so does pgbouncer, which refuses too.
 package pgcluster

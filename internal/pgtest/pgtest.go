@@ -11,7 +11,8 @@
 // The server is the one named by HWLAB_TEST_DATABASE_URL if that is set,
 // else a private throwaway cluster (package pgcluster) started from the
 // local PostgreSQL binaries. Database tests never skip: without a server
-// they fail and say what to install.
+// they fail and say what to install. HWLAB_TEST_POOLER=pgbouncer puts a
+// PgBouncer in transaction mode in front of that server (pooled.go).
 package pgtest
 
 import (
@@ -75,6 +76,19 @@ func run(m *testing.M) int {
 		}()
 		adminURL, baseConf = c.URL("postgres"), clusterConfig(c)
 	}
+	if err := rememberDirect(); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	b, err := startPooler(ctx, adminURL)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "pgtest: cannot start the pooler of %s: %v\n", EnvPooler, err)
+		return 1
+	}
+	if b != nil {
+		defer b.Close()
+		bouncer = b
+	}
 	ready = true
 	cancel() // the deadline was for setup only
 	return m.Run()
@@ -86,13 +100,20 @@ func run(m *testing.M) int {
 // only once, so NewDB is cheap. The URL connects as pgtestdb's unprivileged
 // role (pgtestdb.DefaultRoleUsername, with DefaultRoleCapabilities) which owns the
 // database. Connections to it must be closed by the end of the test, or the
-// drop fails the test.
+// drop fails the test. With HWLAB_TEST_POOLER=pgbouncer the URL goes through
+// the PgBouncer (see EnvPooler), with default_query_exec_mode=exec; Direct
+// gives the server's own.
 func NewDB(t testing.TB, m pgtestdb.Migrator) string {
 	t.Helper()
 	if !ready {
 		t.Fatalf("pgtest: no server; the package needs func TestMain(m *testing.M) { pgtest.Main(m) }")
 	}
-	return pgtestdb.Custom(t, baseConf, m).URL()
+	u := pgtestdb.Custom(t, baseConf, m).URL()
+	if bouncer == nil {
+		return u
+	}
+	releaseOnCleanup(t, bouncer, u)
+	return pooledURL(u)
 }
 
 // AdminURL returns a superuser (or at least CREATEDB) URL of the server in
@@ -105,9 +126,14 @@ func AdminURL() string {
 }
 
 // NewCluster starts a private cluster for tests that stop, restart or kill
-// the server (package pgfault); the test's cleanup closes it. It needs no TestMain.
+// the server (package pgfault); the test's cleanup closes it. It needs no
+// TestMain. Its URLs are direct even when the tests run pooled: faults are
+// tests of the store's own connections (the log says so when pooled).
 func NewCluster(t testing.TB) *pgcluster.Cluster {
 	t.Helper()
+	if bouncer != nil {
+		t.Logf("pgtest: direct to the server, not through PgBouncer: a private cluster for a fault test")
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	c, err := pgcluster.Start(ctx, pgcluster.Options{Logf: t.Logf})

@@ -18,7 +18,8 @@ import (
 // conversation …: not found"; opError and dbError), so no layer repeats. A cancelled or expired context yields an error that wraps
 // context.Canceled or context.DeadlineExceeded.
 var (
-	// ErrNotFound: the conversation does not exist, or the id is not a UUID.
+	// ErrNotFound: the conversation (or the message) does not exist, or the
+	// id is not a UUID.
 	ErrNotFound = errors.New("not found")
 	// ErrUnavailable: the database could not be reached or did not answer
 	// in time: connecting failed, the connection broke, the server is
@@ -64,6 +65,22 @@ var (
 	// the reply flushed or finished no longer holds a lease: it ended, or
 	// it was swept as interrupted.
 	ErrNoGeneration = errors.New("no reply in flight")
+	// ErrWrongRole: the message has the wrong role for the operation: an
+	// edit takes a user message, a regeneration an assistant message.
+	ErrWrongRole = errors.New("message has the wrong role")
+	// ErrOtherConversation: the message exists but belongs to another
+	// conversation; also a parent or active leaf (raw SQL, import) that is
+	// not a message of the conversation (messages_parent_fkey,
+	// conversations_active_fkey).
+	ErrOtherConversation = errors.New("message belongs to another conversation")
+	// ErrStatementCache: the server connection does not hold the prepared
+	// statements pgx's statement cache expects (42P05 already exists, 26000
+	// does not exist). That is a transaction-mode pooler, such as PgBouncer
+	// before 1.21, which hands each transaction any server connection; the
+	// client cannot tell one is there, so the text names the cure.
+	ErrStatementCache = errors.New("prepared statements do not survive between transactions here " +
+		"(a transaction-mode pooler such as PgBouncer before 1.21?): " +
+		"add default_query_exec_mode=exec to the database URL")
 )
 
 // PostgreSQL error codes we translate. Codes, not message text, so a server
@@ -79,12 +96,22 @@ const (
 	codeAdminShutdown        = "57P01"
 	codeCrashShutdown        = "57P02"
 	codeCannotConnectNow     = "57P03"
+	codeDuplicatePrepared    = "42P05"
+	codeUndefinedPrepared    = "26000"
 	classConnectionException = "08"
 )
 
 // generationsConversationKey is the unique index that allows one
 // generation per conversation (ent/schema/reply.go).
 const generationsConversationKey = "generations_conversation_id_key"
+
+// parentKey and activeKey are the tree's composite foreign keys
+// (migrate/migrations, *_message_tree.sql): a message's parent, and a
+// conversation's active leaf, are messages of the same conversation.
+const (
+	parentKey = "messages_parent_fkey"
+	activeKey = "conversations_active_fkey"
+)
 
 // roleCheckConstraint is the CHECK on messages.role (ent/schema/message.go).
 const roleCheckConstraint = "messages_role_check"
@@ -103,6 +130,12 @@ func dbError(ctx context.Context, op string, err error) error {
 	if errors.As(err, &pgErr) {
 		switch pgErr.Code {
 		case codeForeignKeyViolation:
+			// By name: a parent outside the conversation is not a
+			// conversation that is not there.
+			switch pgErr.ConstraintName {
+			case parentKey, activeKey:
+				return fmt.Errorf("store: %s: %w", op, ErrOtherConversation)
+			}
 			return fmt.Errorf("store: %s: %w", op, ErrNotFound)
 		case codeUniqueViolation:
 			// The backstop behind StartReply's locked check.
@@ -119,6 +152,9 @@ func dbError(ctx context.Context, op string, err error) error {
 			return fmt.Errorf("store: %s: %w", op, ErrInvalidContent)
 		case codeProgramLimitExceeded, codeStringDataRightTrunc:
 			return fmt.Errorf("store: %s: %w: %w", op, ErrInvalidContent, ErrContentTooLarge)
+		case codeDuplicatePrepared, codeUndefinedPrepared:
+			// The store names no statement: these are pgx's cache's.
+			return fmt.Errorf("store: %s: %w (SQLSTATE %s)", op, ErrStatementCache, pgErr.Code)
 		}
 	}
 	err = ctxErr(ctx, err)

@@ -7,7 +7,9 @@ import (
 	"database/sql"
 	"database/sql/driver"
 	"errors"
+	"fmt"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -98,6 +100,17 @@ func newLedger() *ledger {
 
 func (l *ledger) add(ctx context.Context, s *store.Store, convID, content string) error {
 	_, err := s.AddMessage(ctx, convID, store.RoleUser, content)
+	return l.record(convID, content, err)
+}
+
+// appendMessage is add through AppendMessage, the other way in.
+func (l *ledger) appendMessage(ctx context.Context, s *store.Store, convID, content string) error {
+	_, err := s.AppendMessage(ctx, convID, store.RoleUser, content)
+	return l.record(convID, content, err)
+}
+
+// record notes one attempt and returns its error.
+func (l *ledger) record(convID, content string, err error) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if _, dup := l.attempts[content]; dup {
@@ -107,11 +120,19 @@ func (l *ledger) add(ctx context.Context, s *store.Store, convID, content string
 	return err
 }
 
+// tally is what verify found: attempts by outcome, the committed ones
+// missing from the database, and the ambiguous ones present.
+type tally struct {
+	outcomes         map[outcome]int
+	lost             int
+	ambiguousPresent int
+}
+
 // verify checks the database against the ledger: every committed append is
 // there exactly once, every unapplied one is absent, every ambiguous one is
 // there at most once, the database holds no message the ledger does not
 // know, and each conversation's seq is gapless with a matching count.
-func (l *ledger) verify(t *testing.T, db *sql.DB) {
+func (l *ledger) verify(t *testing.T, db *sql.DB) tally {
 	t.Helper()
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -135,24 +156,26 @@ func (l *ledger) verify(t *testing.T, db *sql.DB) {
 	if err := rows.Close(); err != nil {
 		t.Fatal(err)
 	}
-	tally := map[outcome]int{}
-	ambiguousPresent := 0
+	res := tally{outcomes: map[outcome]int{}}
 	for content, err := range l.attempts {
 		o, n := classify(err), found[content]
-		tally[o]++
+		res.outcomes[o]++
 		switch {
 		case o == committed && n != 1:
+			if n == 0 {
+				res.lost++
+			}
 			t.Errorf("committed append %q found %d times", content, n)
 		case o == notApplied && n != 0:
 			t.Errorf("append %q failed (%v) but was stored %d times", content, err, n)
 		case o == ambiguous && n > 1:
 			t.Errorf("ambiguous append %q (%v) stored %d times", content, err, n)
 		case o == ambiguous && n == 1:
-			ambiguousPresent++
+			res.ambiguousPresent++
 		}
 	}
-	t.Logf("attempts: %d committed, %d not applied, %d ambiguous (%d of them stored)",
-		tally[committed], tally[notApplied], tally[ambiguous], ambiguousPresent)
+	t.Logf("attempts: %d committed (%d of them lost), %d not applied, %d ambiguous (%d of them stored)",
+		res.outcomes[committed], res.lost, res.outcomes[notApplied], res.outcomes[ambiguous], res.ambiguousPresent)
 	convs := map[string]bool{}
 	for _, c := range l.convOf {
 		convs[c] = true
@@ -160,6 +183,7 @@ func (l *ledger) verify(t *testing.T, db *sql.DB) {
 	for c := range convs {
 		assertSeqAndCount(t, db, c, perConv[c])
 	}
+	return res
 }
 
 // eventually retries op until it succeeds or the generous deadline passes,
@@ -190,4 +214,76 @@ func waitFor(t *testing.T, what string, done <-chan struct{}) {
 	case <-time.After(60 * time.Second):
 		t.Fatalf("%s: not reached within 60s", what)
 	}
+}
+
+// writeLoad is the fault tests' load: writers that append through a
+// ledger until finished, writer w to ids[w%len(ids)], the odd ones through
+// AppendMessage and the even ones through AddMessage. Each counts the
+// appends acknowledged before the test marks the fault (faulted), and
+// those begun after it.
+type writeLoad struct {
+	faulted    atomic.Bool
+	firstAfter atomic.Int64 // UnixNano of the first acknowledged append begun after the fault
+	warm       sync.WaitGroup
+	recovered  sync.WaitGroup
+	stop       chan struct{}
+	wg         sync.WaitGroup
+}
+
+// startLoad starts the writers. ld.warm is done once each has had before
+// appends acknowledged, ld.recovered once each has had after more begun
+// after the fault. Only retries after an error are paced.
+func startLoad(ctx context.Context, s *store.Store, l *ledger, ids []string, writers, before, after int) *writeLoad {
+	ld := &writeLoad{stop: make(chan struct{})}
+	ld.warm.Add(writers)
+	ld.recovered.Add(writers)
+	for w := range writers {
+		ld.wg.Add(1)
+		go func() {
+			defer ld.wg.Done()
+			write := l.add
+			if w%2 == 1 {
+				write = l.appendMessage
+			}
+			early, late := 0, 0
+			for i := 0; ; i++ {
+				select {
+				case <-ld.stop:
+					return
+				default:
+				}
+				faulted := ld.faulted.Load()
+				err := write(ctx, s, ids[w%len(ids)], fmt.Sprintf("w%d-%d", w, i))
+				switch {
+				case err != nil:
+					// While no server takes writes, pace the retries,
+					// which only connect and fail, so that they leave the
+					// server coming back some CPU.
+					time.Sleep(5 * time.Millisecond)
+				case !faulted:
+					if early++; early == before {
+						ld.warm.Done()
+					}
+				default:
+					ld.firstAfter.CompareAndSwap(0, time.Now().UnixNano())
+					if late++; late == after {
+						ld.recovered.Done()
+					}
+				}
+			}
+		}()
+	}
+	return ld
+}
+
+// fault marks the fault: appends begun from now on count as after it.
+func (ld *writeLoad) fault() { ld.faulted.Store(true) }
+
+// first is when the first append begun after the fault was acknowledged.
+func (ld *writeLoad) first() time.Time { return time.Unix(0, ld.firstAfter.Load()) }
+
+// finish stops the writers and waits for them.
+func (ld *writeLoad) finish() {
+	close(ld.stop)
+	ld.wg.Wait()
 }

@@ -15,18 +15,19 @@ import (
 // insertImportedConversationSQL keeps an existing conversation as it is, so
 // importing the same file twice changes nothing.
 const insertImportedConversationSQL = `
-INSERT INTO conversations (id, started_at, model, title, message_count)
-VALUES ($1, $2, $3, $4, $5)
+INSERT INTO conversations (id, started_at, model, title, message_count, active_seq)
+VALUES ($1, $2, $3, $4, $5, $6)
 ON CONFLICT (id) DO NOTHING`
 
-// insertImportedMessagesSQL inserts a whole thread in one statement, seq
-// numbered in the order given.
+// insertImportedMessagesSQL inserts a whole tree in one statement, seq and
+// parent_seq as given. The conversation's active_seq, inserted first, is
+// checked at commit (conversations_active_fkey is deferred).
 const insertImportedMessagesSQL = `
-INSERT INTO messages (id, conversation_id, seq, role, content, created_at, status, ` + replyColumns + `)
-SELECT u.id, $1, u.seq, u.role, u.content, u.created_at, u.status, ` + replyColumns + `
-FROM unnest($2::uuid[], $3::bigint[], $4::text[], $5::text[], $6::timestamptz[], $7::text[],
-	$8::text[], $9::text[], $10::int[], $11::int[], $12::int[], $13::int[])
-	AS u(id, seq, role, content, created_at, status, ` + replyColumns + `)`
+INSERT INTO messages (id, conversation_id, seq, parent_seq, role, content, created_at, status, ` + replyColumns + `)
+SELECT u.id, $1, u.seq, u.parent_seq, u.role, u.content, u.created_at, u.status, ` + replyColumns + `
+FROM unnest($2::uuid[], $3::bigint[], $4::bigint[], $5::text[], $6::text[], $7::timestamptz[], $8::text[],
+	$9::text[], $10::text[], $11::int[], $12::int[], $13::int[], $14::int[])
+	AS u(id, seq, parent_seq, role, content, created_at, status, ` + replyColumns + `)`
 
 // CheckImport validates c as ImportConversation would, without touching the
 // database, so a tool can reject a bad file before importing any of it.
@@ -40,6 +41,101 @@ func (s *Store) CheckImport(c Conversation) error {
 }
 
 func (s *Store) checkImport(c Conversation) (uuid.UUID, error) {
+	id, _, err := s.checkImportTree(c)
+	return id, err
+}
+
+// importTree is where an imported conversation's messages go: order lists
+// c.Messages' indexes in the order they are stored (seq = position + 1),
+// parents before their children; parent[i] is message i's parent's index
+// (-1 for a root), active the active leaf's.
+type importTree struct {
+	order  []int
+	parent []int
+	active int
+}
+
+func (s *Store) checkImportTree(c Conversation) (uuid.UUID, importTree, error) {
+	id, err := s.checkImportFields(c)
+	if err != nil {
+		return id, importTree{}, err
+	}
+	t, err := importedTree(c)
+	return id, t, err
+}
+
+// importedTree checks and orders an imported conversation's tree. A file
+// written before messages had parents (no parent_id and no
+// active_message_id anywhere) is a chain in file order, ending at its last
+// message. Otherwise a parent must be a message of the same conversation,
+// and no message may be its own ancestor; a parent listed after its child
+// is moved before it, the file's order kept otherwise. With no active leaf
+// named, it is the last message stored, which is a leaf.
+func importedTree(c Conversation) (importTree, error) {
+	n := len(c.Messages)
+	t := importTree{order: make([]int, 0, n), parent: make([]int, n), active: n - 1}
+	tree := c.ActiveID != ""
+	at := make(map[string]int, n)
+	for i, m := range c.Messages {
+		at[uuid.MustParse(m.ID).String()] = i
+		tree = tree || m.ParentID != ""
+	}
+	for i, m := range c.Messages {
+		t.parent[i] = i - 1
+		if !tree {
+			continue
+		}
+		t.parent[i] = -1
+		if m.ParentID == "" {
+			continue
+		}
+		pid, err := parseID(m.ParentID)
+		if err != nil {
+			return t, fmt.Errorf("%w: message %d: parent_id %q is not a UUID", ErrInvalidRecord, i+1, truncate(m.ParentID, 40))
+		}
+		p, ok := at[pid.String()]
+		if !ok {
+			return t, fmt.Errorf("%w: message %d: parent %s is not a message of this conversation", ErrInvalidRecord, i+1, pid)
+		}
+		t.parent[i] = p
+	}
+	// Depth-first from each message up to its first placed ancestor, then
+	// placed root side first; meeting a message still on the walk is a
+	// cycle.
+	const (
+		unplaced = iota
+		walking
+		placed
+	)
+	state := make([]int, n)
+	for i := range c.Messages {
+		var walk []int
+		for j := i; j >= 0 && state[j] != placed; j = t.parent[j] {
+			if state[j] == walking {
+				return t, fmt.Errorf("%w: message %d: its parents form a cycle", ErrInvalidRecord, j+1)
+			}
+			state[j] = walking
+			walk = append(walk, j)
+		}
+		for k := len(walk) - 1; k >= 0; k-- {
+			state[walk[k]] = placed
+			t.order = append(t.order, walk[k])
+		}
+	}
+	if c.ActiveID != "" {
+		aid, err := parseID(c.ActiveID)
+		a, ok := at[aid.String()]
+		if err != nil || !ok {
+			return t, fmt.Errorf("%w: active_message_id %q is not a message of this conversation", ErrInvalidRecord, truncate(c.ActiveID, 40))
+		}
+		t.active = a
+	} else if n > 0 {
+		t.active = t.order[n-1]
+	}
+	return t, nil
+}
+
+func (s *Store) checkImportFields(c Conversation) (uuid.UUID, error) {
 	id, err := parseID(c.ID)
 	if err != nil {
 		return uuid.UUID{}, fmt.Errorf("%w: conversation id %q is not a UUID", ErrInvalidRecord, truncate(c.ID, 40))
@@ -131,21 +227,26 @@ func validReply(r Reply) error {
 	return nil
 }
 
-// ImportConversation stores c as it is — its id, started_at, model, title and its
-// messages' ids, roles, contents and created_at — in one transaction, with
-// seq numbered in the order of c.Messages and message_count set to their
-// number. It reports false, and changes nothing, if a conversation with c's
-// id already exists, so importing twice is harmless. A rejected import
+// ImportConversation stores c as it is — its id, started_at, model, title,
+// active leaf and its messages' ids, parents, roles, contents and
+// created_at — in one transaction, with seq numbered in the order of
+// c.Messages (a parent listed after its child moves before it; see
+// importedTree) and message_count set to their number. It reports false,
+// and changes nothing, if a conversation with c's id already exists, so
+// importing twice is harmless. A rejected import
 // stores nothing. Errors: see CheckImport, plus ErrIDConflict.
 func (s *Store) ImportConversation(ctx context.Context, c Conversation) (bool, error) {
-	id, err := s.checkImport(c)
+	id, tree, err := s.checkImportTree(c)
 	if err != nil {
 		return false, opError("import conversation", err)
 	}
 	n := len(c.Messages)
 	var (
-		ids      = make([]uuid.UUID, n)
+		ids      = make([]pgtype.UUID, n) // see uuidArg
 		seqs     = make([]int64, n)
+		parents  = make([]pgtype.Int8, n)
+		seqOf    = make([]int64, n) // c.Messages index → seq
+		active   pgtype.Int8
 		roles    = make([]string, n)
 		contents = make([]string, n)
 		created  = make([]time.Time, n)
@@ -157,9 +258,19 @@ func (s *Store) ImportConversation(ctx context.Context, c Conversation) (bool, e
 	for k := range counts {
 		counts[k] = make([]pgtype.Int4, n)
 	}
-	for i, m := range c.Messages {
-		ids[i] = uuid.MustParse(m.ID)
+	for i, k := range tree.order {
+		seqOf[k] = int64(i + 1)
+	}
+	if n > 0 {
+		active = pgtype.Int8{Int64: seqOf[tree.active], Valid: true}
+	}
+	for i, k := range tree.order {
+		m := c.Messages[k]
+		ids[i] = uuidArg(uuid.MustParse(m.ID))
 		seqs[i] = int64(i + 1)
+		if p := tree.parent[k]; p >= 0 {
+			parents[i] = pgtype.Int8{Int64: seqOf[p], Valid: true}
+		}
 		roles[i], contents[i], created[i] = m.Role, m.Content, m.CreatedAt
 		statuses[i], _ = importedStatus(m)
 		models[i] = textArg(m.Model)
@@ -172,12 +283,12 @@ func (s *Store) ImportConversation(ctx context.Context, c Conversation) (bool, e
 	defer cancel()
 	var added bool
 	err = s.inTx(ctx, func(tx pgx.Tx) error {
-		tag, err := tx.Exec(ctx, insertImportedConversationSQL, uuidArg(id), c.StartedAt, c.Model, c.Title, int64(n))
+		tag, err := tx.Exec(ctx, insertImportedConversationSQL, uuidArg(id), c.StartedAt, c.Model, c.Title, int64(n), active)
 		if err != nil || tag.RowsAffected() == 0 {
 			return err
 		}
 		if n > 0 {
-			if _, err := tx.Exec(ctx, insertImportedMessagesSQL, uuidArg(id), ids, seqs, roles, contents, created,
+			if _, err := tx.Exec(ctx, insertImportedMessagesSQL, uuidArg(id), ids, seqs, parents, roles, contents, created,
 				statuses, models, finishes, counts[0], counts[1], counts[2], counts[3]); err != nil {
 				return err
 			}

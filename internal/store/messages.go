@@ -26,26 +26,39 @@ import (
 // order when the clock steps back or an imported message is dated ahead;
 // it reads the (conversation_id, seq) index the insert touches anyway.
 //
+// The message goes into the tree under the active leaf ($4 true), or under
+// the parent $5 (a start that has locked the conversation and chosen it),
+// and becomes the active leaf. The active leaf is read by o, which locks
+// the row first: the UPDATE's own RETURNING shows only new values, and a
+// read without the lock could see an active leaf that a concurrent append
+// has just replaced, forking the thread where nobody asked.
+//
 // The same UPDATE gives an untitled conversation its default title from a
 // user message (see SetTitle), so naming costs no extra round trip and
 // cannot race another append; the conversation_title migration backfills
 // older rows with the same expression.
 const appendMessageSQL = `
-WITH c AS (
-	UPDATE conversations SET message_count = message_count + 1,
+WITH o AS (
+	SELECT active_seq FROM conversations WHERE id = $1 FOR NO KEY UPDATE
+), c AS (
+	UPDATE conversations SET message_count = message_count + 1, active_seq = message_count + 1,
 		title = CASE WHEN title = '' AND $2 = 'user'
 			THEN rtrim(left(btrim(regexp_replace(left($3, 240), '\s+', ' ', 'g')), 60))
 			ELSE title END
-	WHERE id = $1
-	RETURNING message_count
+	FROM o
+	WHERE conversations.id = $1
+	RETURNING message_count, o.active_seq
 )
-INSERT INTO messages (conversation_id, seq, role, content, created_at)
-SELECT $1, c.message_count, $2, $3, greatest(clock_timestamp(),
-	(SELECT p.created_at FROM messages p WHERE p.conversation_id = $1 AND p.seq = c.message_count - 1))
+INSERT INTO messages (conversation_id, seq, parent_seq, role, content, created_at)
+SELECT $1, c.message_count, CASE WHEN $4::boolean THEN c.active_seq ELSE $5::bigint END, $2, $3,
+	greatest(clock_timestamp(),
+		(SELECT p.created_at FROM messages p WHERE p.conversation_id = $1 AND p.seq = c.message_count - 1))
 FROM c
-RETURNING id, created_at`
+RETURNING id, created_at, seq,
+	(SELECT p.id FROM messages p WHERE p.conversation_id = $1 AND p.seq = messages.parent_seq)`
 
-// AddMessage appends a message to the conversation and returns its id.
+// AddMessage appends a message to the conversation, under its active leaf,
+// makes it the active leaf, and returns its id.
 // Errors: ErrNotFound for an unknown or malformed conversation id,
 // ErrInvalidRole, ErrInvalidContent (NUL byte, invalid UTF-8) and
 // ErrContentTooLarge. A rejected message stores nothing.
@@ -71,17 +84,18 @@ func (s *Store) AppendMessage(ctx context.Context, conversationID, role, content
 	ctx, cancel := s.opCtx(ctx)
 	defer cancel()
 	var (
-		id      pgtype.UUID
-		created time.Time
+		id, parent pgtype.UUID
+		created    time.Time
 	)
-	err = s.queryRow(ctx, appendMessageSQL, []any{uuidArg(uid), role, content}, &id, &created)
+	err = s.queryRow(ctx, appendMessageSQL, []any{uuidArg(uid), role, content, true, nil}, &id, &created, nil, &parent)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return Message{}, fmt.Errorf("store: add message to %s: %w", conversationID, ErrNotFound)
 	}
 	if err != nil {
 		return Message{}, dbError(ctx, "add message", err)
 	}
-	return Message{ID: uuid.UUID(id.Bytes).String(), ConversationID: uid.String(), Role: role, Content: content, CreatedAt: created.UTC(), Status: StatusComplete}, nil
+	return Message{ID: uuid.UUID(id.Bytes).String(), ConversationID: uid.String(), Role: role, Content: content,
+		CreatedAt: created.UTC(), Status: StatusComplete, ParentID: idOrEmpty(parent)}, nil
 }
 
 const messageOwnersSQL = `SELECT id, conversation_id FROM messages WHERE id = ANY($1::uuid[])`
@@ -97,13 +111,13 @@ func (s *Store) MessageOwners(ctx context.Context, ids []string) (map[string]str
 	if len(ids) == 0 {
 		return map[string]string{}, nil
 	}
-	arg := make([]uuid.UUID, len(ids))
+	arg := make([]pgtype.UUID, len(ids)) // see uuidArg
 	for i, id := range ids {
 		u, err := parseID(id)
 		if err != nil {
 			return nil, opError("message owners", fmt.Errorf("%w: message id %q is not a UUID", ErrInvalidRecord, truncate(id, 40)))
 		}
-		arg[i] = u
+		arg[i] = uuidArg(u)
 	}
 	ctx, cancel := s.opCtx(ctx)
 	defer cancel()

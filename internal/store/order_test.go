@@ -83,8 +83,10 @@ func TestOrderInsideOneTransaction(t *testing.T) {
 		t.Fatal(err)
 	}
 	for i := range 10 {
-		if _, err := tx.Exec(`WITH c AS (UPDATE conversations SET message_count = message_count + 1 WHERE id = $1 RETURNING message_count)
-			INSERT INTO messages (conversation_id, seq, role, content) SELECT $1, c.message_count, 'user', $2 FROM c`, id, strconv.Itoa(i)); err != nil {
+		if _, err := tx.Exec(`WITH c AS (UPDATE conversations SET message_count = message_count + 1, active_seq = message_count + 1
+				WHERE id = $1 RETURNING message_count)
+			INSERT INTO messages (conversation_id, seq, parent_seq, role, content)
+			SELECT $1, c.message_count, nullif(c.message_count - 1, 0), 'user', $2 FROM c`, id, strconv.Itoa(i)); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -166,10 +166,11 @@ func setStartedAt(t testing.TB, s *store.Store, id string, at time.Time) {
 	}
 }
 
-// newEmptyStore returns a Store on a fresh database with no schema at all.
+// newEmptyStore returns a Store on a fresh database with no schema at all,
+// for tests that migrate it: on the server itself, as migrations must be.
 func newEmptyStore(t testing.TB) *store.Store {
 	t.Helper()
-	s, err := store.NewStore(context.Background(), pgtest.Empty(t))
+	s, err := store.NewStore(context.Background(), pgtest.Direct(t, pgtest.Empty(t), "migrations take a session advisory lock"))
 	if err != nil {
 		t.Fatal(err)
 	}

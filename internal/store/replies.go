@@ -23,7 +23,7 @@ import (
 // sets the status and the metadata, and deletes the chunks and the lease,
 // in one statement; SweepInterrupted does the same, as interrupted, for
 // leases that nobody renews. Thread reads show a streaming reply as its
-// chunks (threadColumns).
+// chunks (threadHead).
 //
 // The unique generations.conversation_id allows one generation per
 // conversation across every instance on the database; leases are read by
@@ -60,60 +60,198 @@ func (e *RunningError) Unwrap() error { return ErrGenerationRunning }
 
 // lockForReplySQL locks the conversation (so starts serialise on it, as
 // appends do) and reads what a start needs: the generation in flight, if
-// any, and the last message's role and status. No row: no conversation.
+// any, and the active leaf's seq, role, status and parent. No row: no
+// conversation.
 const lockForReplySQL = `
-SELECT g.message_id, l.role, l.status
+SELECT g.message_id, c.active_seq, l.role, l.status, l.parent_seq
 FROM conversations c
 LEFT JOIN generations g ON g.conversation_id = c.id
-LEFT JOIN LATERAL (
-	SELECT m.role, m.status FROM messages m WHERE m.conversation_id = c.id ORDER BY m.seq DESC LIMIT 1
-) l ON true
+LEFT JOIN messages l ON l.conversation_id = c.id AND l.seq = c.active_seq
 WHERE c.id = $1
 FOR UPDATE OF c`
 
-// startReplySQL appends the streaming reply and takes the lease, like
-// appendMessageSQL (one seq, created_at kept monotonic).
+// targetSQL reads the message an edit, a regeneration or a branch switch
+// names: its conversation, seq, parent and role.
+const targetSQL = `SELECT conversation_id, seq, parent_seq, role FROM messages WHERE id = $1`
+
+// startReplySQL appends the streaming reply under the parent $4, makes it
+// the active leaf and takes the lease, like appendMessageSQL (one seq,
+// created_at kept monotonic); the conversation is locked already.
 const startReplySQL = `
 WITH c AS (
-	UPDATE conversations SET message_count = message_count + 1 WHERE id = $1 RETURNING message_count, model
+	UPDATE conversations SET message_count = message_count + 1, active_seq = message_count + 1
+	WHERE id = $1 RETURNING message_count, model
 ), m AS (
-	INSERT INTO messages (conversation_id, seq, role, content, created_at, status, model)
-	SELECT $1, c.message_count, 'assistant', '', greatest(clock_timestamp(),
+	INSERT INTO messages (conversation_id, seq, parent_seq, role, content, created_at, status, model)
+	SELECT $1, c.message_count, $4, 'assistant', '', greatest(clock_timestamp(),
 		(SELECT p.created_at FROM messages p WHERE p.conversation_id = $1 AND p.seq = c.message_count - 1)),
 		'streaming', coalesce(nullif(c.model, ''), $2)
 	FROM c
-	RETURNING id, created_at, model
+	RETURNING id, created_at, model,
+		(SELECT p.id FROM messages p WHERE p.conversation_id = $1 AND p.seq = messages.parent_seq) AS parent_id
 ), g AS (
 	INSERT INTO generations (message_id, conversation_id, instance) SELECT m.id, $1, $3 FROM m
 )
-SELECT id, created_at, model FROM m`
+SELECT id, created_at, model, parent_id FROM m`
 
-// StartReply starts a reply to the conversation's thread: the last message
-// must be a user message, or a reply that ended stopped, failed or
-// interrupted (the retry appends a fresh reply; the old one stays). It
-// returns the reply, status streaming and empty, with the model to ask
-// (the conversation's, else start.Model). Errors: ErrNotFound;
+// switchBranchSQL makes the newest leaf under message seq $2 the active
+// leaf, following the newest child (the highest seq) at each step down.
+const switchBranchSQL = `
+WITH RECURSIVE d(seq) AS (
+	SELECT $2::bigint
+	UNION ALL
+	SELECT (SELECT max(k.seq) FROM messages k WHERE k.conversation_id = $1 AND k.parent_seq = d.seq)
+	FROM d WHERE d.seq IS NOT NULL
+)
+UPDATE conversations SET active_seq = (SELECT max(seq) FROM d) WHERE id = $1`
+
+// startKind is what a start puts into the tree.
+type startKind int
+
+const (
+	startChat       startKind = iota // a user message under the active leaf, and a reply to it
+	startRetry                       // a reply to the active leaf, or beside it when it is a reply that did not complete
+	startEdit                        // a user message beside the target, and a reply to it
+	startRegenerate                  // a reply beside the target
+)
+
+// StartReply starts a reply in the conversation: to the active leaf when
+// it is a user message; when it is a reply that ended stopped, failed or
+// interrupted, a fresh reply beside it, under the same user message (the
+// retry; the old reply stays, as a sibling). The reply becomes the active
+// leaf. It returns the reply, status streaming and empty, with the model to
+// ask (the conversation's, else start.Model). Errors: ErrNotFound;
 // ErrGenerationRunning (a *RunningError naming the reply in flight);
 // ErrNotAwaitingReply; ErrInvalidModel.
 func (s *Store) StartReply(ctx context.Context, conversationID string, start ReplyStart) (Message, error) {
-	_, reply, err := s.startReply(ctx, "start reply", conversationID, nil, start)
+	_, reply, err := s.startReply(ctx, "start reply", startRetry, conversationID, "", nil, start)
 	return reply, err
 }
 
-// StartChat appends the user's message and starts the reply to it, in one
-// transaction: while a reply is in flight it stores nothing and returns
-// ErrGenerationRunning. Errors as AppendMessage and StartReply.
+// StartChat appends the user's message under the active leaf and starts
+// the reply to it, in one transaction: while a reply is in flight it
+// stores nothing and returns ErrGenerationRunning. Errors as AppendMessage
+// and StartReply.
 func (s *Store) StartChat(ctx context.Context, conversationID, content string, start ReplyStart) (user, reply Message, err error) {
 	if err := s.validContent(content); err != nil {
 		return Message{}, Message{}, opError("start chat", err)
 	}
-	return s.startReply(ctx, "start chat", conversationID, &content, start)
+	return s.startReply(ctx, "start chat", startChat, conversationID, "", &content, start)
 }
 
-func (s *Store) startReply(ctx context.Context, op, conversationID string, userContent *string, start ReplyStart) (user, reply Message, err error) {
+// EditMessage is an edit of the user message messageID: a new user message
+// with content and the same parent, which becomes the active leaf, and a
+// reply started to it, in one transaction; the original and everything
+// after it stay, as another branch. Errors as StartChat, and ErrNotFound
+// (no such message), ErrOtherConversation, ErrWrongRole (not a user
+// message).
+func (s *Store) EditMessage(ctx context.Context, conversationID, messageID, content string, start ReplyStart) (user, reply Message, err error) {
+	if err := s.validContent(content); err != nil {
+		return Message{}, Message{}, opError("edit message", err)
+	}
+	return s.startReply(ctx, "edit message", startEdit, conversationID, messageID, &content, start)
+}
+
+// RegenerateMessage starts a new reply beside the assistant message
+// messageID, under the same parent; it becomes the active leaf and the old
+// reply stays, as a sibling. Errors as StartReply, and ErrNotFound (no
+// such message), ErrOtherConversation, ErrWrongRole (not an assistant
+// message).
+func (s *Store) RegenerateMessage(ctx context.Context, conversationID, messageID string, start ReplyStart) (Message, error) {
+	_, reply, err := s.startReply(ctx, "regenerate message", startRegenerate, conversationID, messageID, nil, start)
+	return reply, err
+}
+
+// SwitchBranch makes the newest leaf under messageID the active leaf,
+// following the newest child at each step, so that the thread becomes the
+// branch through messageID. Errors: ErrNotFound (no such conversation or
+// message), ErrOtherConversation, ErrGenerationRunning (a *RunningError:
+// the thread may not change under a reply in flight).
+func (s *Store) SwitchBranch(ctx context.Context, conversationID, messageID string) error {
+	const op = "switch branch"
+	uid, err := parseID(conversationID)
+	if err != nil {
+		return opError(op, err)
+	}
+	mid, err := parseID(messageID)
+	if err != nil {
+		return opError(op, err)
+	}
+	ctx, cancel := s.opCtx(ctx)
+	defer cancel()
+	err = s.inTx(ctx, func(tx pgx.Tx) error {
+		if _, err := lockForStart(ctx, tx, uid); err != nil {
+			return err
+		}
+		t, err := readTarget(ctx, tx, uid, mid)
+		if err != nil {
+			return err
+		}
+		_, err = tx.Exec(ctx, switchBranchSQL, uuidArg(uid), t.seq)
+		return err
+	})
+	return startError(ctx, op, conversationID, err)
+}
+
+// leafRow is the active leaf as lockForReplySQL reads it.
+type leafRow struct {
+	seq, parent  pgtype.Int8
+	role, status pgtype.Text
+}
+
+// lockForStart locks the conversation and returns its active leaf, or a
+// *RunningError when a reply is in flight (pgx.ErrNoRows: no conversation).
+func lockForStart(ctx context.Context, tx pgx.Tx, conv uuid.UUID) (leafRow, error) {
+	var (
+		running pgtype.UUID
+		l       leafRow
+	)
+	if err := tx.QueryRow(ctx, lockForReplySQL, uuidArg(conv)).Scan(&running, &l.seq, &l.role, &l.status, &l.parent); err != nil {
+		return l, err
+	}
+	if running.Valid {
+		return l, &RunningError{MessageID: uuid.UUID(running.Bytes).String()}
+	}
+	return l, nil
+}
+
+// targetRow is a message an operation names, as targetSQL reads it.
+type targetRow struct {
+	seq    int64
+	parent pgtype.Int8
+	role   string
+}
+
+// readTarget reads message mid, which must be in conversation conv.
+func readTarget(ctx context.Context, tx pgx.Tx, conv, mid uuid.UUID) (targetRow, error) {
+	var (
+		owner pgtype.UUID
+		t     targetRow
+	)
+	err := tx.QueryRow(ctx, targetSQL, uuidArg(mid)).Scan(&owner, &t.seq, &t.parent, &t.role)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return t, errNoTarget
+	}
+	if err == nil && owner.Bytes != conv {
+		return t, ErrOtherConversation
+	}
+	return t, err
+}
+
+// errNoTarget is a target message that does not exist: ErrNotFound, told
+// apart from pgx.ErrNoRows (no conversation) only inside startReply.
+var errNoTarget = fmt.Errorf("message: %w", ErrNotFound)
+
+func (s *Store) startReply(ctx context.Context, op string, kind startKind, conversationID, messageID string, userContent *string, start ReplyStart) (user, reply Message, err error) {
 	uid, err := parseID(conversationID)
 	if err != nil {
 		return Message{}, Message{}, opError(op, err)
+	}
+	var mid uuid.UUID
+	if kind == startEdit || kind == startRegenerate {
+		if mid, err = parseID(messageID); err != nil {
+			return Message{}, Message{}, opError(op, err)
+		}
 	}
 	if err := validModel(start.Model); err != nil {
 		return Message{}, Message{}, opError(op, err)
@@ -121,63 +259,82 @@ func (s *Store) startReply(ctx context.Context, op, conversationID string, userC
 	ctx, cancel := s.opCtx(ctx)
 	defer cancel()
 	err = s.inTx(ctx, func(tx pgx.Tx) error {
-		var (
-			running      pgtype.UUID
-			role, status pgtype.Text
-		)
-		if err := tx.QueryRow(ctx, lockForReplySQL, uuidArg(uid)).Scan(&running, &role, &status); err != nil {
+		leaf, err := lockForStart(ctx, tx, uid)
+		if err != nil {
 			return err
 		}
-		if running.Valid {
-			return &RunningError{MessageID: uuid.UUID(running.Bytes).String()}
-		}
-		if userContent == nil && !awaitsReply(role, status) {
-			return ErrNotAwaitingReply
+		// Where the user message (if any) and the reply go.
+		var userParent, replyParent pgtype.Int8
+		switch kind {
+		case startChat:
+			userParent = leaf.seq
+		case startRetry:
+			switch {
+			case leaf.role.String == RoleUser:
+				replyParent = leaf.seq
+			case awaitsRetry(leaf.role, leaf.status):
+				replyParent = leaf.parent
+			default:
+				return ErrNotAwaitingReply
+			}
+		case startEdit, startRegenerate:
+			t, err := readTarget(ctx, tx, uid, mid)
+			if err != nil {
+				return err
+			}
+			if want := map[startKind]string{startEdit: RoleUser, startRegenerate: RoleAssistant}[kind]; t.role != want {
+				return ErrWrongRole
+			}
+			userParent, replyParent = t.parent, t.parent
 		}
 		var (
-			id      pgtype.UUID
-			created time.Time
+			id, parent pgtype.UUID
+			created    time.Time
 		)
 		if userContent != nil {
-			if err := tx.QueryRow(ctx, appendMessageSQL, uuidArg(uid), RoleUser, *userContent).Scan(&id, &created); err != nil {
+			var seq int64
+			if err := tx.QueryRow(ctx, appendMessageSQL, uuidArg(uid), RoleUser, *userContent, false, userParent).Scan(&id, &created, &seq, &parent); err != nil {
 				return err
 			}
 			user = Message{ID: uuid.UUID(id.Bytes).String(), ConversationID: uid.String(), Role: RoleUser,
-				Content: *userContent, CreatedAt: created.UTC(), Status: StatusComplete}
+				Content: *userContent, CreatedAt: created.UTC(), Status: StatusComplete, ParentID: idOrEmpty(parent)}
+			replyParent = pgtype.Int8{Int64: seq, Valid: true}
 		}
 		var model textScanner
-		if err := tx.QueryRow(ctx, startReplySQL, uuidArg(uid), textArg(start.Model), start.Instance).Scan(&id, &created, &model); err != nil {
+		if err := tx.QueryRow(ctx, startReplySQL, uuidArg(uid), textArg(start.Model), start.Instance, replyParent).Scan(&id, &created, &model, &parent); err != nil {
 			return err
 		}
 		reply = Message{ID: uuid.UUID(id.Bytes).String(), ConversationID: uid.String(), Role: RoleAssistant,
-			CreatedAt: created.UTC(), Status: StatusStreaming, Reply: Reply{Model: string(model)}}
+			CreatedAt: created.UTC(), Status: StatusStreaming, Reply: Reply{Model: string(model)}, ParentID: idOrEmpty(parent)}
 		return nil
 	})
-	switch {
-	case err == nil:
-		return user, reply, nil
-	case errors.Is(err, pgx.ErrNoRows):
-		return Message{}, Message{}, fmt.Errorf("store: %s in %s: %w", op, conversationID, ErrNotFound)
-	case errors.Is(err, ErrGenerationRunning), errors.Is(err, ErrNotAwaitingReply):
-		return Message{}, Message{}, opError(op, err)
-	}
-	return Message{}, Message{}, dbError(ctx, op, err)
+	return user, reply, startError(ctx, op, conversationID, err)
 }
 
-// awaitsReply: the last message is the user's, or a reply that did not
-// complete (its retry).
-func awaitsReply(role, status pgtype.Text) bool {
-	if !role.Valid {
+// startError maps the error of a start or a branch switch.
+func startError(ctx context.Context, op, conversationID string, err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, errNoTarget):
+		return fmt.Errorf("store: %s in %s: %w", op, conversationID, err)
+	case errors.Is(err, pgx.ErrNoRows):
+		return fmt.Errorf("store: %s in %s: %w", op, conversationID, ErrNotFound)
+	case errors.Is(err, ErrGenerationRunning), errors.Is(err, ErrNotAwaitingReply),
+		errors.Is(err, ErrWrongRole), errors.Is(err, ErrOtherConversation):
+		return opError(op, err)
+	}
+	return dbError(ctx, op, err)
+}
+
+// awaitsRetry: the message is a reply that did not complete.
+func awaitsRetry(role, status pgtype.Text) bool {
+	if role.String != RoleAssistant {
 		return false
 	}
-	switch role.String {
-	case RoleUser:
+	switch status.String {
+	case StatusStopped, StatusFailed, StatusInterrupted:
 		return true
-	case RoleAssistant:
-		switch status.String {
-		case StatusStopped, StatusFailed, StatusInterrupted:
-			return true
-		}
 	}
 	return false
 }
@@ -467,13 +624,20 @@ func (s *Store) FollowReply(ctx context.Context, messageID string, after int) (s
 	return status, chunks, nil
 }
 
-// getMessageSQL reads one message with its conversation's columns.
+// getMessageSQL reads one message and its conversation's id; a streaming
+// reply's text is its chunks.
 const getMessageSQL = `
-SELECT ` + threadColumns + `
-FROM messages m JOIN conversations c ON c.id = m.conversation_id
+SELECT m.conversation_id, m.id, m.role,
+	m.content || CASE WHEN m.status = 'streaming' THEN coalesce((SELECT string_agg(k.content, '' ORDER BY k.n)
+		FROM message_chunks k WHERE k.message_id = m.id), '') ELSE '' END,
+	m.created_at, m.status, m.model, m.finish_reason, m.prompt_tokens, m.completion_tokens, m.first_token_ms, m.duration_ms,
+	p.id, NULL::text[]
+FROM messages m
+LEFT JOIN messages p ON p.conversation_id = m.conversation_id AND p.seq = m.parent_seq
 WHERE m.id = $1`
 
-// GetMessage returns one message (a streaming reply with its text so far).
+// GetMessage returns one message (a streaming reply with its text so far),
+// with its ParentID.
 // An unknown or malformed id is ErrNotFound.
 func (s *Store) GetMessage(ctx context.Context, messageID string) (Message, error) {
 	uid, err := parseID(messageID)
@@ -482,15 +646,19 @@ func (s *Store) GetMessage(ctx context.Context, messageID string) (Message, erro
 	}
 	ctx, cancel := s.opCtx(ctx)
 	defer cancel()
-	var r threadRow
-	err = s.queryRow(ctx, getMessageSQL, []any{uuidArg(uid)}, r.dest()...)
+	var (
+		r      threadRow
+		convID pgtype.UUID
+	)
+	// The message's columns of a thread row (after the conversation's five).
+	err = s.queryRow(ctx, getMessageSQL, []any{uuidArg(uid)}, append([]any{&convID}, r.dest()[5:]...)...)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return Message{}, fmt.Errorf("store: get message %s: %w", messageID, ErrNotFound)
 	}
 	if err != nil {
 		return Message{}, dbError(ctx, "get message", err)
 	}
-	return r.message(uuid.UUID(r.conv.id.Bytes).String()), nil
+	return r.message(&threadState{convID: uuid.UUID(convID.Bytes).String(), mode: treeRows}), nil
 }
 
 // StorableText makes model output storable: invalid UTF-8 becomes U+FFFD

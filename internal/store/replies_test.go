@@ -49,9 +49,45 @@ func TestReplyLifeCycle(t *testing.T) {
 			}
 		}
 	}
-	c := mustGet(t, s, conv)
-	if got := c.Messages[1]; got.Content != "Hello, wor" || got.Status != store.StatusStreaming {
-		t.Fatalf("mid-stream get: %q %s", got.Content, got.Status)
+	// Every thread read, and GetMessage, shows the flushed text.
+	for _, read := range []struct {
+		name string
+		get  func() (store.Message, error)
+	}{
+		{"get", func() (store.Message, error) {
+			c, err := s.GetConversation(ctx0, conv)
+			if err != nil {
+				return store.Message{}, err
+			}
+			return c.Messages[len(c.Messages)-1], nil
+		}},
+		{"read", func() (m store.Message, err error) {
+			err = s.ReadConversation(ctx0, conv, func(store.ConversationSummary) error { return nil },
+				func(msg store.Message) error { m = msg; return nil })
+			return m, err
+		}},
+		{"recent", func() (store.Message, error) {
+			_, msgs, err := s.GetRecentThread(ctx0, conv, 1<<20)
+			if err != nil {
+				return store.Message{}, err
+			}
+			return msgs[len(msgs)-1], nil
+		}},
+		{"export", func() (m store.Message, err error) {
+			err = s.ExportConversations(ctx0, func(c *store.Conversation) error {
+				if c.ID == conv {
+					m = c.Messages[len(c.Messages)-1]
+				}
+				return nil
+			})
+			return m, err
+		}},
+		{"message", func() (store.Message, error) { return s.GetMessage(ctx0, reply.ID) }},
+	} {
+		got, err := read.get()
+		if err != nil || got.ID != reply.ID || got.Content != "Hello, wor" || got.Status != store.StatusStreaming {
+			t.Fatalf("mid-stream %s: %+v, %v", read.name, got, err)
+		}
 	}
 	m, last, err := s.InFlight(ctx0, conv)
 	if err != nil || m.ID != reply.ID || m.Content != "Hello, wor" || last != 1 {
@@ -282,7 +318,7 @@ func TestReplyFieldsRoundTripImport(t *testing.T) {
 		t.Fatalf("imported reply %+v", got)
 	}
 	old := *orig
-	old.ID = "7b0f3c52-0000-4000-8000-000000000001"
+	old.ID, old.ActiveID = "7b0f3c52-0000-4000-8000-000000000001", "" // written before messages had parents
 	old.Messages = []store.Message{
 		{ID: "7b0f3c52-0000-4000-8000-000000000002", Role: store.RoleUser, Content: "q", CreatedAt: orig.StartedAt},
 		{ID: "7b0f3c52-0000-4000-8000-000000000003", Role: store.RoleAssistant, Content: "a", CreatedAt: orig.StartedAt, Status: store.StatusStreaming},

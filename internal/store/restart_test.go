@@ -4,17 +4,15 @@ package store_test
 
 import (
 	"context"
-	"fmt"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"git.georgsen.dk/hwlab/internal/pgcluster/pgfault"
 )
 
-// TestRestartUnderLoad: writers append without pause while the server is
-// shut down (fast) and started again. No committed append is lost, no
+// TestRestartUnderLoad: writers append without pause (startLoad) while the
+// server is shut down (fast) and started again. No committed append is lost, no
 // failed one is stored (or, where the error cannot tell, stored at most
 // once), seq stays gapless with exact counts, and the same Store — never
 // reopened — serves again by itself.
@@ -28,41 +26,8 @@ func TestRestartUnderLoad(t *testing.T) {
 		ids = append(ids, mustCreate(t, s, "m"))
 	}
 	l := newLedger()
-
-	var restarted atomic.Bool
-	var warm, recovered sync.WaitGroup // each writer: 10 successes before, 5 begun after the restart
-	warm.Add(writers)
-	recovered.Add(writers)
-	stop := make(chan struct{})
-	var wg sync.WaitGroup
-	for w := range writers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			before, after := 0, 0
-			for i := 0; ; i++ {
-				select {
-				case <-stop:
-					return
-				default:
-				}
-				late := restarted.Load()
-				err := l.add(ctx, s, ids[w%convs], fmt.Sprintf("w%d-%d", w, i))
-				switch {
-				case err != nil:
-				case !late:
-					if before++; before == 10 {
-						warm.Done()
-					}
-				default:
-					if after++; after == 5 {
-						recovered.Done()
-					}
-				}
-			}
-		}()
-	}
-	waitFor(t, "10 appends per writer before the restart", wgDone(&warm))
+	ld := startLoad(ctx, s, l, ids, writers, 10, 5)
+	waitFor(t, "10 appends per writer before the restart", wgDone(&ld.warm))
 
 	sctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 	defer cancel()
@@ -72,15 +37,14 @@ func TestRestartUnderLoad(t *testing.T) {
 	if err := pgfault.Restart(sctx, cluster); err != nil {
 		t.Fatalf("Restart: %v", err)
 	}
-	restarted.Store(true)
+	ld.fault()
 	took := eventually(t, "the same Store serves after the restart", func() error {
 		_, err := s.ListConversations(ctx)
 		return err
 	})
 	t.Logf("store served again %s after the server was back", took.Round(time.Millisecond))
-	waitFor(t, "5 appends per writer after the restart", wgDone(&recovered))
-	close(stop)
-	wg.Wait()
+	waitFor(t, "5 appends per writer after the restart", wgDone(&ld.recovered))
+	ld.finish()
 	l.verify(t, s.DB())
 }
 

@@ -26,7 +26,7 @@ const codeInsufficientPrivilege = "42501"
 func TestTwoRoles(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	dbURL := pgtest.Empty(t)
+	dbURL := pgtest.Direct(t, pgtest.Empty(t), "the owner runs migrations (a session advisory lock)")
 	admin := adminOn(t, dbURL)
 	owner, ownerURL := newLoginRole(t, admin, dbURL, "hwlab_owner_", "owner-pw-1")
 	app, appURL := newLoginRole(t, admin, dbURL, "hwlab_app_", "app-pw-1")

@@ -20,6 +20,7 @@ func TestSchemaAsCatalogued(t *testing.T) {
 	s := newStore(t)
 	type column struct{ table, name, typ, nullable, def string }
 	want := []column{
+		{"conversations", "active_seq", "bigint", "YES", ""},
 		{"conversations", "id", "uuid", "NO", "gen_random_uuid()"},
 		{"conversations", "message_count", "bigint", "NO", "0"},
 		{"conversations", "model", "text", "NO", "''::text"},
@@ -45,6 +46,7 @@ func TestSchemaAsCatalogued(t *testing.T) {
 		{"messages", "first_token_ms", "integer", "YES", ""},
 		{"messages", "id", "uuid", "NO", "gen_random_uuid()"},
 		{"messages", "model", "text", "YES", ""},
+		{"messages", "parent_seq", "bigint", "YES", ""},
 		{"messages", "prompt_tokens", "integer", "YES", ""},
 		{"messages", "role", "text", "NO", ""},
 		{"messages", "seq", "bigint", "NO", ""},
@@ -77,6 +79,7 @@ func TestSchemaAsCatalogued(t *testing.T) {
 
 	type constraint struct{ table, name, typ, def string }
 	wantCons := []constraint{
+		{"conversations", "conversations_active_fkey", "f", "FOREIGN KEY (id, active_seq) REFERENCES messages(conversation_id, seq) DEFERRABLE INITIALLY DEFERRED"},
 		{"conversations", "conversations_pkey", "p", "PRIMARY KEY (id)"},
 		{"generations", "generations_conversation_id_fkey", "f", "FOREIGN KEY (conversation_id) REFERENCES conversations(id) ON DELETE CASCADE"},
 		{"generations", "generations_message_id_fkey", "f", "FOREIGN KEY (message_id) REFERENCES messages(id) ON DELETE CASCADE"},
@@ -88,6 +91,8 @@ func TestSchemaAsCatalogued(t *testing.T) {
 		{"messages", "messages_conversation_id_fkey", "f", "FOREIGN KEY (conversation_id) REFERENCES conversations(id) ON DELETE CASCADE"},
 		{"messages", "messages_duration_ms_check", "c", "CHECK ((duration_ms >= 0))"},
 		{"messages", "messages_first_token_ms_check", "c", "CHECK ((first_token_ms >= 0))"},
+		{"messages", "messages_parent_fkey", "f", "FOREIGN KEY (conversation_id, parent_seq) REFERENCES messages(conversation_id, seq)"},
+		{"messages", "messages_parent_seq_check", "c", "CHECK ((parent_seq < seq))"},
 		{"messages", "messages_pkey", "p", "PRIMARY KEY (id)"},
 		{"messages", "messages_prompt_tokens_check", "c", "CHECK ((prompt_tokens >= 0))"},
 		{"messages", "messages_role_check", "c", "CHECK ((role = ANY (ARRAY['user'::text, 'assistant'::text, 'system'::text])))"},
@@ -117,15 +122,17 @@ func TestSchemaAsCatalogued(t *testing.T) {
 	}
 
 	wantIdx := map[string]string{
-		"conversations_pkey":               "CREATE UNIQUE INDEX conversations_pkey ON public.conversations USING btree (id)",
-		"conversations_started_at_id_idx":  "CREATE INDEX conversations_started_at_id_idx ON public.conversations USING btree (started_at DESC, id DESC)",
-		"messages_pkey":                    "CREATE UNIQUE INDEX messages_pkey ON public.messages USING btree (id)",
-		"messages_conversation_id_seq_key": "CREATE UNIQUE INDEX messages_conversation_id_seq_key ON public.messages USING btree (conversation_id, seq)",
-		"generations_pkey":                 "CREATE UNIQUE INDEX generations_pkey ON public.generations USING btree (id)",
-		"generations_conversation_id_key":  "CREATE UNIQUE INDEX generations_conversation_id_key ON public.generations USING btree (conversation_id)",
-		"generations_message_id_key":       "CREATE UNIQUE INDEX generations_message_id_key ON public.generations USING btree (message_id)",
-		"message_chunks_pkey":              "CREATE UNIQUE INDEX message_chunks_pkey ON public.message_chunks USING btree (id)",
-		"message_chunks_message_id_n_key":  "CREATE UNIQUE INDEX message_chunks_message_id_n_key ON public.message_chunks USING btree (message_id, n)",
+		"conversations_pkey":                      "CREATE UNIQUE INDEX conversations_pkey ON public.conversations USING btree (id)",
+		"conversations_started_at_id_idx":         "CREATE INDEX conversations_started_at_id_idx ON public.conversations USING btree (started_at DESC, id DESC)",
+		"messages_pkey":                           "CREATE UNIQUE INDEX messages_pkey ON public.messages USING btree (id)",
+		"messages_conversation_id_seq_key":        "CREATE UNIQUE INDEX messages_conversation_id_seq_key ON public.messages USING btree (conversation_id, seq)",
+		"messages_conversation_id_parent_seq_idx": "CREATE INDEX messages_conversation_id_parent_seq_idx ON public.messages USING btree (conversation_id, parent_seq)",
+		"messages_branch_starts_idx":              "CREATE INDEX messages_branch_starts_idx ON public.messages USING btree (conversation_id, seq, parent_seq) WHERE (parent_seq IS DISTINCT FROM (seq - 1))",
+		"generations_pkey":                        "CREATE UNIQUE INDEX generations_pkey ON public.generations USING btree (id)",
+		"generations_conversation_id_key":         "CREATE UNIQUE INDEX generations_conversation_id_key ON public.generations USING btree (conversation_id)",
+		"generations_message_id_key":              "CREATE UNIQUE INDEX generations_message_id_key ON public.generations USING btree (message_id)",
+		"message_chunks_pkey":                     "CREATE UNIQUE INDEX message_chunks_pkey ON public.message_chunks USING btree (id)",
+		"message_chunks_message_id_n_key":         "CREATE UNIQUE INDEX message_chunks_message_id_n_key ON public.message_chunks USING btree (message_id, n)",
 	}
 	rows, err = s.DB().Query(`SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = 'public'`)
 	if err != nil {

@@ -90,7 +90,7 @@ func (l *leakCheck) verify(t *testing.T, mustFail ...string) {
 func TestPasswordNeverLeaks(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	dbURL := pgtest.Empty(t)
+	dbURL := pgtest.Direct(t, pgtest.Empty(t), "it runs migrations (a session advisory lock)")
 	admin := adminOn(t, dbURL)
 	role, roleURL := newLoginRole(t, admin, dbURL, "hwlab_secret_", knownSecret)
 	ident := pgx.Identifier{role}.Sanitize()

@@ -2,7 +2,7 @@ package store
 
 import (
 	"context"
-	"time"
+	"errors"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
@@ -68,8 +68,19 @@ func (s *Store) inTx(ctx context.Context, fn func(pgx.Tx) error) error {
 	return s.withConn(ctx, func(c *pgx.Conn) error { return pgx.BeginFunc(ctx, c, fn) })
 }
 
+// idOrEmpty is a nullable id as text; NULL is "".
+func idOrEmpty(id pgtype.UUID) string {
+	if !id.Valid {
+		return ""
+	}
+	return uuid.UUID(id.Bytes).String()
+}
+
 // uuidArg passes an id as pgx's own UUID type, which it encodes without
-// reflection.
+// reflection. Arrays of ids are []pgtype.UUID too: in the exec mode that a
+// transaction pooler needs (docs/performance.md) pgx learns no parameter
+// types from the server and must know the Go type, and a []uuid.UUID it
+// does not know ("cannot find encode plan").
 func uuidArg(id uuid.UUID) pgtype.UUID { return pgtype.UUID{Bytes: id, Valid: true} }
 
 // summaryColumns are a conversation's own columns, in summaryRow's order.
@@ -77,12 +88,13 @@ const summaryColumns = `c.id, c.started_at, c.model, c.title, c.message_count`
 
 // summaryRow scans summaryColumns, the one way a conversation row is read.
 // model and title reuse the previous row's string when the bytes are the
-// same, so the rows of one thread (threadRow) allocate them once.
+// same. started_at and message_count are nullable types only because a
+// thread's message rows (threadRow) carry NULL there.
 type summaryRow struct {
 	id           pgtype.UUID
-	startedAt    time.Time
+	startedAt    pgtype.Timestamptz
 	model, title textScanner
-	count        int64
+	count        pgtype.Int8
 }
 
 func (r *summaryRow) dest() []any {
@@ -92,47 +104,119 @@ func (r *summaryRow) dest() []any {
 func (r *summaryRow) summary() ConversationSummary {
 	return ConversationSummary{
 		ID: uuid.UUID(r.id.Bytes).String(), Model: string(r.model), Title: string(r.title),
-		StartedAt: r.startedAt.UTC(), MessageCount: int(r.count),
+		StartedAt: r.startedAt.Time.UTC(), MessageCount: int(r.count.Int64),
 	}
 }
 
-func (r *summaryRow) cursor() cursor { return cursor{startedAt: r.startedAt, id: r.id.Bytes} }
+func (r *summaryRow) cursor() cursor { return cursor{startedAt: r.startedAt.Time, id: r.id.Bytes} }
 
-// threadColumns are a conversation joined with its messages (LEFT JOIN
-// messages m), in threadRow's order. The message's columns are NULL in the
-// one row of a conversation without messages.
+// A thread read returns each conversation as rows of threadColumns of two
+// kinds, in order: its head row, then one row per message in append order.
+// The head row holds the conversation's own columns and, in the message
+// columns, the id of its reply in flight (NULL when there is none), the
+// text that reply has flushed so far (its chunks: while a reply streams,
+// its content is empty), and, as the parent, the active leaf. A message
+// row has NULL in the conversation's columns. Sending the conversation's
+// columns once instead of on every message row, and reading the chunks
+// once per conversation (through its one generations row) instead of
+// testing every message for them, keeps a thread read as cheap as it was
+// before replies had a status and metadata, which widened every message
+// row (docs/performance.md).
 //
-// A streaming reply's text is its chunks (message_chunks), which the
-// subquery joins only for that one row; every other message is its content.
-const threadColumns = summaryColumns + `, m.id, m.role,
-	CASE WHEN m.status = 'streaming' THEN m.content || coalesce((SELECT string_agg(k.content, '' ORDER BY k.n)
-		FROM message_chunks k WHERE k.message_id = m.id), '') ELSE m.content END,
+// A message row's last two columns are its parent's id and its siblings'
+// (text[], NULL when it has none but itself). A read of the active path
+// sends NULL as the parent: its rows run from the root to the leaf, each
+// the child of the row before (scanMode).
+//
+// threadHead is the head row's SELECT list, for a conversation c LEFT
+// JOINed with its generations g and its active leaf a; threadMessage is a
+// message row's, for messages m, without the last two columns.
+const (
+	threadHead = summaryColumns + `, g.message_id, NULL::text,
+	(SELECT string_agg(k.content, '' ORDER BY k.n) FROM message_chunks k WHERE k.message_id = g.message_id),
+	NULL::timestamptz, NULL::text, NULL::text, NULL::text, NULL::int, NULL::int, NULL::int, NULL::int, a.id, NULL::text[]`
+	threadHeadJoins = `LEFT JOIN generations g ON g.conversation_id = c.id
+	LEFT JOIN messages a ON a.conversation_id = c.id AND a.seq = c.active_seq`
+	threadMessage = `NULL::uuid, NULL::timestamptz, NULL::text, NULL::text, NULL::bigint, m.id, m.role, m.content,
 	m.created_at, m.status, m.model, m.finish_reason, m.prompt_tokens, m.completion_tokens, m.first_token_ms, m.duration_ms`
+)
 
-// threadRow scans threadColumns, the one way a message is read. A row costs
-// two allocations: the message id's text and the content; the role is one
-// of three constants.
+// threadColumns names a thread read's columns: the derived table of its
+// UNION ALL is aliased with them, plus its sort keys, so that the outer
+// SELECT returns these and not the keys.
+const threadColumns = `c_id, c_started_at, c_model, c_title, c_message_count, m_id, m_role, m_content,
+	m_created_at, m_status, m_model, m_finish_reason, m_prompt_tokens, m_completion_tokens, m_first_token_ms, m_duration_ms,
+	m_parent_id, m_siblings`
+
+// errNoHead is a thread read whose first row is not a head row, which the
+// queries rule out.
+var errNoHead = errors.New("thread read: a message row before its conversation's head row")
+
+// scanMode says where a thread read's messages get their parent.
+type scanMode bool
+
+const (
+	pathRows scanMode = false // the active path: each row's parent is the row before
+	treeRows scanMode = true  // every message: the parent is the row's column
+)
+
+// threadRow scans a thread read's rows (threadHead, threadMessage), the one
+// way a message is read. A message row costs two allocations: the message
+// id's text and the content; the role and status are constants.
 type threadRow struct {
-	conv    summaryRow
-	msgID   pgtype.UUID
-	role    roleScanner
-	content textScanner
-	created pgtype.Timestamptz
-	status  statusScanner
-	reply   replyRow
+	conv     summaryRow
+	msgID    pgtype.UUID
+	role     roleScanner
+	content  textScanner
+	created  pgtype.Timestamptz
+	status   statusScanner
+	reply    replyRow
+	parentID pgtype.UUID
+	siblings []string
 }
 
 func (r *threadRow) dest() []any {
-	return append(append(r.conv.dest(), &r.msgID, &r.role, &r.content, &r.created, &r.status), r.reply.dest()...)
+	d := append(r.conv.dest(), &r.msgID, &r.role, &r.content, &r.created, &r.status)
+	return append(append(d, r.reply.dest()...), &r.parentID, &r.siblings)
 }
 
-// message is the row's message, of conversation convID.
-func (r *threadRow) message(convID string) Message {
-	return Message{
-		ID: uuid.UUID(r.msgID.Bytes).String(), ConversationID: convID,
-		Role: string(r.role), Content: string(r.content), CreatedAt: r.created.Time.UTC(),
-		Status: string(r.status), Reply: r.reply.reply(),
+// isHead reports whether the row is a conversation's head row.
+func (r *threadRow) isHead() bool { return r.conv.id.Valid }
+
+// threadState is what a head row says about the message rows after it.
+type threadState struct {
+	convID     string
+	inFlightID pgtype.UUID // the reply in flight, whose text is inFlight
+	inFlight   string
+	activeID   string // the active leaf
+	mode       scanMode
+	prevID     string // the previous message row's id (pathRows)
+}
+
+func (r *threadRow) state(mode scanMode) threadState {
+	st := threadState{convID: uuid.UUID(r.conv.id.Bytes).String(), inFlightID: r.msgID, inFlight: string(r.content), mode: mode}
+	st.activeID = idOrEmpty(r.parentID)
+	return st
+}
+
+// message is a message row's message; st is its conversation's state.
+func (r *threadRow) message(st *threadState) Message {
+	content := string(r.content)
+	if st.inFlightID.Valid && st.inFlightID.Bytes == r.msgID.Bytes {
+		content += st.inFlight
 	}
+	m := Message{
+		ID: uuid.UUID(r.msgID.Bytes).String(), ConversationID: st.convID,
+		Role: string(r.role), Content: content, CreatedAt: r.created.Time.UTC(),
+		Status: string(r.status), Reply: r.reply.reply(), Siblings: r.siblings,
+	}
+	switch {
+	case st.mode == pathRows:
+		m.ParentID, st.prevID = st.prevID, m.ID
+	default:
+		m.ParentID = idOrEmpty(r.parentID)
+	}
+	return m
 }
 
 // replyColumns are a message's reply metadata, in replyRow's order.
@@ -198,16 +282,17 @@ func (st *statusScanner) ScanBytes(b []byte) error {
 	return nil
 }
 
-// scanThreads reads rows of threadColumns, ordered by conversation and then
-// by seq, and calls fn with each conversation once its last row is read;
-// an error from fn stops the scan and is returned as it is. onRow, if not
-// nil, runs before each row is scanned. It returns how many conversations
-// fn got and the position of the last one.
-func scanThreads(rows pgx.Rows, onRow func(), fn func(*Conversation) error) (n int, last cursor, err error) {
+// scanThreads reads a thread read's rows (see threadHead) and calls fn with
+// each conversation once its last row is read; an error from fn stops the
+// scan and is returned as it is. onRow, if not nil, runs before each row is
+// scanned. It returns how many conversations fn got and the position of
+// the last one.
+func scanThreads(rows pgx.Rows, mode scanMode, onRow func(), fn func(*Conversation) error) (n int, last cursor, err error) {
 	var (
 		r    threadRow
 		dest = r.dest()
 		cur  *Conversation
+		st   threadState
 	)
 	for rows.Next() {
 		if onRow != nil {
@@ -216,19 +301,23 @@ func scanThreads(rows pgx.Rows, onRow func(), fn func(*Conversation) error) (n i
 		if err := rows.Scan(dest...); err != nil {
 			return n, last, err
 		}
-		if c := r.conv.cursor(); cur == nil || c.id != last.id {
-			if cur != nil {
-				if err := fn(cur); err != nil {
-					return n, last, err
-				}
+		if !r.isHead() {
+			if cur == nil {
+				return n, last, errNoHead
 			}
-			s := r.conv.summary()
-			cur = &Conversation{ID: s.ID, Model: s.Model, Title: s.Title, StartedAt: s.StartedAt, Messages: make([]Message, 0, s.MessageCount)}
-			n, last = n+1, c
+			cur.Messages = append(cur.Messages, r.message(&st))
+			continue
 		}
-		if r.msgID.Valid {
-			cur.Messages = append(cur.Messages, r.message(cur.ID))
+		if cur != nil {
+			if err := fn(cur); err != nil {
+				return n, last, err
+			}
 		}
+		s := r.conv.summary()
+		st = r.state(mode)
+		cur = &Conversation{ID: s.ID, Model: s.Model, Title: s.Title, StartedAt: s.StartedAt, ActiveID: st.activeID,
+			Messages: make([]Message, 0, s.MessageCount)}
+		n, last = n+1, r.conv.cursor()
 	}
 	if err := rows.Err(); err != nil {
 		return n, last, err

@@ -67,7 +67,7 @@ func TestReadConversation(t *testing.T) {
 		var heads int
 		err := s.ReadConversation(ctx, conv, func(sum store.ConversationSummary) error {
 			heads++
-			got = store.Conversation{ID: sum.ID, Model: sum.Model, Title: sum.Title, StartedAt: sum.StartedAt, Messages: []store.Message{}}
+			got = store.Conversation{ID: sum.ID, Model: sum.Model, Title: sum.Title, StartedAt: sum.StartedAt, ActiveID: sum.ActiveID, Messages: []store.Message{}}
 			if sum.MessageCount != len(want.Messages) {
 				t.Errorf("summary count %d, want %d", sum.MessageCount, len(want.Messages))
 			}

@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"git.georgsen.dk/hwlab/internal/pgtest"
+	"git.georgsen.dk/hwlab/internal/store"
 )
 
 // TestTerminatedConnections: pg_terminate_backend kills the store's
@@ -23,11 +24,16 @@ import (
 //
 // It runs on the shared server: terminating the backends of this test's own
 // database (by datname) disturbs no other test, so no private cluster is
-// needed.
+// needed. It is a fault test of the store's own connections, so it runs
+// direct when the tests run through PgBouncer.
 func TestTerminatedConnections(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	s := newStore(t)
+	s, err := store.NewStore(ctx, pgtest.Direct(t, pgtest.Migrated(t), "it terminates the store's backends"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
 	admin, err := sql.Open("pgx", pgtest.AdminURL())
 	if err != nil {
 		t.Fatal(err)

@@ -9,59 +9,122 @@ import (
 	"github.com/jackc/pgx/v5"
 )
 
-// getConversationSQL reads a conversation and its thread in one round trip.
-// The LEFT JOIN keeps a conversation without messages (an inner JOIN would
-// lose it). Order is by seq, which is unique within a conversation, so ties
-// in created_at cannot reorder.
-const getConversationSQL = `
-SELECT ` + threadColumns + `
-FROM conversations c
-LEFT JOIN messages m ON m.conversation_id = c.id
-WHERE c.id = $1
-ORDER BY m.seq`
+// activePath is the WITH RECURSIVE list that finds conversation $1's
+// active path without walking it message by message. starts are the
+// messages whose parent is not the message before them (a partial index,
+// messages_branch_starts_idx, holds just these): every root, and the first
+// message of each branch. Between two starts the path is a run of
+// consecutive seq, so path(lo, hi) climbs from the active leaf one run at a
+// time: the run ends at the leaf (or at a start's parent) and begins at the
+// latest start at or before it. A chain is one run, from its root to its
+// leaf; a path through 100 branch points is at most 101 runs, each read by
+// a range of the (conversation_id, seq) index.
+//
+// forks are the parents with more than one child, each with its children's
+// ids in seq order: a parent's children are the starts under it and, when
+// it is not itself followed by a start, the message after it. Only the
+// messages on the path whose parent is a fork get their siblings; a chain
+// has no fork.
+const activePath = `WITH RECURSIVE
+starts AS MATERIALIZED (
+	SELECT s.id, s.seq, s.parent_seq FROM messages s
+	WHERE s.conversation_id = $1 AND s.parent_seq IS DISTINCT FROM s.seq - 1
+),
+path(lo, hi) AS (
+	SELECT (SELECT max(s.seq) FROM starts s WHERE s.seq <= c.active_seq), c.active_seq
+	FROM conversations c WHERE c.id = $1 AND c.active_seq IS NOT NULL
+	UNION ALL
+	SELECT (SELECT max(s.seq) FROM starts s WHERE s.seq <= b.parent_seq), b.parent_seq
+	FROM path p JOIN starts b ON b.seq = p.lo
+	WHERE b.parent_seq IS NOT NULL
+),
+forks AS MATERIALIZED (
+	SELECT coalesce(f.parent_seq, 0) AS parent_seq, array_agg(f.id::text ORDER BY f.seq) AS ids
+	FROM (
+		SELECT s.parent_seq, s.seq, s.id FROM starts s
+		UNION ALL
+		SELECT k.parent_seq, k.seq, k.id FROM messages k
+		WHERE k.conversation_id = $1 AND k.seq IN (SELECT s.parent_seq + 1 FROM starts s) AND k.parent_seq = k.seq - 1
+	) f
+	GROUP BY f.parent_seq HAVING count(*) > 1
+)`
 
-// GetConversation returns the conversation with its messages in append
-// order. An unknown or malformed id is ErrNotFound.
+// pathMessages are the active path's message rows, for a thread read after
+// activePath.
+const pathMessages = `path p
+	JOIN messages m ON m.conversation_id = $1 AND m.seq BETWEEN p.lo AND p.hi
+	LEFT JOIN forks f ON f.parent_seq = coalesce(m.parent_seq, 0)`
+
+// getConversationSQL reads a conversation and its active path in one round
+// trip (the rows threadHead describes): the head row, then the path by
+// seq, root first (a parent's seq is below its children's). An unknown id
+// has no head row, and no messages.
+const getConversationSQL = activePath + `
+SELECT ` + threadColumns + ` FROM (
+	SELECT ` + threadHead + `, -1::bigint
+	FROM conversations c ` + threadHeadJoins + `
+	WHERE c.id = $1
+	UNION ALL
+	SELECT ` + threadMessage + `, NULL::uuid, f.ids, m.seq
+	FROM ` + pathMessages + `
+) t(` + threadColumns + `, seq)
+ORDER BY seq`
+
+// GetConversation returns the conversation with its thread: the active
+// path, from the root to the active leaf, each message with its ParentID
+// and Siblings. For a conversation without branches that is every message
+// in append order. An unknown or malformed id is ErrNotFound.
 func (s *Store) GetConversation(ctx context.Context, id string) (*Conversation, error) {
+	return s.readWhole(ctx, "get conversation", getConversationSQL, id, pathRows)
+}
+
+// GetConversationTree returns the conversation with every message of every
+// branch, in append order, each with its ParentID, and its ActiveID. An
+// unknown or malformed id is ErrNotFound.
+func (s *Store) GetConversationTree(ctx context.Context, id string) (*Conversation, error) {
+	return s.readWhole(ctx, "get conversation tree", treeSQL, id, treeRows)
+}
+
+// readWhole runs a thread read of one conversation into memory.
+func (s *Store) readWhole(ctx context.Context, op string, sqlText statement, id string, mode scanMode) (*Conversation, error) {
 	uid, err := parseID(id)
 	if err != nil {
-		return nil, opError("get conversation", err)
+		return nil, opError(op, err)
 	}
 	ctx, cancel := s.opCtx(ctx)
 	defer cancel()
 	var conv *Conversation
-	err = s.queryRows(ctx, getConversationSQL, []any{uuidArg(uid)}, func(rows pgx.Rows) error {
-		_, _, err := scanThreads(rows, nil, func(c *Conversation) error { conv = c; return nil })
+	err = s.queryRows(ctx, sqlText, []any{uuidArg(uid)}, func(rows pgx.Rows) error {
+		_, _, err := scanThreads(rows, mode, nil, func(c *Conversation) error { conv = c; return nil })
 		return err
 	})
 	if err != nil {
-		return nil, dbError(ctx, "get conversation", err)
+		return nil, dbError(ctx, op, err)
 	}
 	if conv == nil {
-		return nil, fmt.Errorf("store: get conversation %s: %w", id, ErrNotFound)
+		return nil, fmt.Errorf("store: %s %s: %w", op, id, ErrNotFound)
 	}
 	return conv, nil
 }
 
-// recentThreadSQL reads a conversation and the newest of its messages
-// whose newer messages hold fewer than $2 bytes of content, in append
-// order: the newest always, then older ones while the bytes after them
-// stay under the bound. octet_length reads a TOASTed value's header, not
-// the value, so older messages cost nothing to pass over; only the rows
-// returned are fetched whole. The LEFT JOIN keeps a conversation without
-// messages.
-const recentThreadSQL = `
-SELECT ` + threadColumns + `
-FROM conversations c
-LEFT JOIN LATERAL (
-	SELECT t.* FROM (
-		SELECT m.id, m.role, m.content, m.created_at, m.seq, m.status, ` + replyColumns + `,
-			sum(octet_length(m.content)) OVER (ORDER BY m.seq DESC) - octet_length(m.content) AS newer_bytes
-		FROM messages m WHERE m.conversation_id = c.id
-	) t WHERE t.newer_bytes < $2
-) m ON true
-WHERE c.id = $1
-ORDER BY m.seq`
+// recentThreadSQL reads a conversation (its head row) and the newest of
+// the messages on its active path whose newer messages hold fewer than $2
+// bytes of content, in append order: the newest always, then older ones
+// while the bytes after them stay under the bound. octet_length reads a
+// TOASTed value's header, not the value, so older messages cost nothing to
+// pass over; only the rows returned are fetched whole.
+const recentThreadSQL = activePath + `
+SELECT ` + threadColumns + ` FROM (
+	SELECT ` + threadHead + `, -1::bigint
+	FROM conversations c ` + threadHeadJoins + `
+	WHERE c.id = $1
+	UNION ALL
+	SELECT ` + threadMessage + `, NULL::uuid, NULL::text[], m.seq FROM (
+		SELECT m.*, sum(octet_length(m.content)) OVER (ORDER BY m.seq DESC) - octet_length(m.content) AS newer_bytes
+		FROM path p JOIN messages m ON m.conversation_id = $1 AND m.seq BETWEEN p.lo AND p.hi
+	) m WHERE m.newer_bytes < $2
+) t(` + threadColumns + `, seq)
+ORDER BY seq`
 
 // GetRecentThread is the tail of a conversation for a model: the summary
 // (its MessageCount is the whole thread's) and the newest messages, in
@@ -85,16 +148,16 @@ func (s *Store) GetRecentThread(ctx context.Context, id string, maxBytes int) (C
 
 // ReadConversation is GetConversation one row at a time, for a caller that
 // streams the thread on (the API's GET): head gets the conversation's
-// summary first, then msg each message in append order, and nothing holds
-// more than one message. It is the same single query, so the summary's
-// MessageCount is the number of messages msg gets. An unknown or
+// summary first (ActiveID set; MessageCount counts every branch), then msg
+// each message of the active path, root first, and nothing holds more than
+// one message. It is the same single query. An unknown or
 // malformed id is ErrNotFound, before head is called; an error from head
 // or msg stops the read and is returned as it is.
 func (s *Store) ReadConversation(ctx context.Context, id string, head func(ConversationSummary) error, msg func(Message) error) error {
 	return s.readThread(ctx, "read conversation", getConversationSQL, id, nil, head, msg)
 }
 
-// readThread runs a query of threadColumns for conversation id ($1, then
+// readThread runs a thread read (threadHead) for conversation id ($1, then
 // args) and hands its rows on one at a time: head once, then msg for each
 // message. Like the export, it is bounded by how long the server sends
 // nothing (stallWatch), not by its total time: a slow client may take
@@ -117,25 +180,30 @@ func (s *Store) readThread(ctx context.Context, op string, sqlText statement, id
 		return nil
 	}
 	err = s.queryRows(ctx, sqlText, append([]any{uuidArg(uid)}, args...), func(rows pgx.Rows) error {
-		var r threadRow
-		dest := r.dest()
-		var convID string
+		var (
+			r    threadRow
+			dest = r.dest()
+			st   threadState
+		)
 		for rows.Next() {
 			if err := rows.Scan(dest...); err != nil {
 				return err
 			}
-			if !found {
+			if r.isHead() {
 				found = true
 				sum := r.conv.summary()
-				convID = sum.ID
+				st = r.state(pathRows)
+				sum.ActiveID = st.activeID
 				if err := consume(func() error { return head(sum) }); err != nil {
 					return err
 				}
+				continue
 			}
-			if r.msgID.Valid {
-				if err := consume(func() error { return msg(r.message(convID)) }); err != nil {
-					return err
-				}
+			if !found {
+				return errNoHead
+			}
+			if err := consume(func() error { return msg(r.message(&st)) }); err != nil {
+				return err
 			}
 		}
 		return rows.Err()
@@ -159,18 +227,39 @@ func (s *Store) readThread(ctx context.Context, op string, sqlText statement, id
 const exportBatch = 200
 
 // exportBatchSQL reads the next batch of conversations after a keyset
-// position, oldest first, each with its thread in append order. The LEFT
-// JOIN keeps conversations without messages.
+// position, oldest first, each as its head row and every message of its
+// tree in append order, with its parent's id.
 const exportBatchSQL = `
-SELECT ` + threadColumns + `
-FROM (
-	SELECT id, started_at, model, title, message_count FROM conversations
+WITH c AS (
+	SELECT id, started_at, model, title, message_count, active_seq FROM conversations
 	WHERE (started_at, id) > ($1, $2)
 	ORDER BY started_at, id
 	LIMIT $3
-) c
-LEFT JOIN messages m ON m.conversation_id = c.id
-ORDER BY c.started_at, c.id, m.seq`
+)
+SELECT ` + threadColumns + ` FROM (
+	SELECT ` + threadHead + `, c.started_at, c.id, -1::bigint
+	FROM c ` + threadHeadJoins + `
+	UNION ALL
+	SELECT ` + threadMessage + `, p.id, NULL::text[], c.started_at, c.id, m.seq
+	FROM c JOIN messages m ON m.conversation_id = c.id
+	LEFT JOIN messages p ON p.conversation_id = m.conversation_id AND p.seq = m.parent_seq
+) t(` + threadColumns + `, k_started_at, k_id, seq)
+ORDER BY k_started_at, k_id, seq`
+
+// treeSQL reads one conversation like exportBatchSQL: its head row and
+// every message of its tree in append order, with its parent's id.
+const treeSQL = `
+SELECT ` + threadColumns + ` FROM (
+	SELECT ` + threadHead + `, -1::bigint
+	FROM conversations c ` + threadHeadJoins + `
+	WHERE c.id = $1
+	UNION ALL
+	SELECT ` + threadMessage + `, p.id, NULL::text[], m.seq
+	FROM messages m
+	LEFT JOIN messages p ON p.conversation_id = m.conversation_id AND p.seq = m.parent_seq
+	WHERE m.conversation_id = $1
+) t(` + threadColumns + `, seq)
+ORDER BY seq`
 
 // ExportConversations calls fn with every conversation and its messages,
 // oldest started_at first (ties by id), walking the table by keyset in
@@ -207,7 +296,7 @@ func (s *Store) exportBatch(ctx context.Context, after cursor, fn func(*Conversa
 	ctx, stall := s.stallWatch(ctx)
 	defer stall.stop()
 	err = s.queryRows(ctx, exportBatchSQL, []any{after.startedAt, uuidArg(after.id), exportBatch}, func(rows pgx.Rows) error {
-		n, last, err = scanThreads(rows, stall.resume, func(c *Conversation) error {
+		n, last, err = scanThreads(rows, treeRows, stall.resume, func(c *Conversation) error {
 			// The consumer's time is not the server's: a slow writer is fine.
 			stall.pause()
 			defer stall.resume()

@@ -11,8 +11,13 @@ type Message struct {
 	// ended. While streaming, Content is the text flushed so far.
 	Status string
 	Reply
-	ParentID string   // TEMPORARY (i12-web stub until i12 lands)
-	Siblings []string // TEMPORARY (i12-web stub until i12 lands)
+	// ParentID is the message this one follows in the conversation's
+	// tree; "" for a root (the first message, or an edit of it).
+	ParentID string
+	// Siblings are the messages with the same parent, in append order,
+	// this one included; nil when it has none but itself. Only the reads
+	// of the active path fill it (GetConversation, ReadConversation).
+	Siblings []string
 }
 
 // Reply is what is known of how a reply was generated; the zero value
@@ -42,17 +47,25 @@ type Conversation struct {
 	ID, Model string
 	Title     string    // "" until the first user message names it, or SetTitle
 	StartedAt time.Time // UTC
-	Messages  []Message // append order; empty, not nil, for an empty thread
-	ActiveID  string    // TEMPORARY (i12-web stub until i12 lands)
+	// Messages are the active path, root to leaf (GetConversation), or
+	// every message of the tree in append order (GetConversationTree,
+	// ExportConversations); empty, not nil, for an empty thread.
+	Messages []Message
+	// ActiveID is the active leaf, where the thread ends and a chat goes
+	// on; "" for an empty thread.
+	ActiveID string
 }
 
 // ConversationSummary is a conversation without its messages, for listings.
 type ConversationSummary struct {
-	ID, Model    string
-	Title        string
-	StartedAt    time.Time // UTC
+	ID, Model string
+	Title     string
+	StartedAt time.Time // UTC
+	// MessageCount counts every message of every branch, not only the
+	// active path's.
 	MessageCount int
-	ActiveID     string // TEMPORARY (i12-web stub until i12 lands)
+	// ActiveID is the active leaf; only ReadConversation's head fills it.
+	ActiveID string
 }
 
 // Page is one page of ListConversationsPage.

@@ -1,12 +1,14 @@
 package store
 
 import (
+	"context"
 	"errors"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5/pgconn"
 )
 
 // Unit tests of the pure parts; they need no database.
@@ -40,6 +42,30 @@ func TestValidText(t *testing.T) {
 	for s, ok := range map[string]bool{"": true, "héllo 🧪": true, "a\x00": false, "\xff": false, "\xed\xa0\x80": false} {
 		if err := validText(ErrInvalidContent, s); (err == nil) != ok {
 			t.Errorf("validText(%q) = %v, want ok=%v", s, err, ok)
+		}
+	}
+}
+
+// TestForeignKeyViolationsByName: a foreign-key violation is mapped by the
+// constraint it names; a parent or an active leaf outside the conversation
+// is not "conversation not found".
+func TestForeignKeyViolationsByName(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		constraint string
+		want       error
+	}{
+		{"messages_conversation_id_fkey", ErrNotFound},
+		{"messages_parent_fkey", ErrOtherConversation},
+		{"conversations_active_fkey", ErrOtherConversation},
+		{"some_future_fkey", ErrNotFound},
+	} {
+		err := dbError(context.Background(), "op", &pgconn.PgError{Code: codeForeignKeyViolation, ConstraintName: tc.constraint})
+		if !errors.Is(err, tc.want) {
+			t.Errorf("%s: %v, want %v", tc.constraint, err, tc.want)
+		}
+		if tc.want == ErrOtherConversation && errors.Is(err, ErrNotFound) {
+			t.Errorf("%s: %v is also ErrNotFound", tc.constraint, err)
 		}
 	}
 }

@@ -8,15 +8,17 @@ import (
 )
 
 // TestNotInTheBinary: the advisor binary does not depend on fault
-// injection. It lists the binary's packages with the go command; that the
-// list holds pgcluster shows the listing is the real one, so the absence
-// of pgfault means something.
+// injection, nor on the standbys of failover tests (pgstandby). It lists
+// the binary's packages with the go command; that the list holds pgcluster
+// shows the listing is the real one, so the absence of the others means
+// something.
 func TestNotInTheBinary(t *testing.T) {
 	t.Parallel()
 	const (
 		binary    = "git.georgsen.dk/hwlab/cmd/advisor"
 		pgcluster = "git.georgsen.dk/hwlab/internal/pgcluster"
 		pgfault   = pgcluster + "/pgfault"
+		pgstandby = pgcluster + "/pgstandby"
 	)
 	goCmd, err := exec.LookPath("go")
 	if err != nil {
@@ -31,8 +33,10 @@ func TestNotInTheBinary(t *testing.T) {
 		if !slices.Contains(deps, pgcluster) {
 			t.Fatalf("go list -deps -tags %q %s does not list %s; is the listing right?\n%s", tags, binary, pgcluster, out)
 		}
-		if slices.Contains(deps, pgfault) {
-			t.Errorf("with tags %q, %s depends on %s: fault injection is linked into the binary", tags, binary, pgfault)
+		for _, testOnly := range []string{pgfault, pgstandby} {
+			if slices.Contains(deps, testOnly) {
+				t.Errorf("with tags %q, %s depends on %s: a test-only package is linked into the binary", tags, binary, testOnly)
+			}
 		}
 	}
 }

@@ -1,9 +1,10 @@
-// Package control hands the operations that only fault injection needs
-// from pgcluster to pgfault without exporting them from pgcluster. Being
+// Package control hands the operations that only fault injection and
+// failover tests need from pgcluster to pgfault and pgstandby without
+// exporting them from pgcluster. Being
 // internal to pgcluster, it can be imported by pgcluster's own packages
 // only, so pgcluster.Cluster's API stays what the binary uses (Start, Stop,
-// Close, URL), and the binary, which never imports pgfault, cannot reach
-// Freeze, Kill or Restart.
+// Close, URL), and the binary, which imports neither, cannot reach
+// Freeze, Kill, Restart or Standby.
 package control
 
 import (
@@ -22,6 +23,10 @@ type Cluster interface {
 	Kill() error
 	// Restart stops the server if it runs and starts it on the same port.
 	Restart(ctx context.Context) error
+	// Standby starts a throwaway streaming standby of the running cluster,
+	// made by pg_basebackup. opts is a pgcluster.Options (Dir empty), the
+	// result a *pgcluster.Cluster.
+	Standby(ctx context.Context, opts any) (any, error)
 }
 
 // Of returns the Cluster view of a *pgcluster.Cluster. pgcluster sets it
