@@ -483,29 +483,21 @@ function showEditor(m) {
   input.setSelectionRange(input.value.length, input.value.length);
 }
 
-// editMessage sends an edited question: the thread is cut back to before
-// the question, and the new version is answered like a chat message.
-async function editMessage(m, content) {
-  const c = state.current;
-  if (!c || c.draft || state.busy) return;
-  const i = c.messages.findIndex((x) => x.id === m.id);
-  if (i < 0) return;
-  hideProblem();
-  c.messages = c.messages.slice(0, i);
-  redrawFrom(i);
-  el.input.focus(); // the editor is gone; the composer is where typing goes on
-  const pending = messageItem({ role: "user", content, created_at: new Date().toISOString() }, "pending");
-  el.thread.append(pending);
-  const stored = await streamReply(c, `messages/${encodeURIComponent(m.id)}/edit`, { content }, pending);
-  if (stored.refused && state.current?.id === c.id && !state.busy) {
-    // Nothing was stored: resync has put the thread back as it was.
-    showProblem(`Could not edit: ${stored.refused.message}`);
-  }
+// editMessage sends an edited question as a new version of m, answered
+// like a chat message; regenerate asks for a new version of the answer m.
+function editMessage(m, content) {
+  return branchFrom(m, "edit", { content }, "Could not edit", content);
 }
 
-// regenerate asks for a new answer beside m: the thread is cut back to the
-// question, and the new answer streams in after it.
-async function regenerate(m) {
+function regenerate(m) {
+  return branchFrom(m, "regenerate", {}, "Could not regenerate");
+}
+
+// branchFrom cuts the thread back to before m (it and what follows stay on
+// the server, one switch away) and streams in the new version that POST
+// messages/{m}/{action} starts: a question (question set) and its answer,
+// or an answer.
+async function branchFrom(m, action, body, failure, question) {
   const c = state.current;
   if (!c || c.draft || state.busy) return;
   const i = c.messages.findIndex((x) => x.id === m.id);
@@ -513,10 +505,16 @@ async function regenerate(m) {
   hideProblem();
   c.messages = c.messages.slice(0, i);
   redrawFrom(i);
-  el.input.focus(); // the button is gone with its answer
-  const stored = await streamReply(c, `messages/${encodeURIComponent(m.id)}/regenerate`, {}, null);
+  el.input.focus(); // the editor or button is gone with m; typing goes on in the composer
+  let pending = null;
+  if (question !== undefined) {
+    pending = messageItem({ role: "user", content: question, created_at: new Date().toISOString() }, "pending");
+    el.thread.append(pending);
+  }
+  const stored = await streamReply(c, `messages/${encodeURIComponent(m.id)}/${action}`, body, pending);
   if (stored.refused && state.current?.id === c.id && !state.busy) {
-    showProblem(`Could not regenerate: ${stored.refused.message}`);
+    // Nothing was stored: resync has put the thread back as it was.
+    showProblem(`${failure}: ${stored.refused.message}`);
   }
 }
 
