@@ -34,12 +34,12 @@ const (
 // latter with the long threads the GetConversation benchmarks read.
 var (
 	spec10k  = benchdata.Spec{Conversations: 10_000, MessagesPer: 10}
-	spec100k = benchdata.Spec{Conversations: 100_000, MessagesPer: 10, Threads: []int{2, 100, 10_000}}
+	spec100k = benchdata.Spec{Conversations: 100_000, MessagesPer: 10, Threads: []int{2, 100, 10_000}, Branched: []int{10_000}}
 )
 
 // dataVersion names the generator's output; a database loaded by another
 // version is reloaded rather than reused.
-const dataVersion = "hwlab-bench-data-v1"
+const dataVersion = "hwlab-bench-data-v2"
 
 var (
 	dbMu    sync.Mutex
@@ -53,7 +53,7 @@ var (
 func readDB(tb testing.TB, schema string, spec benchdata.Spec) string {
 	tb.Helper()
 	name := fmt.Sprintf("hwlab_bench_%s_%dx%d", dbIdent(schema), spec.Conversations, spec.MessagesPer)
-	marker := fmt.Sprintf("%s %s %+v", dataVersion, schema, spec.Threads)
+	marker := fmt.Sprintf("%s %s %+v %+v", dataVersion, schema, spec.Threads, spec.Branched)
 	return cachedDB(tb, name, func(ctx context.Context, admin *pgx.Conn) (bool, error) {
 		var comment *string
 		err := admin.QueryRow(ctx, "SELECT shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = $1", name).Scan(&comment)

@@ -84,6 +84,10 @@ func explain(t *testing.T) {
 					_, err := s.GetConversation(ctx, benchdata.ThreadID(100))
 					return err
 				}},
+				{"GetConversation, a path of 10 000 messages through 100 branch points", func(ctx context.Context) error {
+					_, err := s.GetConversation(ctx, benchdata.BranchedThreadID(10_000))
+					return err
+				}},
 			}
 		} else {
 			s, err := baseline.New(ctx, dsn, 1, func(c *pgxpool.Config) { c.ConnConfig.Tracer = rec })

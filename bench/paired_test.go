@@ -119,6 +119,19 @@ func paired(t *testing.T) {
 		}
 		return ops[0], ops[1]
 	}
+	branched := func(t *testing.T) (func(context.Context) error, func(context.Context) error) {
+		o := open(t, implStore, readDB(t, schemaMigrated, spec100k))
+		read := func(id string) func(context.Context) error {
+			return func(ctx context.Context) error {
+				c, err := o.GetConversation(ctx, id)
+				if err == nil && len(c.Messages) != 10_000 {
+					err = fmt.Errorf("%d messages, want 10000", len(c.Messages))
+				}
+				return err
+			}
+		}
+		return read(benchdata.ThreadID(10_000)), read(benchdata.BranchedThreadID(10_000))
+	}
 	pages := func(t *testing.T) (func(context.Context) error, func(context.Context) error) {
 		var ops [2]func(context.Context) error
 		for i, page := range []int{0, deepPage} {
@@ -139,6 +152,7 @@ func paired(t *testing.T) {
 		{"GetConversation/msgs=2", "baseline-idx", "≤ 1.5 against baseline", 20, sides(implBaselineIndexed, &spec100k, get(2))},
 		{"GetConversation/msgs=100", "baseline-idx", "≤ 1.0 against baseline", 10, sides(implBaselineIndexed, &spec100k, get(100))},
 		{"GetConversation/msgs=10000", "baseline-idx", "≤ 1.0 against baseline", 1, sides(implBaselineIndexed, &spec100k, get(10_000))},
+		{"GetConversation: path of 10 000 through 100 branch points ÷ chain of 10 000", "store, chain", "≤ 1.2", 1, branched},
 		{"ListConversations at 100k ÷ at 10k conversations", "store at 10k", "≤ 1.3", 20, list},
 		{"ListConversationsPage page 900 ÷ page 0 (100k)", "store, page 0", "≤ 1.3", 20, pages},
 	}

@@ -34,6 +34,24 @@ func BenchmarkGetConversation(b *testing.B) {
 	}
 }
 
+// BenchmarkGetConversationBranched reads an active path of 10 000 messages
+// that passes 100 branch points (10 100 messages in the conversation), for
+// comparison with GetConversation/msgs=10000/impl=store, the chain of
+// 10 000 (TestPairedRatios pairs the two).
+func BenchmarkGetConversationBranched(b *testing.B) {
+	b.Run("path=10000/forks=100/impl=store", func(b *testing.B) {
+		o := open(b, implStore, readDB(b, schemaMigrated, spec100k))
+		id := benchdata.BranchedThreadID(10_000)
+		measure(b, o, func(ctx context.Context) error {
+			c, err := o.GetConversation(ctx, id)
+			if err == nil && len(c.Messages) != 10_000 {
+				err = fmt.Errorf("%d messages, want 10000", len(c.Messages))
+			}
+			return err
+		})
+	})
+}
+
 // BenchmarkListConversations lists the newest 100 of 10k and of 100k
 // conversations with 10 messages each (100k and 1M messages).
 func BenchmarkListConversations(b *testing.B) {

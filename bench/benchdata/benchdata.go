@@ -27,6 +27,12 @@ type Spec struct {
 	// before every other conversation so they do not appear in the first
 	// pages of a listing. ThreadID(n) is the id of the one with n messages.
 	Threads []int
+	// Branched are extra conversations, on the migrated schema only, whose
+	// active path holds n messages and forks every 100 of them: at each
+	// fork the reply was regenerated, so a dead-end reply sits beside the
+	// one the path goes on from. BranchedThreadID(n) is the one with an n
+	// message path, n + n/100 messages in all.
+	Branched []int
 	// Progress, if set, is called after each statement with the messages
 	// and conversations loaded so far and the total to load.
 	Progress func(done, total int64)
@@ -49,6 +55,10 @@ func ConversationID(i int) string { return md5UUID(fmt.Sprintf("hwlab-bench-conv
 // ThreadID is the id of the extra thread with n messages.
 func ThreadID(n int) string { return md5UUID(fmt.Sprintf("hwlab-bench-thread-%d", n)) }
 
+// BranchedThreadID is the id of the branched thread whose path holds n
+// messages.
+func BranchedThreadID(n int) string { return md5UUID(fmt.Sprintf("hwlab-bench-branched-%d", n)) }
+
 // md5UUID is PostgreSQL's md5(s)::uuid.
 func md5UUID(s string) string {
 	sum := md5.Sum([]byte(s))
@@ -58,19 +68,29 @@ func md5UUID(s string) string {
 
 // Load inserts spec's data into conn's database, which must hold one of the
 // two schemas and no rows that clash with the generated ids. With the
-// migrated schema it also fills seq and message_count as AddMessage would.
+// migrated schema it also fills seq, message_count, parents and the active
+// leaf as AddMessage would: every thread but the Branched ones is a chain.
 // It ends with VACUUM ANALYZE, so the planner and index-only scans see the
 // data as a long-running database would.
 func Load(ctx context.Context, conn *pgx.Conn, spec Spec) error {
-	var migrated bool
-	err := conn.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM information_schema.columns
-		WHERE table_schema = current_schema() AND table_name = 'messages' AND column_name = 'seq')`).Scan(&migrated)
+	var migrated, tree bool
+	err := conn.QueryRow(ctx, `SELECT
+		EXISTS (SELECT 1 FROM information_schema.columns
+			WHERE table_schema = current_schema() AND table_name = 'messages' AND column_name = 'seq'),
+		EXISTS (SELECT 1 FROM information_schema.columns
+			WHERE table_schema = current_schema() AND table_name = 'messages' AND column_name = 'parent_seq')`).Scan(&migrated, &tree)
 	if err != nil {
 		return fmt.Errorf("benchdata: %w", err)
 	}
 	total := int64(spec.Conversations) * int64(spec.MessagesPer+1)
 	for _, n := range spec.Threads {
 		total += int64(n) + 1
+	}
+	if !tree {
+		spec.Branched = nil
+	}
+	for _, n := range spec.Branched {
+		total += int64(n+n/100) + 1
 	}
 	var done int64
 	step := func(n int64) {
@@ -79,7 +99,7 @@ func Load(ctx context.Context, conn *pgx.Conn, spec Spec) error {
 			spec.Progress(done, total)
 		}
 	}
-	l := loader{conn: conn, migrated: migrated}
+	l := loader{conn: conn, migrated: migrated, tree: tree}
 	// The generated rows satisfy the foreign key by construction; checking
 	// it row by row would double the load time. Only a superuser may skip
 	// the checks (replica mode does not fire the FK triggers); anyone else
@@ -108,6 +128,13 @@ func Load(ctx context.Context, conn *pgx.Conn, spec Spec) error {
 		}
 		step(int64(n) + 1)
 	}
+	for k, n := range spec.Branched {
+		offset := spec.Conversations + (len(spec.Threads)+k+1)*86400
+		if err := l.branched(ctx, n, offset); err != nil {
+			return err
+		}
+		step(int64(n+n/100) + 1)
+	}
 	if _, err := conn.Exec(ctx, "VACUUM ANALYZE conversations, messages"); err != nil {
 		return fmt.Errorf("benchdata: vacuum: %w", err)
 	}
@@ -117,6 +144,7 @@ func Load(ctx context.Context, conn *pgx.Conn, spec Spec) error {
 type loader struct {
 	conn     *pgx.Conn
 	migrated bool
+	tree     bool // messages have parent_seq, conversations active_seq
 }
 
 // conversations inserts conversations lo..hi of the given id family; the
@@ -125,6 +153,9 @@ func (l loader) conversations(ctx context.Context, family string, lo, hi, offset
 	cols, vals := "", ""
 	if l.migrated {
 		cols, vals = ", message_count", fmt.Sprintf(", %d", count)
+	}
+	if l.tree {
+		cols, vals = cols+", active_seq", vals+fmt.Sprintf(", nullif(%d, 0)", count)
 	}
 	q := `INSERT INTO conversations (id, started_at, model` + cols + `)
 SELECT md5('hwlab-bench-' || $1::text || '-' || i)::uuid,
@@ -147,8 +178,11 @@ func (l loader) messages(ctx context.Context, family string, lo, hi, offset, m i
 	if l.migrated {
 		cols, vals = ", seq", ", j"
 	}
+	if l.tree {
+		cols, vals = cols+", parent_seq", vals+", nullif(j - 1, 0)"
+	}
 	q := `INSERT INTO messages (id, conversation_id, role, content, created_at` + cols + `)
-SELECT (CASE $1::text WHEN 'conv' THEN 'a' ELSE 'b' END || lpad(to_hex(c.i), 19, '0') || lpad(to_hex(j), 12, '0'))::uuid,
+SELECT (CASE $1::text WHEN 'conv' THEN 'a' WHEN 'thread' THEN 'b' ELSE 'c' END || lpad(to_hex(c.i), 19, '0') || lpad(to_hex(j), 12, '0'))::uuid,
        c.id,
        CASE WHEN j % 2 = 1 THEN 'user' ELSE 'assistant' END,
        rpad('message ' || j || ' of ' || c.id::text || ': ', $4::int, 'lorem ipsum dolor sit amet '),
@@ -174,4 +208,24 @@ func (l loader) thread(ctx context.Context, n, offset int) error {
 		return err
 	}
 	return l.messages(ctx, "thread", n, n, offset-n, n)
+}
+
+// branched inserts the branched thread with an n-message path, offset
+// seconds before Epoch: a chain of n + n/100 messages in which, in every
+// block of 101, message 52 has message 50 as its parent, so message 51 is
+// a dead end beside it. Its id is BranchedThreadID(n).
+func (l loader) branched(ctx context.Context, n, offset int) error {
+	total := n + n/100
+	if err := l.conversations(ctx, "branched", n, n, offset-n, total); err != nil {
+		return err
+	}
+	if err := l.messages(ctx, "branched", n, n, offset-n, total); err != nil {
+		return err
+	}
+	_, err := l.conn.Exec(ctx, `UPDATE messages SET parent_seq = seq - 2
+WHERE conversation_id = md5('hwlab-bench-branched-' || $1::int)::uuid AND (seq - 1) % 101 = 51`, n)
+	if err != nil {
+		return fmt.Errorf("benchdata: branches: %w", err)
+	}
+	return nil
 }

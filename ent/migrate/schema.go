@@ -157,6 +157,10 @@ var (
 )
 
 func init() {
+	ConversationsTable.Annotation = &entsql.Annotation{}
+	ConversationsTable.Annotation.Checks = map[string]string{
+		"conversations_active_seq_check": "(active_seq IS NULL) = (message_count = 0) AND active_seq BETWEEN 1 AND message_count",
+	}
 	GenerationsTable.ForeignKeys[0].RefTable = ConversationsTable
 	GenerationsTable.ForeignKeys[1].RefTable = MessagesTable
 	GenerationsTable.Annotation = &entsql.Annotation{

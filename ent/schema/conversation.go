@@ -3,6 +3,7 @@ package schema
 import (
 	"entgo.io/ent"
 	"entgo.io/ent/dialect/entsql"
+	"entgo.io/ent/schema"
 	"entgo.io/ent/schema/edge"
 	"entgo.io/ent/schema/field"
 	"entgo.io/ent/schema/index"
@@ -38,14 +39,23 @@ func (Conversation) Fields() []ent.Field {
 			NonNegative(),
 		// active_seq is the seq of the active leaf: the thread is the path
 		// from the root to it. Every append makes the new message active;
-		// NULL for a conversation without messages. Its foreign key,
-		// (id, active_seq) -> messages (conversation_id, seq), is composite,
-		// which ent cannot express, so the migration writes it by hand
-		// (migrate/entdiff/handwritten_tree.go).
+		// NULL for a conversation without messages. The CHECK keeps it
+		// within the conversation's seqs, 1..message_count, which the
+		// append statement keeps gapless; a foreign key to messages would
+		// cost every append a trigger and a row lock (docs/performance.md).
 		field.Int64("active_seq").
 			Optional().
 			Nillable().
 			Positive(),
+	}
+}
+
+// Annotations of the Conversation.
+func (Conversation) Annotations() []schema.Annotation {
+	return []schema.Annotation{
+		entsql.Checks(map[string]string{
+			"conversations_active_seq_check": "(active_seq IS NULL) = (message_count = 0) AND active_seq BETWEEN 1 AND message_count",
+		}),
 	}
 }
 

@@ -69,9 +69,8 @@ var (
 	// edit takes a user message, a regeneration an assistant message.
 	ErrWrongRole = errors.New("message has the wrong role")
 	// ErrOtherConversation: the message exists but belongs to another
-	// conversation; also a parent or active leaf (raw SQL, import) that is
-	// not a message of the conversation (messages_parent_fkey,
-	// conversations_active_fkey).
+	// conversation; also a parent (raw SQL) that is not a message of the
+	// conversation (messages_parent_fkey).
 	ErrOtherConversation = errors.New("message belongs to another conversation")
 	// ErrStatementCache: the server connection does not hold the prepared
 	// statements pgx's statement cache expects (42P05 already exists, 26000
@@ -105,13 +104,10 @@ const (
 // generation per conversation (ent/schema/reply.go).
 const generationsConversationKey = "generations_conversation_id_key"
 
-// parentKey and activeKey are the tree's composite foreign keys
-// (migrate/migrations, *_message_tree.sql): a message's parent, and a
-// conversation's active leaf, are messages of the same conversation.
-const (
-	parentKey = "messages_parent_fkey"
-	activeKey = "conversations_active_fkey"
-)
+// parentKey is the tree's composite foreign key (migrate/migrations,
+// *_message_tree.sql): a message's parent is a message of the same
+// conversation.
+const parentKey = "messages_parent_fkey"
 
 // roleCheckConstraint is the CHECK on messages.role (ent/schema/message.go).
 const roleCheckConstraint = "messages_role_check"
@@ -133,7 +129,7 @@ func dbError(ctx context.Context, op string, err error) error {
 			// By name: a parent outside the conversation is not a
 			// conversation that is not there.
 			switch pgErr.ConstraintName {
-			case parentKey, activeKey:
+			case parentKey:
 				return fmt.Errorf("store: %s: %w", op, ErrOtherConversation)
 			}
 			return fmt.Errorf("store: %s: %w", op, ErrNotFound)

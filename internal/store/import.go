@@ -20,8 +20,7 @@ VALUES ($1, $2, $3, $4, $5, $6)
 ON CONFLICT (id) DO NOTHING`
 
 // insertImportedMessagesSQL inserts a whole tree in one statement, seq and
-// parent_seq as given. The conversation's active_seq, inserted first, is
-// checked at commit (conversations_active_fkey is deferred).
+// parent_seq as given.
 const insertImportedMessagesSQL = `
 INSERT INTO messages (id, conversation_id, seq, parent_seq, role, content, created_at, status, ` + replyColumns + `)
 SELECT u.id, $1, u.seq, u.parent_seq, u.role, u.content, u.created_at, u.status, ` + replyColumns + `

@@ -79,7 +79,7 @@ func TestSchemaAsCatalogued(t *testing.T) {
 
 	type constraint struct{ table, name, typ, def string }
 	wantCons := []constraint{
-		{"conversations", "conversations_active_fkey", "f", "FOREIGN KEY (id, active_seq) REFERENCES messages(conversation_id, seq) DEFERRABLE INITIALLY DEFERRED"},
+		{"conversations", "conversations_active_seq_check", "c", "CHECK ((((active_seq IS NULL) = (message_count = 0)) AND ((active_seq >= 1) AND (active_seq <= message_count))))"},
 		{"conversations", "conversations_pkey", "p", "PRIMARY KEY (id)"},
 		{"generations", "generations_conversation_id_fkey", "f", "FOREIGN KEY (conversation_id) REFERENCES conversations(id) ON DELETE CASCADE"},
 		{"generations", "generations_message_id_fkey", "f", "FOREIGN KEY (message_id) REFERENCES messages(id) ON DELETE CASCADE"},

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"errors"
+	"strings"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
@@ -123,18 +124,23 @@ func (r *summaryRow) cursor() cursor { return cursor{startedAt: r.startedAt.Time
 // before replies had a status and metadata, which widened every message
 // row (docs/performance.md).
 //
-// A message row's last two columns are its parent's id and its siblings'
-// (text[], NULL when it has none but itself). A read of the active path
-// sends NULL as the parent: its rows run from the root to the leaf, each
-// the child of the row before (scanMode).
+// A message row's last two columns are its parent's id and NULL. A read of
+// the active path sends NULL as the parent: its rows run from the root to
+// the leaf, each the child of the row before (scanMode). The head row's
+// last column is, for a read of the active path, the conversation's forks
+// (text[], NULL for a chain): for each parent with more than one child,
+// its children's ids in seq order, joined by commas. Each message on the
+// path finds its siblings there by its own id; the few forks travel once,
+// where a join to every message row would cost a lookup per message.
 //
 // threadHead is the head row's SELECT list, for a conversation c LEFT
-// JOINed with its generations g and its active leaf a; threadMessage is a
-// message row's, for messages m, without the last two columns.
+// JOINed with its generations g and its active leaf a, without the last
+// column; threadMessage is a message row's, for messages m, without the
+// last two.
 const (
 	threadHead = summaryColumns + `, g.message_id, NULL::text,
 	(SELECT string_agg(k.content, '' ORDER BY k.n) FROM message_chunks k WHERE k.message_id = g.message_id),
-	NULL::timestamptz, NULL::text, NULL::text, NULL::text, NULL::int, NULL::int, NULL::int, NULL::int, a.id, NULL::text[]`
+	NULL::timestamptz, NULL::text, NULL::text, NULL::text, NULL::int, NULL::int, NULL::int, NULL::int, a.id`
 	threadHeadJoins = `LEFT JOIN generations g ON g.conversation_id = c.id
 	LEFT JOIN messages a ON a.conversation_id = c.id AND a.seq = c.active_seq`
 	threadMessage = `NULL::uuid, NULL::timestamptz, NULL::text, NULL::text, NULL::bigint, m.id, m.role, m.content,
@@ -185,6 +191,7 @@ func (r *threadRow) isHead() bool { return r.conv.id.Valid }
 
 // threadState is what a head row says about the message rows after it.
 type threadState struct {
+	forks      map[string][]string // a message on the path → its siblings
 	convID     string
 	inFlightID pgtype.UUID // the reply in flight, whose text is inFlight
 	inFlight   string
@@ -196,6 +203,15 @@ type threadState struct {
 func (r *threadRow) state(mode scanMode) threadState {
 	st := threadState{convID: uuid.UUID(r.conv.id.Bytes).String(), inFlightID: r.msgID, inFlight: string(r.content), mode: mode}
 	st.activeID = idOrEmpty(r.parentID)
+	for _, f := range r.siblings {
+		ids := strings.Split(f, ",")
+		if st.forks == nil {
+			st.forks = make(map[string][]string)
+		}
+		for _, id := range ids {
+			st.forks[id] = ids
+		}
+	}
 	return st
 }
 
@@ -208,11 +224,12 @@ func (r *threadRow) message(st *threadState) Message {
 	m := Message{
 		ID: uuid.UUID(r.msgID.Bytes).String(), ConversationID: st.convID,
 		Role: string(r.role), Content: content, CreatedAt: r.created.Time.UTC(),
-		Status: string(r.status), Reply: r.reply.reply(), Siblings: r.siblings,
+		Status: string(r.status), Reply: r.reply.reply(),
 	}
 	switch {
 	case st.mode == pathRows:
 		m.ParentID, st.prevID = st.prevID, m.ID
+		m.Siblings = st.forks[m.ID]
 	default:
 		m.ParentID = idOrEmpty(r.parentID)
 	}

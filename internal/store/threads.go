@@ -10,50 +10,71 @@ import (
 )
 
 // activePath is the WITH RECURSIVE list that finds conversation $1's
-// active path without walking it message by message. starts are the
+// active path without walking it message by message, in a plan that does
+// not depend on the parameter: every step is an index lookup (a scalar
+// subquery, or a LATERAL one that cannot be flattened into a join), so the
+// generic plan that a prepared statement falls back to after five
+// executions is as good as a custom one. starts are the
 // messages whose parent is not the message before them (a partial index,
 // messages_branch_starts_idx, holds just these): every root, and the first
 // message of each branch. Between two starts the path is a run of
-// consecutive seq, so path(lo, hi) climbs from the active leaf one run at a
-// time: the run ends at the leaf (or at a start's parent) and begins at the
-// latest start at or before it. A chain is one run, from its root to its
-// leaf; a path through 100 branch points is at most 101 runs, each read by
-// a range of the (conversation_id, seq) index.
+// consecutive seq, so path(lo, hi, up) climbs from the active leaf one run
+// at a time: the run ends at the leaf (or at a start's parent) and begins
+// at the latest start at or before it, lo, whose parent is up. A chain is one run, from its root to its
+// leaf; a path through 100 branch points is at most 101 runs.
 //
-// forks are the parents with more than one child, each with its children's
-// ids in seq order: a parent's children are the starts under it and, when
-// it is not itself followed by a start, the message after it. Only the
-// messages on the path whose parent is a fork get their siblings; a chain
-// has no fork.
+// forks are the parents with more than one child, as their children's ids
+// in seq order: a parent's children are the starts under it and, when it
+// is not itself followed by a start, the message after it. A chain has no
+// fork.
 const activePath = `WITH RECURSIVE
 starts AS MATERIALIZED (
 	SELECT s.id, s.seq, s.parent_seq FROM messages s
 	WHERE s.conversation_id = $1 AND s.parent_seq IS DISTINCT FROM s.seq - 1
 ),
-path(lo, hi) AS (
-	SELECT (SELECT max(s.seq) FROM starts s WHERE s.seq <= c.active_seq), c.active_seq
-	FROM conversations c WHERE c.id = $1 AND c.active_seq IS NOT NULL
+path(lo, hi, up) AS (
+	SELECT x.lo, c.active_seq, (SELECT b.parent_seq FROM messages b WHERE b.conversation_id = $1 AND b.seq = x.lo)
+	FROM conversations c CROSS JOIN LATERAL (
+		SELECT max(s.seq) AS lo FROM messages s
+		WHERE s.conversation_id = $1 AND s.parent_seq IS DISTINCT FROM s.seq - 1 AND s.seq <= c.active_seq
+	) x
+	WHERE c.id = $1 AND c.active_seq IS NOT NULL
 	UNION ALL
-	SELECT (SELECT max(s.seq) FROM starts s WHERE s.seq <= b.parent_seq), b.parent_seq
-	FROM path p JOIN starts b ON b.seq = p.lo
-	WHERE b.parent_seq IS NOT NULL
+	SELECT x.lo, p.up, (SELECT b.parent_seq FROM messages b WHERE b.conversation_id = $1 AND b.seq = x.lo)
+	FROM path p CROSS JOIN LATERAL (
+		SELECT max(s.seq) AS lo FROM messages s
+		WHERE s.conversation_id = $1 AND s.parent_seq IS DISTINCT FROM s.seq - 1 AND s.seq <= p.up
+	) x
+	WHERE p.up IS NOT NULL
 ),
 forks AS MATERIALIZED (
-	SELECT coalesce(f.parent_seq, 0) AS parent_seq, array_agg(f.id::text ORDER BY f.seq) AS ids
+	SELECT string_agg(f.id::text, ',' ORDER BY f.seq) AS ids
 	FROM (
 		SELECT s.parent_seq, s.seq, s.id FROM starts s
 		UNION ALL
-		SELECT k.parent_seq, k.seq, k.id FROM messages k
-		WHERE k.conversation_id = $1 AND k.seq IN (SELECT s.parent_seq + 1 FROM starts s) AND k.parent_seq = k.seq - 1
+		SELECT k.parent_seq, k.seq, k.id
+		FROM (SELECT DISTINCT s.parent_seq FROM starts s WHERE s.parent_seq IS NOT NULL) d
+		CROSS JOIN LATERAL (
+			SELECT k.parent_seq, k.seq, k.id FROM messages k
+			WHERE k.conversation_id = $1 AND k.seq = d.parent_seq + 1 AND k.parent_seq = d.parent_seq
+			OFFSET 0
+		) k
 	) f
 	GROUP BY f.parent_seq HAVING count(*) > 1
 )`
 
 // pathMessages are the active path's message rows, for a thread read after
-// activePath.
-const pathMessages = `path p
-	JOIN messages m ON m.conversation_id = $1 AND m.seq BETWEEN p.lo AND p.hi
-	LEFT JOIN forks f ON f.parent_seq = coalesce(m.parent_seq, 0)`
+// activePath: the conversation's messages from the root's seq to the
+// leaf's whose seq is in one of the path's runs (a multirange of them, so
+// the test is one binary search per row). It reads the messages of other
+// branches in between too, and drops them; joining each run to its range
+// of the index instead would read only the path, but the planner then
+// multiplies its guesses of both, estimates millions of rows, and spends
+// half a second compiling the query (JIT) for a read of milliseconds.
+const pathMessages = `messages m
+	WHERE m.conversation_id = $1
+		AND m.seq BETWEEN (SELECT min(p.lo) FROM path p) AND (SELECT max(p.hi) FROM path p)
+		AND m.seq <@ (SELECT range_agg(int8range(p.lo, p.hi, '[]')) FROM path p)`
 
 // getConversationSQL reads a conversation and its active path in one round
 // trip (the rows threadHead describes): the head row, then the path by
@@ -61,11 +82,11 @@ const pathMessages = `path p
 // has no head row, and no messages.
 const getConversationSQL = activePath + `
 SELECT ` + threadColumns + ` FROM (
-	SELECT ` + threadHead + `, -1::bigint
+	SELECT ` + threadHead + `, (SELECT array_agg(f.ids) FROM forks f), -1::bigint
 	FROM conversations c ` + threadHeadJoins + `
 	WHERE c.id = $1
 	UNION ALL
-	SELECT ` + threadMessage + `, NULL::uuid, f.ids, m.seq
+	SELECT ` + threadMessage + `, NULL::uuid, NULL::text[], m.seq
 	FROM ` + pathMessages + `
 ) t(` + threadColumns + `, seq)
 ORDER BY seq`
@@ -115,21 +136,23 @@ func (s *Store) readWhole(ctx context.Context, op string, sqlText statement, id 
 // pass over; only the rows returned are fetched whole.
 const recentThreadSQL = activePath + `
 SELECT ` + threadColumns + ` FROM (
-	SELECT ` + threadHead + `, -1::bigint
+	SELECT ` + threadHead + `, NULL::text[], -1::bigint
 	FROM conversations c ` + threadHeadJoins + `
 	WHERE c.id = $1
 	UNION ALL
 	SELECT ` + threadMessage + `, NULL::uuid, NULL::text[], m.seq FROM (
 		SELECT m.*, sum(octet_length(m.content)) OVER (ORDER BY m.seq DESC) - octet_length(m.content) AS newer_bytes
-		FROM path p JOIN messages m ON m.conversation_id = $1 AND m.seq BETWEEN p.lo AND p.hi
+		FROM ` + pathMessages + `
 	) m WHERE m.newer_bytes < $2
 ) t(` + threadColumns + `, seq)
 ORDER BY seq`
 
-// GetRecentThread is the tail of a conversation for a model: the summary
-// (its MessageCount is the whole thread's) and the newest messages, in
-// append order, the newest always and older ones while the messages after
-// them hold fewer than maxBytes bytes of content. Memory is bounded by
+// GetRecentThread is the tail of a conversation's active path for a model:
+// the summary (its MessageCount counts every branch) and the path's newest
+// messages, in order, the newest always and older ones while the messages
+// after them hold fewer than maxBytes bytes of content. Their ParentID is
+// the message before them ("" for the first returned) and Siblings nil: a
+// model needs neither. Memory is bounded by
 // maxBytes plus one message, however long the thread. One round trip. An
 // unknown or malformed id is ErrNotFound.
 func (s *Store) GetRecentThread(ctx context.Context, id string, maxBytes int) (ConversationSummary, []Message, error) {
@@ -237,7 +260,7 @@ WITH c AS (
 	LIMIT $3
 )
 SELECT ` + threadColumns + ` FROM (
-	SELECT ` + threadHead + `, c.started_at, c.id, -1::bigint
+	SELECT ` + threadHead + `, NULL::text[], c.started_at, c.id, -1::bigint
 	FROM c ` + threadHeadJoins + `
 	UNION ALL
 	SELECT ` + threadMessage + `, p.id, NULL::text[], c.started_at, c.id, m.seq
@@ -250,7 +273,7 @@ ORDER BY k_started_at, k_id, seq`
 // every message of its tree in append order, with its parent's id.
 const treeSQL = `
 SELECT ` + threadColumns + ` FROM (
-	SELECT ` + threadHead + `, -1::bigint
+	SELECT ` + threadHead + `, NULL::text[], -1::bigint
 	FROM conversations c ` + threadHeadJoins + `
 	WHERE c.id = $1
 	UNION ALL

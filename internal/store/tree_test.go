@@ -267,8 +267,8 @@ func TestConcurrentEdits(t *testing.T) {
 
 // TestTreeInvariantsInTheDatabase: raw SQL cannot break the tree: a parent
 // in another conversation, a parent that is not earlier (the only way to
-// make a cycle) and an active leaf in another conversation are refused by
-// the database itself; deleting a conversation removes every branch.
+// make a cycle) and an active leaf that is not one of the conversation's
+// messages are refused by the database itself; deleting a conversation removes every branch.
 func TestTreeInvariantsInTheDatabase(t *testing.T) {
 	t.Parallel()
 	s := newStore(t)
@@ -288,8 +288,10 @@ func TestTreeInvariantsInTheDatabase(t *testing.T) {
 			"messages_parent_seq_check", []any{b}},
 		{"a cycle by update", `UPDATE messages SET parent_seq = 4 WHERE conversation_id = $1 AND seq = 2`,
 			"messages_parent_seq_check", []any{b}},
-		{"an active leaf in another conversation", `UPDATE conversations SET active_seq = 4 WHERE id = $1`,
-			"conversations_active_fkey", []any{a}},
+		{"an active leaf that is not a message of the conversation", `UPDATE conversations SET active_seq = 4 WHERE id = $1`,
+			"conversations_active_seq_check", []any{a}},
+		{"no active leaf in a conversation with messages", `UPDATE conversations SET active_seq = NULL WHERE id = $1`,
+			"conversations_active_seq_check", []any{a}},
 	} {
 		_, err := s.DB().Exec(tc.sql, tc.args...)
 		var pgErr *pgconn.PgError

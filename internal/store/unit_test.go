@@ -47,8 +47,8 @@ func TestValidText(t *testing.T) {
 }
 
 // TestForeignKeyViolationsByName: a foreign-key violation is mapped by the
-// constraint it names; a parent or an active leaf outside the conversation
-// is not "conversation not found".
+// constraint it names; a parent outside the conversation is not
+// "conversation not found".
 func TestForeignKeyViolationsByName(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct {
@@ -57,7 +57,6 @@ func TestForeignKeyViolationsByName(t *testing.T) {
 	}{
 		{"messages_conversation_id_fkey", ErrNotFound},
 		{"messages_parent_fkey", ErrOtherConversation},
-		{"conversations_active_fkey", ErrOtherConversation},
 		{"some_future_fkey", ErrNotFound},
 	} {
 		err := dbError(context.Background(), "op", &pgconn.PgError{Code: codeForeignKeyViolation, ConstraintName: tc.constraint})
