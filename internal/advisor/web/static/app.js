@@ -440,6 +440,7 @@ function showEditor(m) {
   input.rows = Math.min(10, Math.max(2, (m.content || "").split("\n").length));
   input.value = m.content || "";
   input.required = true;
+  input.setAttribute("aria-describedby", "composer-hint"); // the same keys as the composer
   label.append(labelText, input);
   const save = document.createElement("button");
   save.type = "submit";
@@ -458,7 +459,7 @@ function showEditor(m) {
     form.remove();
     content.hidden = false;
     if (actions) actions.hidden = false;
-    item.querySelector(".message-action")?.focus();
+    item.querySelector('button[aria-label^="Edit"]')?.focus();
   };
   cancel.addEventListener("click", close);
   input.addEventListener("keydown", (e) => {
