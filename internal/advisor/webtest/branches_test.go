@@ -79,6 +79,19 @@ func TestBrowserBranches(t *testing.T) {
 	id, err := chromedp.Run(ctx, chromedp.Evaluate[string](`location.hash.slice(3)`))
 	must(t, "read the conversation id", err)
 
+	// Escape leaves the editor as it was, focus back on Edit.
+	must(t, "open the editor", chromedp.Do(ctx,
+		chromedp.Click(chromedp.CSS(userItem+` button[aria-label^="Edit"]`)),
+		chromedp.WaitVisible(chromedp.CSS(userItem+" .message-editor textarea")),
+		chromedp.KeyEvent(kb.Escape),
+		chromedp.WaitNotPresent(chromedp.CSS(userItem+" .message-editor")),
+	))
+	checkThread(t, ctx, "after Escape in the editor", first)
+	onEdit, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`document.activeElement.matches('#thread li.message:nth-child(3) button[aria-label^="Edit"]')`))
+	if err != nil || !onEdit {
+		t.Errorf("focus after Escape is not on Edit (%v, %v)", onEdit, err)
+	}
+
 	// Edit: the question becomes an editor in place, Enter sends it.
 	must(t, "edit", chromedp.Do(ctx,
 		chromedp.Click(chromedp.CSS(userItem+` button[aria-label^="Edit"]`)),
