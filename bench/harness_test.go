@@ -104,6 +104,7 @@ var both = []impl{implBaseline, implStore}
 // opened is an implementation connected to a database, with its counter.
 type opened struct {
 	repo
+	dsn     string // the database, for pgCPU's monitor connection
 	queries *queryCounter
 	st      *store.Store    // when impl is the store
 	base    *baseline.Store // when impl is a baseline
@@ -114,7 +115,7 @@ func open(b testing.TB, im impl, dsn string, opts ...store.Option) opened {
 	b.Helper()
 	ctx := context.Background()
 	qc := &queryCounter{}
-	o := opened{queries: qc}
+	o := opened{dsn: dsn, queries: qc}
 	if im.schema == schemaMigrated {
 		opts = append([]store.Option{
 			store.WithPool(poolSize, poolSize, time.Hour, time.Hour),
@@ -150,13 +151,17 @@ func measure(b *testing.B, o opened, op func(ctx context.Context) error) {
 	}
 	b.ReportAllocs()
 	o.queries.n.Store(0)
+	pg := newPGCPU(b, o.dsn)
 	b.ResetTimer()
+	pg.start()
 	for range b.N {
 		if err := op(ctx); err != nil {
 			b.Fatal(err)
 		}
 	}
 	b.StopTimer()
+	pg.stop()
+	pg.report(b.N, "pg-cpu-µs/op")
 	reportQueries(b, o)
 }
 

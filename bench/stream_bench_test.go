@@ -299,43 +299,37 @@ func millis(d time.Duration) float64 { return float64(d) / float64(time.Millisec
 // untimed chat first, to warm connections and statement caches, and
 // stops b's timer outside start … stop.
 type costMeter struct {
-	b          *testing.B
-	c          *chatServer
-	mon        *pgx.Conn
-	cpu, pgCPU time.Duration
-	pgKnown    bool
-	wal        float64
+	b   *testing.B
+	c   *chatServer
+	mon *pgx.Conn
+	cpu time.Duration
+	pg  *pgCPU
+	wal float64
 	// at start
 	cpu0 time.Duration
-	pg0  map[int]time.Duration
 	lsn  string
 }
 
 func newCostMeter(b *testing.B, c *chatServer) *costMeter {
 	ctx := context.Background()
-	mon, err := pgx.Connect(ctx, writeDB(b, schemaMigrated))
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { mon.Close(context.Background()) })
+	pg := newPGCPU(b, writeDB(b, schemaMigrated))
 	if _, err := c.chat(ctx); err != nil {
 		b.Fatal(err)
 	}
 	c.o.queries.reset()
 	b.StopTimer()
 	b.ResetTimer()
-	return &costMeter{b: b, c: c, mon: mon, pgKnown: true}
+	return &costMeter{b: b, c: c, mon: pg.mon, pg: pg}
 }
 
 func (m *costMeter) start() {
 	ctx := context.Background()
-	pg, ok := pgServerCPU(ctx, m.mon)
-	m.pgKnown = m.pgKnown && ok
+	m.pg.start()
 	var lsn string
 	if err := m.mon.QueryRow(ctx, "SELECT pg_current_wal_lsn()::text").Scan(&lsn); err != nil {
 		m.b.Fatal(err)
 	}
-	m.pg0, m.lsn = pg, lsn
+	m.lsn = lsn
 	m.cpu0 = processCPU()
 	m.b.StartTimer()
 }
@@ -344,9 +338,7 @@ func (m *costMeter) stop() {
 	m.b.StopTimer()
 	ctx := context.Background()
 	m.cpu += processCPU() - m.cpu0
-	pg, ok := pgServerCPU(ctx, m.mon)
-	m.pgKnown = m.pgKnown && ok
-	m.pgCPU += cpuDelta(m.pg0, pg)
+	m.pg.stop()
 	var w float64
 	if err := m.mon.QueryRow(ctx, "SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), $1::pg_lsn)::float8", m.lsn).Scan(&w); err != nil {
 		m.b.Fatal(err)
@@ -357,9 +349,7 @@ func (m *costMeter) stop() {
 func (m *costMeter) report(replies int) {
 	n := float64(replies)
 	m.b.ReportMetric(millis(m.cpu)/n, "cpu-ms/reply")
-	if m.pgKnown {
-		m.b.ReportMetric(millis(m.pgCPU)/n, "pg-cpu-ms/reply")
-	}
+	m.pg.reportMillis(replies, "pg-cpu-ms/reply")
 	m.b.ReportMetric(m.wal/n, "WAL-B/reply")
 	reportPerReply(m.b, m.c.o, replies)
 }
@@ -433,6 +423,53 @@ func procCPU(pid int) (time.Duration, error) {
 		ticks += n
 	}
 	return time.Duration(ticks) * 10 * time.Millisecond, nil
+}
+
+// pgCPU adds up the PostgreSQL server's CPU time (pgServerCPU) over one
+// or more start … stop intervals, through a monitor connection of its
+// own; b's cleanup closes it. Its per-operation figure is what
+// docs/scaling.md extrapolates from: operations per second of one core
+// are 1 s ÷ the server CPU of one operation.
+type pgCPU struct {
+	b     *testing.B
+	mon   *pgx.Conn
+	known bool // every interval could read the server's processes
+	total time.Duration
+	at    map[int]time.Duration // at the last start
+}
+
+func newPGCPU(b *testing.B, dsn string) *pgCPU {
+	mon, err := pgx.Connect(context.Background(), dsn)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { mon.Close(context.Background()) })
+	return &pgCPU{b: b, mon: mon, known: true}
+}
+
+func (p *pgCPU) start() {
+	at, ok := pgServerCPU(context.Background(), p.mon)
+	p.at, p.known = at, p.known && ok
+}
+
+func (p *pgCPU) stop() {
+	now, ok := pgServerCPU(context.Background(), p.mon)
+	p.known = p.known && ok
+	p.total += cpuDelta(p.at, now)
+}
+
+// report reports the server's CPU per operation in µs, reportMillis in ms;
+// neither reports anything when the server is not on this machine.
+func (p *pgCPU) report(n int, unit string) {
+	if p.known {
+		p.b.ReportMetric(float64(p.total)/float64(time.Microsecond)/float64(n), unit)
+	}
+}
+
+func (p *pgCPU) reportMillis(n int, unit string) {
+	if p.known {
+		p.b.ReportMetric(millis(p.total)/float64(n), unit)
+	}
 }
 
 // cpuDelta is the CPU the processes of after used since before; one that

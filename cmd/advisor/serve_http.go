@@ -29,7 +29,8 @@ func serve(ctx context.Context, log *slog.Logger, ln net.Listener, o serveOption
 	}
 	// The service's own pool (the store's defaults), not the commands'
 	// small one; NewStore's errors hold no password.
-	st, err := store.NewStore(ctx, o.dsn)
+	metrics := advisor.NewMetrics()
+	st, err := store.NewStore(ctx, o.dsn, metrics.StoreOption())
 	if err != nil {
 		return err
 	}
@@ -42,7 +43,7 @@ func serve(ctx context.Context, log *slog.Logger, ln net.Listener, o serveOption
 		Store: st, Model: model, DefaultModel: o.model, SystemPrompt: o.systemPrompt,
 		ThreadBudget: o.budget, Addr: ln.Addr().String(), AllowedHosts: o.allowedHosts,
 		Token: o.token, Logger: log, MemoryBudget: int64(o.memoryBudgetMiB) << 20,
-		Instance: o.instance, LeaseTTL: o.leaseTTL,
+		Instance: o.instance, LeaseTTL: o.leaseTTL, Metrics: metrics,
 	})
 	if err != nil {
 		return err

@@ -90,6 +90,10 @@ type Config struct {
 	FlushInterval, LeaseRenew, LeaseTTL, PollInterval, StopWait, FinishRetry time.Duration
 	FlushBytes                                                               int
 	Logger                                                                   *slog.Logger
+	// Metrics are served at /metrics (metrics.go). nil means fresh ones,
+	// whose store operations are then not timed: pass Metrics.StoreOption
+	// to store.NewStore for that. One Metrics serves one Server.
+	Metrics *Metrics
 }
 
 func (c Config) withDefaults() (Config, error) {
@@ -110,6 +114,9 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()
+	}
+	if c.Metrics == nil {
+		c.Metrics = NewMetrics()
 	}
 	_, port, err := net.SplitHostPort(c.Addr)
 	if err != nil {

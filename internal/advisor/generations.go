@@ -150,6 +150,7 @@ func (gs *generations) start(ctx context.Context, convID string, begin starter) 
 		h.budget.sem.Release(charge)
 		return nil, nil, err
 	}
+	h.cfg.Metrics.generationStarted()
 	gctx, cancel := context.WithCancelCause(gs.base)
 	g := &generation{convID: reply.ConversationID, reply: reply, cancel: cancel,
 		changed: make(chan struct{}), done: make(chan struct{})}
@@ -184,7 +185,9 @@ func (gs *generations) run(ctx context.Context, g *generation, model string) {
 		g.mu.Lock()
 		defer g.mu.Unlock()
 		if firstToken == nil {
-			ms := int(time.Since(began).Milliseconds())
+			since := time.Since(began)
+			h.cfg.Metrics.firstToken.Observe(since.Seconds())
+			ms := int(since.Milliseconds())
 			firstToken = &ms
 		}
 		if room := limit - len(g.text); len(d) > room {
@@ -251,12 +254,14 @@ loop:
 			final.Status, err = store.StatusFailed, emptyReply
 		}
 	}
-	d := int(time.Since(began).Milliseconds())
+	took := time.Since(began)
+	d := int(took.Milliseconds())
 	final.DurationMS = &d
 	var stored store.Message
 	if !errors.Is(context.Cause(ctx), errLeaseLost) {
 		stored = f.finish(final)
 	}
+	h.cfg.Metrics.generationEnded(final.Status, took, r)
 	if err != nil && final.Status == store.StatusFailed {
 		h.log.Error("reply failed; its text so far is kept", "conversation", g.convID, "message", g.reply.ID, "err", err)
 	}

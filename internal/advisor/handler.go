@@ -3,6 +3,7 @@ package advisor
 import (
 	"context"
 	"crypto/sha256"
+	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
@@ -28,7 +29,8 @@ type Server struct {
 }
 
 // New returns the advisor's http.Handler: the JSON API under /api/, the
-// health check at /healthz and the embedded page at / and /static/.
+// health check at /healthz, the metrics at /metrics and the embedded page
+// at / and /static/.
 func New(cfg Config) (*Server, error) {
 	cfg, err := cfg.withDefaults()
 	if err != nil {
@@ -39,6 +41,9 @@ func New(cfg Config) (*Server, error) {
 	h.budget = newMemoryBudget(cfg.MemoryBudget, cfg.MaxBodyBytes, cfg.Store.MaxContentBytes())
 	if err := h.init(); err != nil {
 		return nil, err
+	}
+	if err := cfg.Metrics.register(cfg.Store); err != nil {
+		return nil, fmt.Errorf("advisor: metrics: %w", err)
 	}
 
 	api := http.NewServeMux()
@@ -69,12 +74,14 @@ func New(cfg Config) (*Server, error) {
 	mux := http.NewServeMux()
 	mux.Handle("/api/", h.guard(api, true))
 	mux.Handle("GET /healthz", h.guard(http.HandlerFunc(h.healthz), false))
+	// The metrics name routes and counts, so they take the API's token.
+	mux.Handle("GET /metrics", h.guard(cfg.Metrics.handler(), true))
 	page, err := pageHandler()
 	if err != nil {
 		return nil, err
 	}
 	mux.Handle("/", h.guard(page, false))
-	return &Server{Handler: securityHeaders(mux), h: h}, nil
+	return &Server{Handler: cfg.Metrics.instrument(securityHeaders(mux)), h: h}, nil
 }
 
 // init derives what the guards compare against from the config.

@@ -21,7 +21,7 @@ func (s *Store) CreateConversation(ctx context.Context, model string) (string, e
 	if err := validModel(model); err != nil {
 		return "", opError("create conversation", err)
 	}
-	ctx, cancel := s.opCtx(ctx)
+	ctx, cancel := s.opCtx(ctx, "create conversation")
 	defer cancel()
 	var id pgtype.UUID
 	if err := s.queryRow(ctx, createConversationSQL, []any{model}, &id); err != nil {
@@ -41,7 +41,7 @@ func (s *Store) GetConversationSummary(ctx context.Context, id string) (Conversa
 	if err != nil {
 		return ConversationSummary{}, opError("get conversation summary", err)
 	}
-	ctx, cancel := s.opCtx(ctx)
+	ctx, cancel := s.opCtx(ctx, "get conversation summary")
 	defer cancel()
 	var r summaryRow
 	err = s.queryRow(ctx, getSummarySQL, []any{uuidArg(uid)}, r.dest()...)
@@ -98,7 +98,7 @@ func (s *Store) ListConversationsPage(ctx context.Context, cur string, limit int
 			return Page{}, opError("list conversations", err)
 		}
 	}
-	ctx, cancel := s.opCtx(ctx)
+	ctx, cancel := s.opCtx(ctx, "list conversations")
 	defer cancel()
 	page := Page{Conversations: make([]ConversationSummary, 0, limit)}
 	scan := func(rows pgx.Rows) error {
@@ -144,7 +144,7 @@ func (s *Store) SetTitle(ctx context.Context, id, title string) error {
 	if err := validTitle(title); err != nil {
 		return opError("set title", err)
 	}
-	ctx, cancel := s.opCtx(ctx)
+	ctx, cancel := s.opCtx(ctx, "set title")
 	defer cancel()
 	n, err := s.exec(ctx, setTitleSQL, uuidArg(uid), title)
 	if err != nil {
@@ -166,7 +166,7 @@ func (s *Store) DeleteConversation(ctx context.Context, id string) error {
 	if err != nil {
 		return opError("delete conversation", err)
 	}
-	ctx, cancel := s.opCtx(ctx)
+	ctx, cancel := s.opCtx(ctx, "delete conversation")
 	defer cancel()
 	n, err := s.exec(ctx, deleteConversationSQL, uuidArg(uid))
 	if err != nil {
@@ -183,7 +183,7 @@ const countConversationsSQL = `SELECT count(*) FROM conversations`
 // CountConversations returns how many conversations are stored, for progress
 // reports.
 func (s *Store) CountConversations(ctx context.Context) (int, error) {
-	ctx, cancel := s.opCtx(ctx)
+	ctx, cancel := s.opCtx(ctx, "count conversations")
 	defer cancel()
 	var n int
 	if err := s.queryRow(ctx, countConversationsSQL, nil, &n); err != nil {

@@ -17,6 +17,10 @@
 // (docs/performance.md). No statement is built from input: the parameters
 // carry the values (TestNoSQLBuiltFromInput).
 //
+// Every operation is timed once, under the name its errors carry, for the
+// hook WithObserver installs (store.go: opCtx; stall.go for the streaming
+// reads); the store knows no metrics library.
+//
 // Where things are: options.go every Option and limit, errors.go every
 // sentinel and SQLSTATE code, conversations.go the conversation rows,
 // messages.go the append, threads.go the reads of whole threads (get, the

@@ -278,7 +278,7 @@ func (s *Store) ImportConversation(ctx context.Context, c Conversation) (bool, e
 			counts[k][i] = intArg(v)
 		}
 	}
-	ctx, cancel := s.opCtx(ctx)
+	ctx, cancel := s.opCtx(ctx, "import conversation")
 	defer cancel()
 	var added bool
 	err = s.inTx(ctx, func(tx pgx.Tx) error {

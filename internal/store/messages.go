@@ -81,7 +81,7 @@ func (s *Store) AppendMessage(ctx context.Context, conversationID, role, content
 	if err := s.validContent(content); err != nil {
 		return Message{}, opError("add message", err)
 	}
-	ctx, cancel := s.opCtx(ctx)
+	ctx, cancel := s.opCtx(ctx, "add message")
 	defer cancel()
 	var (
 		id, parent pgtype.UUID
@@ -119,7 +119,7 @@ func (s *Store) MessageOwners(ctx context.Context, ids []string) (map[string]str
 		}
 		arg[i] = uuidArg(u)
 	}
-	ctx, cancel := s.opCtx(ctx)
+	ctx, cancel := s.opCtx(ctx, "message owners")
 	defer cancel()
 	out := make(map[string]string)
 	err := s.queryRows(ctx, messageOwnersSQL, []any{arg}, func(rows pgx.Rows) error {

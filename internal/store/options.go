@@ -28,8 +28,9 @@ type config struct {
 	maxIdleConns    int
 	connMaxLifetime time.Duration
 	connMaxIdleTime time.Duration
-	timeout         time.Duration           // per operation, when the caller sets no deadline; 0: none
-	connConfig      []func(*pgx.ConnConfig) // WithConnConfig
+	timeout         time.Duration                    // per operation, when the caller sets no deadline; 0: none
+	connConfig      []func(*pgx.ConnConfig)          // WithConnConfig
+	observe         func(op string, d time.Duration) // WithObserver; nil: none
 }
 
 func defaultConfig() config {
@@ -88,4 +89,19 @@ func WithTimeout(d time.Duration) Option { return func(c *config) { c.timeout = 
 // Several WithConnConfig options apply in order.
 func WithConnConfig(fn func(*pgx.ConnConfig)) Option {
 	return func(c *config) { c.connConfig = append(c.connConfig, fn) }
+}
+
+// WithObserver has fn told, at the end of every operation, its name and
+// how long it took: the name its errors carry ("add message", "flush
+// reply"; a fixed set, never built from input), and the time from the
+// operation's start to its end, waiting for a pool connection included.
+// A streaming read (ReadConversation, ExportConversations) counts only
+// the store's time, not the consumer's between rows. fn runs on the
+// caller's goroutine and must be quick and safe for concurrent use.
+//
+// It is a hook rather than metrics of the store's own, so the store knows
+// no metrics library: the service (internal/advisor) turns it into a
+// histogram by operation.
+func WithObserver(fn func(op string, d time.Duration)) Option {
+	return func(c *config) { c.observe = fn }
 }

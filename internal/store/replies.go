@@ -177,7 +177,7 @@ func (s *Store) SwitchBranch(ctx context.Context, conversationID, messageID stri
 	if err != nil {
 		return opError(op, err)
 	}
-	ctx, cancel := s.opCtx(ctx)
+	ctx, cancel := s.opCtx(ctx, op)
 	defer cancel()
 	err = s.inTx(ctx, func(tx pgx.Tx) error {
 		if _, err := lockForStart(ctx, tx, uid); err != nil {
@@ -256,7 +256,7 @@ func (s *Store) startReply(ctx context.Context, op string, kind startKind, conve
 	if err := validModel(start.Model); err != nil {
 		return Message{}, Message{}, opError(op, err)
 	}
-	ctx, cancel := s.opCtx(ctx)
+	ctx, cancel := s.opCtx(ctx, op)
 	defer cancel()
 	err = s.inTx(ctx, func(tx pgx.Tx) error {
 		leaf, err := lockForStart(ctx, tx, uid)
@@ -369,7 +369,7 @@ func (s *Store) FlushReply(ctx context.Context, messageID string, c Chunk) (stop
 	if err := validText(ErrInvalidContent, c.Text); err != nil {
 		return false, opError("flush reply", err)
 	}
-	ctx, cancel := s.opCtx(ctx)
+	ctx, cancel := s.opCtx(ctx, "flush reply")
 	defer cancel()
 	err = s.queryRow(ctx, flushReplySQL, []any{uuidArg(uid), int32(c.N), c.Text}, &stop)
 	if errors.Is(err, pgx.ErrNoRows) {
@@ -433,7 +433,7 @@ func (s *Store) FinishReply(ctx context.Context, messageID string, pending []Chu
 		}
 		ns[i], texts[i] = int32(c.N), c.Text
 	}
-	ctx, cancel := s.opCtx(ctx)
+	ctx, cancel := s.opCtx(ctx, "finish reply")
 	defer cancel()
 	var (
 		id, conv pgtype.UUID
@@ -472,7 +472,7 @@ func (s *Store) RequestStop(ctx context.Context, conversationID string) (string,
 	if err != nil {
 		return "", opError("request stop", err)
 	}
-	ctx, cancel := s.opCtx(ctx)
+	ctx, cancel := s.opCtx(ctx, "request stop")
 	defer cancel()
 	var (
 		msg    pgtype.UUID
@@ -521,7 +521,7 @@ SELECT count(*) FROM u`
 // of that instance: none of them can be running). instance "" matches
 // none. It returns how many it ended.
 func (s *Store) SweepInterrupted(ctx context.Context, olderThan time.Duration, instance string) (int, error) {
-	ctx, cancel := s.opCtx(ctx)
+	ctx, cancel := s.opCtx(ctx, "sweep interrupted replies")
 	defer cancel()
 	var n int64
 	if err := s.queryRow(ctx, sweepSQL, []any{olderThan.Milliseconds(), instance}, &n); err != nil {
@@ -551,7 +551,7 @@ func (s *Store) InFlight(ctx context.Context, conversationID string) (Message, i
 	if err != nil {
 		return Message{}, 0, opError("read reply in flight", err)
 	}
-	ctx, cancel := s.opCtx(ctx)
+	ctx, cancel := s.opCtx(ctx, "read reply in flight")
 	defer cancel()
 	var (
 		exists  bool
@@ -595,7 +595,7 @@ func (s *Store) FollowReply(ctx context.Context, messageID string, after int) (s
 	if err != nil {
 		return "", nil, opError("follow reply", err)
 	}
-	ctx, cancel := s.opCtx(ctx)
+	ctx, cancel := s.opCtx(ctx, "follow reply")
 	defer cancel()
 	found := false
 	err = s.queryRows(ctx, followReplySQL, []any{uuidArg(uid), int32(after)}, func(rows pgx.Rows) error {
@@ -644,7 +644,7 @@ func (s *Store) GetMessage(ctx context.Context, messageID string) (Message, erro
 	if err != nil {
 		return Message{}, opError("get message", err)
 	}
-	ctx, cancel := s.opCtx(ctx)
+	ctx, cancel := s.opCtx(ctx, "get message")
 	defer cancel()
 	var (
 		r      threadRow

@@ -64,7 +64,7 @@ func NewStore(ctx context.Context, dsn string, opts ...Option) (*Store, error) {
 func (s *Store) Health(ctx context.Context) error { return s.ping(ctx, "health") }
 
 func (s *Store) ping(ctx context.Context, op string) error {
-	ctx, cancel := s.opCtx(ctx)
+	ctx, cancel := s.opCtx(ctx, op)
 	defer cancel()
 	return dbError(ctx, op, s.db.PingContext(ctx))
 }
@@ -84,9 +84,19 @@ func (s *Store) DB() *sql.DB { return s.db }
 
 // opCtx is the context for one store operation: ctx itself if it carries a
 // deadline, else ctx bounded by the store's timeout. Call the returned
-// cancel when the operation is done.
-func (s *Store) opCtx(ctx context.Context) (context.Context, context.CancelFunc) {
-	return withTimeout(ctx, s.cfg.timeout)
+// cancel when the operation is done; it also tells the observer
+// (WithObserver) how long operation op took. op is the name the
+// operation's errors carry, so a latency and an error name it alike.
+func (s *Store) opCtx(ctx context.Context, op string) (context.Context, context.CancelFunc) {
+	ctx, cancel := withTimeout(ctx, s.cfg.timeout)
+	if s.cfg.observe == nil {
+		return ctx, cancel
+	}
+	began := time.Now()
+	return ctx, func() {
+		cancel()
+		s.cfg.observe(op, time.Since(began))
+	}
 }
 
 func withTimeout(ctx context.Context, d time.Duration) (context.Context, context.CancelFunc) {

@@ -112,7 +112,7 @@ func (s *Store) readWhole(ctx context.Context, op string, sqlText statement, id 
 	if err != nil {
 		return nil, opError(op, err)
 	}
-	ctx, cancel := s.opCtx(ctx)
+	ctx, cancel := s.opCtx(ctx, op)
 	defer cancel()
 	var conv *Conversation
 	err = s.queryRows(ctx, sqlText, []any{uuidArg(uid)}, func(rows pgx.Rows) error {
@@ -190,7 +190,7 @@ func (s *Store) readThread(ctx context.Context, op string, sqlText statement, id
 	if err != nil {
 		return opError(op, err)
 	}
-	ctx, stall := s.stallWatch(ctx)
+	ctx, stall := s.stallWatch(ctx, op)
 	defer stall.stop()
 	found := false
 	// consume hands a row on; the consumer's time is not the server's.
@@ -316,7 +316,7 @@ func (e fnError) Error() string { return e.err.Error() }
 // exportBatch streams one batch to fn and returns how many conversations it
 // held and the position of the last one.
 func (s *Store) exportBatch(ctx context.Context, after cursor, fn func(*Conversation) error) (n int, last cursor, err error) {
-	ctx, stall := s.stallWatch(ctx)
+	ctx, stall := s.stallWatch(ctx, "export conversations")
 	defer stall.stop()
 	err = s.queryRows(ctx, exportBatchSQL, []any{after.startedAt, uuidArg(after.id), exportBatch}, func(rows pgx.Rows) error {
 		n, last, err = scanThreads(rows, treeRows, stall.resume, func(c *Conversation) error {

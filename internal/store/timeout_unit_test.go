@@ -32,9 +32,36 @@ func TestWithTimeout(t *testing.T) {
 		t.Error("timeout 0 added a deadline")
 	}
 	s := &Store{cfg: config{timeout: DefaultTimeout}}
-	ctx, cancel = s.opCtx(bg)
+	ctx, cancel = s.opCtx(bg, "test")
 	defer cancel()
 	if _, ok := ctx.Deadline(); !ok {
 		t.Error("opCtx added no deadline by default")
+	}
+}
+
+// TestStallWatchTimesTheStore: a streaming read's observed time is the
+// store's, the consumer's pauses left out; a row's resume while the store
+// is already busy does not restart its clock.
+func TestStallWatchTimesTheStore(t *testing.T) {
+	clock := time.Unix(0, 0)
+	var got []time.Duration
+	w := &stallWatch{op: "read conversation", now: func() time.Time { return clock },
+		observe: func(op string, d time.Duration) {
+			if op != "read conversation" {
+				t.Errorf("op = %q", op)
+			}
+			got = append(got, d)
+		}}
+	w.resumed = clock
+	clock = clock.Add(3 * time.Millisecond) // the server sends the first row
+	w.resume()                              // a row: the store is still busy
+	clock = clock.Add(2 * time.Millisecond)
+	w.pause() // the consumer takes the row...
+	clock = clock.Add(time.Minute)
+	w.resume() // ...for a minute
+	clock = clock.Add(4 * time.Millisecond)
+	w.stop()
+	if want := []time.Duration{9 * time.Millisecond}; len(got) != 1 || got[0] != want[0] {
+		t.Errorf("observed %v, want %v", got, want)
 	}
 }
