@@ -134,8 +134,16 @@ func TestSameDataBothSchemas(t *testing.T) {
 	}
 	// The baseline reads the original schema, which has no reply status:
 	// every message there is what the migrated schema calls complete.
+	// Nor parents: there every thread is what the migrated schema calls a
+	// chain, each message the child of the one before, the last one active.
 	for i := range bc.Messages {
 		bc.Messages[i].Status = store.StatusComplete
+		if i > 0 {
+			bc.Messages[i].ParentID = bc.Messages[i-1].ID
+		}
+	}
+	if n := len(bc.Messages); n > 0 {
+		bc.ActiveID = bc.Messages[n-1].ID
 	}
 	if !reflect.DeepEqual(sc, bc) {
 		t.Errorf("thread 7 differs:\nstore    %+v\nbaseline %+v", sc, bc)

@@ -24,8 +24,9 @@ func TestImportRejectsSharedMessageIDs(t *testing.T) {
 	good := filepath.Join(dir, "good.jsonl")
 	mustSucceed(t, runAdvisor(t, dbEnv(src), "conversations", "export", "--out", good), "export")
 	lines := readLines(t, good) // ids[0] with 3 messages, ids[1] empty, ids[2] with 1
-	// stolen is lines[2] with its one message renamed to lines[0]'s first.
-	stolen := strings.Replace(lines[2], firstMessageID(t, lines[2]), firstMessageID(t, lines[0]), 1)
+	// stolen is lines[2] with its one message renamed to lines[0]'s first
+	// (its id and the active_message_id that names it).
+	stolen := strings.ReplaceAll(lines[2], firstMessageID(t, lines[2]), firstMessageID(t, lines[0]))
 	if stolen == lines[2] {
 		t.Fatal("message id not replaced")
 	}

@@ -37,7 +37,7 @@ func conversationsExport(ctx context.Context, e env, db *dbFlags, out string, fo
 	err = s.ExportConversations(ctx, func(c *store.Conversation) error {
 		n++
 		bar.add()
-		return wire.Write(bw, wire.FromConversation(c)) // one record per line
+		return wire.Write(bw, wire.FromTree(c)) // one record per line, the whole tree
 	})
 	if err != nil {
 		return err

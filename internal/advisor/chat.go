@@ -25,48 +25,70 @@ func clientContent(content *string) (string, error) {
 // chat stores the user's message and starts the reply to it (one
 // transaction: while a reply is in flight neither is stored), then answers.
 func (h *handler) chat(w http.ResponseWriter, r *http.Request) {
-	// Checked first: without a model there is nothing to retry later, so
-	// the message is not stored.
+	h.generate(w, r, func() (starter, error) {
+		content, err := chatContent(r)
+		return chatStart(content), err
+	})
+}
+
+// reply starts a reply to the thread as it stands: the answer to a user
+// message without one, or the retry of a reply that did not complete (its
+// sibling).
+func (h *handler) reply(w http.ResponseWriter, r *http.Request) {
+	h.generate(w, r, func() (starter, error) { return replyStart, decode(r, &wire.Empty{}, true) })
+}
+
+// edit is POST …/messages/{mid}/edit: a new version of the user message
+// mid (a sibling: same parent), which becomes the active leaf and is
+// answered as chat answers. The old version and what follows it stay.
+func (h *handler) edit(w http.ResponseWriter, r *http.Request) {
+	h.generate(w, r, func() (starter, error) {
+		content, err := chatContent(r)
+		return editStart(r.PathValue("mid"), content), err
+	})
+}
+
+// regenerate is POST …/messages/{mid}/regenerate: a new answer to the
+// question the assistant message mid answers, as mid's sibling, active;
+// answered as reply answers.
+func (h *handler) regenerate(w http.ResponseWriter, r *http.Request) {
+	h.generate(w, r, func() (starter, error) {
+		return regenerateStart(r.PathValue("mid")), decode(r, &wire.Empty{}, true)
+	})
+}
+
+// generate is the route of every request that starts a generation: read
+// reads the body into what the generation starts from, and the answer
+// follows it. Without a model nothing is read or stored: there is nothing
+// to retry later.
+func (h *handler) generate(w http.ResponseWriter, r *http.Request, read func() (starter, error)) {
 	if h.cfg.Model == nil {
 		h.writeError(w, r, ErrNoModel)
 		return
 	}
-	var req wire.ChatMessage
-	if err := decode(r, &req, false); err != nil {
-		h.writeError(w, r, err)
-		return
-	}
-	content, err := clientContent(req.Content)
+	begin, err := read()
 	if err != nil {
 		h.writeError(w, r, err)
 		return
 	}
-	user, g, err := h.gens.start(r.Context(), r.PathValue("id"), &content)
+	user, g, err := h.gens.start(r.Context(), r.PathValue("id"), begin)
 	if err != nil {
+		if r.PathValue("mid") != "" {
+			err = messageNotFound(err)
+		}
 		h.writeError(w, r, err)
 		return
 	}
 	h.answer(w, r, user, g)
 }
 
-// reply starts a reply to the thread as it stands: the answer to a user
-// message without one, or the retry of a reply that did not complete.
-func (h *handler) reply(w http.ResponseWriter, r *http.Request) {
-	if h.cfg.Model == nil {
-		h.writeError(w, r, ErrNoModel)
-		return
+// chatContent reads the body of chat and edit, {"content"}.
+func chatContent(r *http.Request) (string, error) {
+	var req wire.ChatMessage
+	if err := decode(r, &req, false); err != nil {
+		return "", err
 	}
-	var req wire.Empty
-	if err := decode(r, &req, true); err != nil {
-		h.writeError(w, r, err)
-		return
-	}
-	_, g, err := h.gens.start(r.Context(), r.PathValue("id"), nil)
-	if err != nil {
-		h.writeError(w, r, err)
-		return
-	}
-	h.answer(w, r, nil, g)
+	return clientContent(req.Content)
 }
 
 // answer follows the generation g started: as SSE, or, for JSON, waiting

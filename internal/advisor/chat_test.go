@@ -101,8 +101,9 @@ func TestChatStream(t *testing.T) {
 // TestModelFailureAndRetry: a failing model is a 502 (JSON) or an error
 // event (stream, after some tokens); the user message stays, the reply is
 // stored failed with the text it got, and reply retries with a fresh reply
-// after it (the failed ones are not sent to the model); reply on an
-// answered thread is 409.
+// beside it, which takes its place on the thread (the failed ones stay in
+// the tree and are not sent to the model); reply on an answered thread is
+// 409.
 func TestModelFailureAndRetry(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t, nil)
@@ -135,8 +136,11 @@ func TestModelFailureAndRetry(t *testing.T) {
 		t.Fatalf("mid-stream failure: events %+v", evs)
 	}
 	msgs := f.thread(id)
-	if got := roles(msgs); got != "user,assistant:failed,assistant:failed" || msgs[2].Content == "" || !strings.HasPrefix("echo: one two three four", msgs[2].Content) {
-		t.Fatalf("after the mid-stream failure: %s, partial %q", got, msgs[2].Content)
+	if got := roles(msgs); got != "user,assistant:failed" || msgs[1].Content == "" || !strings.HasPrefix("echo: one two three four", msgs[1].Content) {
+		t.Fatalf("after the mid-stream failure: %s, partial %q", got, msgs[1].Content)
+	}
+	if got := roles(f.tree(id)); got != "user,assistant:failed,assistant:failed" {
+		t.Fatalf("the tree after the mid-stream failure: %s", got)
 	}
 
 	f.stub.SetMode(modelstub.Normal)
@@ -146,8 +150,11 @@ func TestModelFailureAndRetry(t *testing.T) {
 	if _, hasUser := out["user"]; r.status != 200 || hasUser || out["reply"].Content != "echo: one two three four" {
 		t.Fatalf("reply: %d %s", r.status, r.body)
 	}
-	if got := roles(f.thread(id)); got != "user,assistant:failed,assistant:failed,assistant" {
+	if got := roles(f.thread(id)); got != "user,assistant" {
 		t.Fatalf("after the retry: %s", got)
+	}
+	if got := roles(f.tree(id)); got != "user,assistant:failed,assistant:failed,assistant" {
+		t.Fatalf("the tree after the retry: %s", got)
 	}
 	reqs := f.stub.Requests()
 	if sent := reqs[len(reqs)-1].Messages; len(sent) != 2 || sent[1].Content != "one two three four" {
@@ -291,7 +298,7 @@ func TestModelEndsEarlyFailed(t *testing.T) {
 	if last.name != "error" || e.Status != http.StatusBadGateway || tokens == 0 {
 		t.Fatalf("stream early end: events %+v", evs)
 	}
-	if got := roles(f.thread(id)); got != "user,assistant:failed,assistant:failed" {
+	if got := roles(f.tree(id)); got != "user,assistant:failed,assistant:failed" {
 		t.Fatalf("after the streamed early end: %s", got)
 	}
 
@@ -303,7 +310,10 @@ func TestModelEndsEarlyFailed(t *testing.T) {
 	if last := evs[len(evs)-1]; last.name != "done" {
 		t.Fatalf("stream cut by max tokens: %+v", evs)
 	}
-	if got := roles(f.thread(id)); got != "user,assistant:failed,assistant:failed,assistant,user,assistant" {
+	if got := roles(f.tree(id)); got != "user,assistant:failed,assistant:failed,assistant,user,assistant" {
 		t.Fatalf("after finish_reason length: %s", got)
+	}
+	if got := roles(f.thread(id)); got != "user,assistant,user,assistant" {
+		t.Fatalf("the thread after finish_reason length: %s", got)
 	}
 }

@@ -51,7 +51,7 @@ func (h *handler) createConversation(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("Location", "/api/conversations/"+id)
-	writeJSON(w, http.StatusCreated, wire.Conversation{Summary: wire.FromSummary(sum), Messages: []wire.Message{}})
+	writeJSON(w, http.StatusCreated, wire.FromHead(sum))
 }
 
 // getConversation streams the thread as the store reads it, a message at
@@ -60,16 +60,24 @@ func (h *handler) createConversation(w http.ResponseWriter, r *http.Request) {
 // decided by the first row: an unknown id is still a 404. A failure after
 // the head is out cannot become an error status any more; the connection
 // is cut, so the client sees a broken body, never a complete-looking one.
+//
+// The thread is the active path, root to leaf; message_count counts every
+// message of every branch.
 func (h *handler) getConversation(w http.ResponseWriter, r *http.Request) {
+	h.writeConversation(w, r, http.StatusOK)
+}
+
+// writeConversation answers with the conversation as GET reads it.
+func (h *handler) writeConversation(w http.ResponseWriter, r *http.Request, status int) {
 	tw := wire.NewThreadWriter(w)
 	started := false
 	err := h.cfg.Store.ReadConversation(r.Context(), r.PathValue("id"),
 		func(s store.ConversationSummary) error {
-			startJSON(w, http.StatusOK)
+			startJSON(w, status)
 			started = true
-			return tw.Head(wire.FromSummary(s))
+			return tw.Head(wire.FromHead(s))
 		},
-		func(m store.Message) error { return tw.Message(wire.FromMessage(m)) })
+		func(m store.Message) error { return tw.Message(wire.FromPathMessage(m)) })
 	if err == nil {
 		err = tw.End()
 	}
@@ -91,22 +99,38 @@ func (h *handler) deleteConversation(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusNoContent)
 }
 
+// patchConversation renames, switches branch, or both. A switch answers
+// the conversation as GET does (the new active path, which the client has
+// to draw); a rename alone answers the summary only, and must not read the
+// whole thread. The switch goes first: it is refused (409) while a reply
+// is in flight, and then the title is not changed either.
 func (h *handler) patchConversation(w http.ResponseWriter, r *http.Request) {
-	var req wire.TitleChange
+	var req wire.ConversationChange
 	if err := decode(r, &req, false); err != nil {
 		h.writeError(w, r, err)
 		return
 	}
-	if req.Title == nil {
-		h.writeError(w, r, badRequest(`missing field "title"`))
+	if req.Title == nil && req.ActiveMessageID == nil {
+		h.writeError(w, r, badRequest(`want "title", "active_message_id" or both`))
 		return
 	}
 	id := r.PathValue("id")
-	if err := h.cfg.Store.SetTitle(r.Context(), id, *req.Title); err != nil {
-		h.writeError(w, r, err)
+	if req.ActiveMessageID != nil {
+		if err := h.cfg.Store.SwitchBranch(r.Context(), id, *req.ActiveMessageID); err != nil {
+			h.writeError(w, r, messageNotFound(err))
+			return
+		}
+	}
+	if req.Title != nil {
+		if err := h.cfg.Store.SetTitle(r.Context(), id, *req.Title); err != nil {
+			h.writeError(w, r, err)
+			return
+		}
+	}
+	if req.ActiveMessageID != nil {
+		h.writeConversation(w, r, http.StatusOK)
 		return
 	}
-	// The summary only: a rename must not read the whole thread.
 	sum, err := h.cfg.Store.GetConversationSummary(r.Context(), id)
 	if err != nil {
 		h.writeError(w, r, err)

@@ -42,6 +42,8 @@ var errorTable = []errorRow{
 	{err: store.ErrInvalidTitle, status: http.StatusBadRequest, msg: "invalid title: too long, or NUL bytes or invalid UTF-8"},
 	{err: store.ErrInvalidQuery, status: http.StatusBadRequest, msg: "invalid search query: q must be 1 to 1024 bytes of text, without NUL bytes"},
 	{err: store.ErrInvalidCursor, status: http.StatusBadRequest, msg: "invalid cursor"},
+	{err: store.ErrWrongRole, status: http.StatusBadRequest, msg: "wrong role: edit takes a user message, regenerate an assistant message"},
+	{err: store.ErrOtherConversation, status: http.StatusBadRequest, msg: "the message belongs to another conversation"},
 	{err: store.ErrInvalidLimit, status: http.StatusBadRequest, msg: "invalid limit: want 1..100"},
 	{err: errBadRequest, status: http.StatusBadRequest, msg: "bad request"},
 	{err: errUnauthorized, status: http.StatusUnauthorized, msg: "missing or wrong bearer token"},
@@ -101,6 +103,16 @@ func (e *clientError) Error() string { return e.msg }
 func (e *clientError) Unwrap() error { return e.sentinel }
 
 func badRequest(msg string) error { return &clientError{errBadRequest, msg} }
+
+// messageNotFound words the 404 of a route that names a message as well as
+// a conversation: the store's ErrNotFound does not say which of the two it
+// did not find (or could not parse).
+func messageNotFound(err error) error {
+	if errors.Is(err, store.ErrNotFound) {
+		return &clientError{err, "conversation or message not found"}
+	}
+	return err
+}
 
 // statusOf returns the status and the client's message for err.
 func statusOf(err error) (int, string) {

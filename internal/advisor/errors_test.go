@@ -26,6 +26,8 @@ func TestErrorTable(t *testing.T) {
 		store.ErrInvalidQuery:      http.StatusBadRequest,
 		store.ErrInvalidCursor:     http.StatusBadRequest,
 		store.ErrInvalidLimit:      http.StatusBadRequest,
+		store.ErrWrongRole:         http.StatusBadRequest,
+		store.ErrOtherConversation: http.StatusBadRequest,
 		errBadRequest:              http.StatusBadRequest,
 		errUnauthorized:            http.StatusUnauthorized,
 		errForbidden:               http.StatusForbidden,
@@ -87,5 +89,19 @@ func TestErrorTable(t *testing.T) {
 	}
 	if got, msg := statusOf(badRequest(`missing field "title"`)); got != 400 || msg != `missing field "title"` {
 		t.Errorf("clientError: %d %q", got, msg)
+	}
+}
+
+// TestMessageNotFound: a route that names a message says so in its 404,
+// and other errors pass as they are.
+func TestMessageNotFound(t *testing.T) {
+	t.Parallel()
+	err := fmt.Errorf("store: edit message: %w", store.ErrNotFound)
+	if got, msg := statusOf(messageNotFound(err)); got != http.StatusNotFound || msg != "conversation or message not found" {
+		t.Errorf("message not found: %d %q", got, msg)
+	}
+	other := fmt.Errorf("store: edit message: %w", store.ErrWrongRole)
+	if got := messageNotFound(other); got != other {
+		t.Errorf("messageNotFound changed %v into %v", other, got)
 	}
 }

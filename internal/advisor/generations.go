@@ -96,31 +96,56 @@ func (gs *generations) get(convID string) *generation {
 	return gs.byID[convID]
 }
 
-// start stores the user's message (content non-nil: chat) and the
-// streaming reply, then generates the reply in the background. The
+// starter stores what a generation starts from, in one transaction of the
+// store: the streaming reply, and for chat and edit the user's message
+// before it (nil otherwise).
+type starter func(ctx context.Context, s *store.Store, convID string, rs store.ReplyStart) (*store.Message, store.Message, error)
+
+// chatStart: the user's message under the active leaf, and its reply.
+func chatStart(content string) starter {
+	return func(ctx context.Context, s *store.Store, convID string, rs store.ReplyStart) (*store.Message, store.Message, error) {
+		u, reply, err := s.StartChat(ctx, convID, content, rs)
+		return &u, reply, err
+	}
+}
+
+// replyStart: the reply to the active leaf, or the retry of one that did
+// not complete.
+func replyStart(ctx context.Context, s *store.Store, convID string, rs store.ReplyStart) (*store.Message, store.Message, error) {
+	reply, err := s.StartReply(ctx, convID, rs)
+	return nil, reply, err
+}
+
+// editStart: a new version of the user message messageID, and its reply.
+func editStart(messageID, content string) starter {
+	return func(ctx context.Context, s *store.Store, convID string, rs store.ReplyStart) (*store.Message, store.Message, error) {
+		u, reply, err := s.EditMessage(ctx, convID, messageID, content, rs)
+		return &u, reply, err
+	}
+}
+
+// regenerateStart: a new version of the reply messageID.
+func regenerateStart(messageID string) starter {
+	return func(ctx context.Context, s *store.Store, convID string, rs store.ReplyStart) (*store.Message, store.Message, error) {
+		reply, err := s.RegenerateMessage(ctx, convID, messageID, rs)
+		return nil, reply, err
+	}
+}
+
+// start stores what begin stores (a streaming reply, and maybe the user's
+// message before it), then generates the reply in the background. The
 // memory the generation may take (its text, up to the content limit, and
 // the thread it reads, as stored and as sent) is charged to the budget for
 // as long as it runs; a spent budget is errBusy, before anything is
 // stored.
-func (gs *generations) start(ctx context.Context, convID string, content *string) (*store.Message, *generation, error) {
+func (gs *generations) start(ctx context.Context, convID string, begin starter) (*store.Message, *generation, error) {
 	h := gs.h
 	charge := int64(h.cfg.Store.MaxContentBytes()) + 2*utf8.UTFMax*int64(h.cfg.ThreadBudget)
 	if !h.budget.sem.TryAcquire(charge) {
 		return nil, nil, errBusy
 	}
 	rs := store.ReplyStart{Model: h.cfg.DefaultModel, Instance: h.cfg.Instance}
-	var (
-		user  *store.Message
-		reply store.Message
-		err   error
-	)
-	if content != nil {
-		var u store.Message
-		u, reply, err = h.cfg.Store.StartChat(ctx, convID, *content, rs)
-		user = &u
-	} else {
-		reply, err = h.cfg.Store.StartReply(ctx, convID, rs)
-	}
+	user, reply, err := begin(ctx, h.cfg.Store, convID, rs)
 	if err != nil {
 		h.budget.sem.Release(charge)
 		return nil, nil, err
@@ -258,11 +283,12 @@ func (g *generation) changedChan() <-chan struct{} {
 // server shut down or lost it; its text up to the last flush is kept.
 var errInterrupted = fmt.Errorf("%w: the reply was interrupted", ErrModelFailed)
 
-// thread is what the model is sent for g: the tail that fits the budget,
-// without the replies that did not complete after the last user message
-// (g's own, and a stopped, failed or interrupted one being retried). A
-// reply that did not complete but that the user answered stays: the user
-// read it and wrote on.
+// thread is what the model is sent for g: the tail of the active path
+// that fits the budget, without the replies that did not complete after
+// the last user message (g's own; a stopped, failed or interrupted one
+// being retried is g's sibling, off the path, but a database from before
+// the tree may hold one on it). A reply that did not complete but that
+// the user answered stays: the user read it and wrote on.
 func (gs *generations) thread(ctx context.Context, g *generation) ([]Turn, error) {
 	h := gs.h
 	// Only the tail that can fit the thread budget is read: a character is
@@ -271,20 +297,24 @@ func (gs *generations) thread(ctx context.Context, g *generation) ([]Turn, error
 	if err != nil {
 		return nil, err
 	}
-	trimmed := 0
 	for len(msgs) > 0 {
 		last := msgs[len(msgs)-1]
 		if last.Role != store.RoleAssistant || last.Status == store.StatusComplete {
 			break
 		}
 		msgs = msgs[:len(msgs)-1]
-		trimmed++
 	}
 	t := fitThread(h.cfg.SystemPrompt, msgs, h.cfg.ThreadBudget)
-	if sent, all := len(msgs)-t.droppedMsgs, c.MessageCount-trimmed; sent < all {
+	// The thread is the active path; the conversation's message_count
+	// counts every branch, so it cannot say how much of the path was left
+	// out. The tail read can: it starts below the root when older messages
+	// were not even read (they do not fit either), and those are not
+	// counted.
+	olderUnread := len(msgs) > 0 && msgs[0].ParentID != ""
+	if t.droppedMsgs > 0 || olderUnread {
 		h.log.Info("thread over budget: oldest messages not sent to the model",
-			"conversation", c.ID, "dropped_messages", all-sent, "dropped_chars", t.droppedChars,
-			"unread_messages", all-len(msgs), "sent_messages", sent, "budget_chars", h.cfg.ThreadBudget)
+			"conversation", c.ID, "dropped_messages", t.droppedMsgs, "dropped_chars", t.droppedChars,
+			"older_unread", olderUnread, "sent_messages", len(msgs)-t.droppedMsgs, "budget_chars", h.cfg.ThreadBudget)
 	}
 	return t.turns, nil
 }
@@ -382,6 +412,9 @@ func (f *flusher) finish(final store.Final) store.Message {
 	for wait := 100 * time.Millisecond; ; wait = min(2*wait, 2*time.Second) {
 		m, err := f.gs.h.cfg.Store.FinishReply(context.Background(), f.g.reply.ID, pending, final)
 		if err == nil {
+			// A reply's parent never changes; the store's answer to a
+			// finish does not read it again.
+			m.ParentID = f.g.reply.ParentID
 			return m
 		}
 		if !errors.Is(err, store.ErrUnavailable) || time.Now().Add(wait).After(deadline) {

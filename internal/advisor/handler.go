@@ -55,7 +55,8 @@ func New(cfg Config) (*Server, error) {
 	api.Handle("POST /api/conversations", h.limit(!reads, h.createConversation))
 	api.Handle("GET /api/conversations/{id}", h.limit(reads, h.getConversation))
 	api.Handle("DELETE /api/conversations/{id}", h.limit(!reads, h.deleteConversation))
-	api.Handle("PATCH /api/conversations/{id}", h.limit(!reads, h.patchConversation))
+	// A switch of branch answers the new path: it reads a thread.
+	api.Handle("PATCH /api/conversations/{id}", h.limit(reads, h.patchConversation))
 	api.Handle("POST /api/conversations/{id}/messages", h.limit(!reads, h.addMessage))
 	api.Handle("GET /api/search", h.limit(!reads, h.search))
 	// A generation charges what it holds itself (generations.start), for
@@ -63,6 +64,8 @@ func New(cfg Config) (*Server, error) {
 	// charges more when it reads another instance's reply from the store).
 	api.Handle("POST /api/conversations/{id}/chat", h.limit(!reads, h.chat))
 	api.Handle("POST /api/conversations/{id}/reply", h.limit(!reads, h.reply))
+	api.Handle("POST /api/conversations/{id}/messages/{mid}/edit", h.limit(!reads, h.edit))
+	api.Handle("POST /api/conversations/{id}/messages/{mid}/regenerate", h.limit(!reads, h.regenerate))
 	api.Handle("GET /api/conversations/{id}/stream", h.limit(!reads, h.streamReply))
 	api.Handle("POST /api/conversations/{id}/stop", h.limit(!reads, h.stopReply))
 	api.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {

@@ -241,18 +241,20 @@ func (f *fixture) do(method, path, body string, hdr ...string) response {
 }
 
 type message struct {
-	ID               string  `json:"id"`
-	ConversationID   string  `json:"conversation_id"`
-	Role             string  `json:"role"`
-	Content          string  `json:"content"`
-	CreatedAt        string  `json:"created_at"`
-	Status           string  `json:"status"`
-	Model            *string `json:"model"`
-	FinishReason     *string `json:"finish_reason"`
-	PromptTokens     *int    `json:"prompt_tokens"`
-	CompletionTokens *int    `json:"completion_tokens"`
-	FirstTokenMS     *int    `json:"first_token_ms"`
-	DurationMS       *int    `json:"duration_ms"`
+	ID               string   `json:"id"`
+	ConversationID   string   `json:"conversation_id"`
+	ParentID         *string  `json:"parent_id"`
+	Siblings         []string `json:"siblings"`
+	Role             string   `json:"role"`
+	Content          string   `json:"content"`
+	CreatedAt        string   `json:"created_at"`
+	Status           string   `json:"status"`
+	Model            *string  `json:"model"`
+	FinishReason     *string  `json:"finish_reason"`
+	PromptTokens     *int     `json:"prompt_tokens"`
+	CompletionTokens *int     `json:"completion_tokens"`
+	FirstTokenMS     *int     `json:"first_token_ms"`
+	DurationMS       *int     `json:"duration_ms"`
 }
 
 type conversation struct {
@@ -261,6 +263,7 @@ type conversation struct {
 	Model        string    `json:"model"`
 	StartedAt    string    `json:"started_at"`
 	MessageCount int       `json:"message_count"`
+	ActiveID     *string   `json:"active_message_id"`
 	Messages     []message `json:"messages"`
 }
 
@@ -279,6 +282,16 @@ func (f *fixture) create() string {
 func (f *fixture) thread(id string) []store.Message {
 	f.t.Helper()
 	c, err := f.st.GetConversation(context.Background(), id)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	return c.Messages
+}
+
+// tree reads every message of every branch, in append order.
+func (f *fixture) tree(id string) []store.Message {
+	f.t.Helper()
+	c, err := f.st.GetConversationTree(context.Background(), id)
 	if err != nil {
 		f.t.Fatal(err)
 	}

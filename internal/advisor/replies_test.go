@@ -198,11 +198,16 @@ func TestStop(t *testing.T) {
 		t.Fatalf("stream with nothing in flight: %d %s", r.status, r.body)
 	}
 	f.stub.SetReply(func([]modelstub.Message) string { return "fresh" })
-	if r := f.do("POST", "/api/conversations/"+id+"/reply", `{}`); r.status != http.StatusOK {
+	r = f.do("POST", "/api/conversations/"+id+"/reply", `{}`)
+	var retried struct{ Reply message }
+	if r.json(t, &retried); r.status != http.StatusOK {
 		t.Fatalf("retry after stop: %d %s", r.status, r.body)
 	}
-	if msgs := f.thread(id); roles(msgs) != "user,assistant:stopped,assistant" || msgs[1].Content != stopped.Content {
+	if msgs := f.tree(id); roles(msgs) != "user,assistant:stopped,assistant" || msgs[1].Content != stopped.Content {
 		t.Fatalf("after the retry: %s", roles(msgs))
+	}
+	if msgs := f.thread(id); roles(msgs) != "user,assistant" || msgs[1].ID != retried.Reply.ID {
+		t.Fatalf("the thread after the retry: %s", roles(msgs))
 	}
 }
 

@@ -59,9 +59,11 @@ type ThreadWriter struct {
 // NewThreadWriter returns a ThreadWriter writing to w.
 func NewThreadWriter(w io.Writer) *ThreadWriter { return &ThreadWriter{w: w} }
 
-// Head writes the conversation's own members and opens its messages.
-func (t *ThreadWriter) Head(s Summary) error {
-	b, err := Marshal(Conversation{Summary: s, Messages: []Message{}})
+// Head writes the conversation's own members and opens its messages; c's
+// messages are not written (Message writes them).
+func (t *ThreadWriter) Head(c Conversation) error {
+	c.Messages = []Message{}
+	b, err := Marshal(c)
 	if err != nil {
 		return err
 	}

@@ -99,8 +99,9 @@ func (rs *Records) Next() (int, Conversation, error) {
 // redundant) and the messages decoded one at a time.
 type record struct {
 	Summary
-	MessageCount *int          `json:"message_count"`
-	Messages     messageStream `json:"messages"`
+	MessageCount    *int          `json:"message_count"`
+	ActiveMessageID *string       `json:"active_message_id"`
+	Messages        messageStream `json:"messages"`
 }
 
 func (rs *Records) decode() (Conversation, error) {
@@ -111,7 +112,7 @@ func (rs *Records) decode() (Conversation, error) {
 	if err := expectEnd(rs.dec); err != nil {
 		return Conversation{}, err
 	}
-	c := Conversation{Summary: rec.Summary, Messages: rec.Messages.list}
+	c := Conversation{Summary: rec.Summary, ActiveMessageID: rec.ActiveMessageID, Messages: rec.Messages.list}
 	if c.Messages == nil {
 		c.Messages = []Message{}
 	}

@@ -16,10 +16,16 @@ func TestThreadWriterMatchesWrite(t *testing.T) {
 	t.Parallel()
 	at := time.Date(2026, 12, 3, 8, 0, 0, 123, time.UTC)
 	msg := func(i int) wire.Message {
-		return wire.Message{ID: "m" + strings.Repeat("x", i), ConversationID: "c", Role: "user", Content: "<b>&\u2028\"\n" + strings.Repeat("ø", i), CreatedAt: at}
+		m := wire.Message{ID: "m" + strings.Repeat("x", i), ConversationID: "c", Siblings: []string{"a", "b"}, Role: "user", Content: "<b>&\u2028\"\n" + strings.Repeat("ø", i), CreatedAt: at}
+		if i > 0 {
+			parent := "m" + strings.Repeat("x", i-1)
+			m.ParentID = &parent
+		}
+		return m
 	}
 	for _, n := range []int{0, 1, 3} {
-		c := wire.Conversation{Summary: wire.Summary{ID: "c", Title: "t<", Model: "m", StartedAt: at, MessageCount: n}, Messages: []wire.Message{}}
+		active := "m"
+		c := wire.Conversation{Summary: wire.Summary{ID: "c", Title: "t<", Model: "m", StartedAt: at, MessageCount: n}, ActiveMessageID: &active, Messages: []wire.Message{}}
 		for i := range n {
 			c.Messages = append(c.Messages, msg(i))
 		}
@@ -28,7 +34,7 @@ func TestThreadWriterMatchesWrite(t *testing.T) {
 			t.Fatal(err)
 		}
 		tw := wire.NewThreadWriter(&got)
-		if err := tw.Head(c.Summary); err != nil {
+		if err := tw.Head(c); err != nil {
 			t.Fatal(err)
 		}
 		for _, m := range c.Messages {

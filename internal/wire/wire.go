@@ -33,9 +33,21 @@ import (
 // Message is one stored message: an API answer, and an element of a
 // conversation's "messages". ConversationID is always written; an import
 // may leave it out, since the line's conversation names it.
+//
+// Messages form a tree: ParentID is the message this one follows, null
+// for a root (the first message, or an edit of it). An import may leave
+// parent_id out of every message of a conversation (files written before
+// it existed): the messages then form a chain in their order. Siblings
+// are the messages with the same parent, in append order, this one
+// included: written for the messages of a conversation's active path (a
+// GET, a PATCH, `show`), where it is never empty, and left out elsewhere
+// (an export, which carries the whole tree; the messages of a chat or an
+// edit answer), where it is not read.
 type Message struct {
 	ID             string    `json:"id"`
 	ConversationID string    `json:"conversation_id,omitempty"`
+	ParentID       *string   `json:"parent_id"`
+	Siblings       []string  `json:"siblings,omitempty"`
 	Role           string    `json:"role"`
 	Content        string    `json:"content"`
 	CreatedAt      time.Time `json:"created_at"`
@@ -60,11 +72,17 @@ type Summary struct {
 	MessageCount int       `json:"message_count"`
 }
 
-// Conversation is a summary with its thread: an API answer, one line of an
-// export, and the output of `show --json`. MessageCount is len(Messages).
+// Conversation is a summary with its messages: an API answer (the active
+// path, root to leaf), one line of an export (the whole tree, in append
+// order), and the output of `show --json` (the path) or `show --tree
+// --json` (the tree). MessageCount counts every message of every branch,
+// so it is len(Messages) for the tree, and may be more for the path.
+// ActiveMessageID is the active path's leaf, null while there is none.
+// Messages is the last member: ThreadWriter relies on it.
 type Conversation struct {
 	Summary
-	Messages []Message `json:"messages"`
+	ActiveMessageID *string   `json:"active_message_id"`
+	Messages        []Message `json:"messages"`
 }
 
 // Page is the API's answer to a listing; NextCursor is "" on the last page.
@@ -79,16 +97,19 @@ type (
 	NewConversation struct {
 		Model *string `json:"model"`
 	}
-	// TitleChange is PATCH /api/conversations/{id}.
-	TitleChange struct {
-		Title *string `json:"title"`
+	// ConversationChange is PATCH /api/conversations/{id}: a new title,
+	// the message whose branch to show (the active path becomes the newest
+	// leaf under it), or both.
+	ConversationChange struct {
+		Title           *string `json:"title"`
+		ActiveMessageID *string `json:"active_message_id"`
 	}
 	// NewMessage is POST /api/conversations/{id}/messages, the raw append.
 	NewMessage struct {
 		Role    *string `json:"role"`
 		Content *string `json:"content"`
 	}
-	// ChatMessage is POST /api/conversations/{id}/chat.
+	// ChatMessage is POST /api/conversations/{id}/chat, and …/edit.
 	ChatMessage struct {
 		Content *string `json:"content"`
 	}
@@ -103,8 +124,8 @@ func FromMessage(m store.Message) Message {
 		status = store.StatusComplete
 	}
 	return Message{
-		ID: m.ID, ConversationID: m.ConversationID, Role: m.Role, Content: m.Content, CreatedAt: m.CreatedAt.UTC(),
-		Status: status, Model: textOrNil(m.Model), FinishReason: textOrNil(m.FinishReason),
+		ID: m.ID, ConversationID: m.ConversationID, ParentID: textOrNil(m.ParentID), Siblings: m.Siblings,
+		Role: m.Role, Content: m.Content, CreatedAt: m.CreatedAt.UTC(), Status: status, Model: textOrNil(m.Model), FinishReason: textOrNil(m.FinishReason),
 		PromptTokens: m.PromptTokens, CompletionTokens: m.CompletionTokens, FirstTokenMS: m.FirstTokenMS, DurationMS: m.DurationMS,
 	}
 }
@@ -123,29 +144,60 @@ func textOf(p *string) string {
 	return *p
 }
 
+// FromPathMessage converts a message of a conversation's active path,
+// whose siblings are always written: the store leaves them nil for a
+// message that has none but itself.
+func FromPathMessage(m store.Message) Message {
+	out := FromMessage(m)
+	if len(out.Siblings) == 0 {
+		out.Siblings = []string{m.ID}
+	}
+	return out
+}
+
 // FromSummary converts a stored summary.
 func FromSummary(s store.ConversationSummary) Summary {
 	return Summary{ID: s.ID, Title: s.Title, Model: s.Model, StartedAt: s.StartedAt.UTC(), MessageCount: s.MessageCount}
 }
 
-// FromConversation converts a stored conversation and its thread.
-func FromConversation(c *store.Conversation) Conversation {
+// FromHead is a conversation without its messages, for ThreadWriter.Head:
+// the summary and the active leaf.
+func FromHead(s store.ConversationSummary) Conversation {
+	return Conversation{Summary: FromSummary(s), ActiveMessageID: textOrNil(s.ActiveID), Messages: []Message{}}
+}
+
+// FromTree converts a stored conversation read whole
+// (store.GetConversationTree, an export): every message of every branch.
+func FromTree(c *store.Conversation) Conversation {
+	return fromConversation(c, len(c.Messages), FromMessage)
+}
+
+// FromPath converts a stored conversation's active path
+// (store.GetConversation); count is its message_count, every message of
+// every branch, which the path alone does not tell.
+func FromPath(c *store.Conversation, count int) Conversation {
+	return fromConversation(c, count, FromPathMessage)
+}
+
+func fromConversation(c *store.Conversation, count int, conv func(store.Message) Message) Conversation {
 	out := Conversation{
-		Summary:  Summary{ID: c.ID, Title: c.Title, Model: c.Model, StartedAt: c.StartedAt.UTC(), MessageCount: len(c.Messages)},
-		Messages: make([]Message, len(c.Messages)),
+		Summary:         Summary{ID: c.ID, Title: c.Title, Model: c.Model, StartedAt: c.StartedAt.UTC(), MessageCount: count},
+		ActiveMessageID: textOrNil(c.ActiveID),
+		Messages:        make([]Message, len(c.Messages)),
 	}
 	for i, m := range c.Messages {
-		out.Messages[i] = FromMessage(m)
+		out.Messages[i] = conv(m)
 	}
 	return out
 }
 
 // Store converts a decoded conversation for the store's import.
 func (c Conversation) Store() store.Conversation {
-	out := store.Conversation{ID: c.ID, Title: c.Title, Model: c.Model, StartedAt: c.StartedAt, Messages: make([]store.Message, len(c.Messages))}
+	out := store.Conversation{ID: c.ID, Title: c.Title, Model: c.Model, StartedAt: c.StartedAt,
+		ActiveID: textOf(c.ActiveMessageID), Messages: make([]store.Message, len(c.Messages))}
 	for i, m := range c.Messages {
 		out.Messages[i] = store.Message{
-			ID: m.ID, ConversationID: m.ConversationID, Role: m.Role, Content: m.Content, CreatedAt: m.CreatedAt,
+			ID: m.ID, ConversationID: m.ConversationID, ParentID: textOf(m.ParentID), Role: m.Role, Content: m.Content, CreatedAt: m.CreatedAt,
 			Status: m.Status, Reply: store.Reply{
 				Model: textOf(m.Model), FinishReason: textOf(m.FinishReason),
 				PromptTokens: m.PromptTokens, CompletionTokens: m.CompletionTokens, FirstTokenMS: m.FirstTokenMS, DurationMS: m.DurationMS,

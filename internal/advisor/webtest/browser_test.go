@@ -152,8 +152,9 @@ func TestBrowser(t *testing.T) {
 	saveScreenshot(t, ctx)
 
 	// A model failure mid-reply: the question stays, and so does the
-	// partial reply, marked failed; its Retry asks again through /reply and
-	// appends a fresh reply after it.
+	// partial reply, marked failed; its Retry asks again through /reply,
+	// and the fresh reply takes its place as its next version (the failed
+	// one stays, one switch away, and counts).
 	model.SetMode(modelstub.FailMidStream)
 	must(t, "send the third question", typeMessage(ctx, question3...))
 	failed := `#thread li.role-assistant[data-status="failed"]`
@@ -174,8 +175,9 @@ func TestBrowser(t *testing.T) {
 		chromedp.WaitNotVisible(chromedp.CSS("#problem")),
 	))
 	must(t, "retried reply complete", waitCount(ctx, `#thread li.role-assistant[data-status="complete"]`, 3))
-	want = append(want, shownMessage{Role: "assistant", Content: answer3, State: "done"})
+	want = append(want[:len(want)-1], shownMessage{Role: "assistant", Content: answer3, State: "done"})
 	checkThread(t, ctx, "after the retry", want)
+	must(t, "the failed reply one switch away", waitText(ctx, "#thread li.message:last-child .branch-position", "2 / 2"))
 	must(t, "count after retry", waitPrefix(ctx, "#conversation-list li.conversation:first-child .conversation-meta", "7 messages · "))
 
 	closeClean(t, b1, nil)

@@ -282,8 +282,9 @@ func TestBrowserResumeAfterKill(t *testing.T) {
 }
 
 // TestBrowserStopRetry: Stop ends a streaming reply and keeps its text
-// with a "stopped" badge; Retry on it appends a fresh reply and the stopped
-// one stays. Each reply carries its facts line (model, tokens, duration).
+// with a "stopped" badge; Retry on it shows a fresh reply in its place, and
+// the stopped one stays, a version back. Each reply carries its facts line
+// (model, tokens, duration).
 func TestBrowserStopRetry(t *testing.T) {
 	t.Parallel()
 	execPath := chromiumPath(t)
@@ -323,18 +324,19 @@ func TestBrowserStopRetry(t *testing.T) {
 	must(t, "a fresh reply", waitCount(ctx, complete, 1))
 	want := []shownMessage{
 		{Role: "user", Content: "Count to twenty.", State: "done"},
-		{Role: "assistant", Content: "1", State: "done"},
 		{Role: "assistant", Content: modelstub.NumberedText(tokens), State: "done"},
 	}
 	checkThread(t, ctx, "after the retry", want)
-	must(t, "the stopped one keeps its badge", waitText(ctx, stopped+" .message-badge", "stopped"))
 	must(t, "no Retry left", waitCount(ctx, ".message-retry", 0))
 
 	ms = conversationMessages(t, base, id)
-	if len(ms) != 3 || ms[2].Status != "complete" {
-		t.Fatalf("stored after Retry: %+v; want the stopped reply and a complete one after it", ms)
+	if len(ms) != 2 || ms[1].Status != "complete" || len(ms[1].Siblings) != 2 {
+		t.Fatalf("stored after Retry: %+v; want a complete reply beside the stopped one", ms)
 	}
-	checkFacts(t, ctx, complete, ms[2])
+	checkFacts(t, ctx, complete, ms[1])
+	must(t, "back to the stopped version", chromedp.Do(ctx,
+		chromedp.Click(chromedp.CSS(complete+` .branch-switch [data-branch="prev"]`))))
+	must(t, "the stopped one keeps its badge", waitText(ctx, stopped+" .message-badge", "stopped"))
 	closeClean(t, b, nil)
 }
 

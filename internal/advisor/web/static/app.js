@@ -224,7 +224,10 @@ function messageItem(m, stateName = m.status === "streaming" ? "streaming" : "do
   li.className = `message role-${m.role}`;
   li.dataset.state = stateName;
   if (m.status) li.dataset.status = m.status;
-  if (m.id) li.dataset.id = m.id;
+  if (m.id) {
+    li.dataset.id = m.id;
+    li.dataset.siblings = siblingKey(m);
+  }
 
   const head = document.createElement("p");
   head.className = "message-head";
@@ -259,7 +262,262 @@ function messageItem(m, stateName = m.status === "streaming" ? "streaming" : "do
     if (m.first_token_ms != null) meta.title = `First token after ${formatDuration(m.first_token_ms)}`;
     li.append(meta);
   }
+  const actions = messageActions(m);
+  if (actions) li.append(actions);
   return li;
+}
+
+// ---- branches --------------------------------------------------------------
+//
+// A conversation is a tree: an edit stores a new question beside the old
+// one, a regenerate a new answer beside the old one, and nothing is
+// overwritten. The thread shows one path through it (the server keeps which
+// one, so a reload or another browser shows the same), and a message with
+// siblings carries a "‹ 2 / 3 ›" switcher to show another version.
+
+// messageActions is the row under a stored message: its version switcher,
+// and Edit (a question) or Regenerate (an answer). Not for a message still
+// pending or streaming: it has nothing to branch from yet.
+function messageActions(m) {
+  if (!m.id || !state.current || state.current.draft) return null;
+  if (m.status === "streaming") return null;
+  const row = document.createElement("div");
+  row.className = "message-actions";
+  const siblings = m.siblings || [m.id];
+  if (siblings.length > 1) row.append(branchSwitch(m, siblings));
+  if (m.role === "user") {
+    row.append(actionButton("Edit", "Edit this question (the original stays as a version)", () => showEditor(m)));
+  } else if (m.role === "assistant") {
+    row.append(
+      actionButton("Regenerate", "Regenerate: ask for a new answer (this one stays as a version)", () =>
+        regenerate(m),
+      ),
+    );
+  }
+  return row;
+}
+
+function actionButton(text, label, onClick, cls = "secondary") {
+  const b = document.createElement("button");
+  b.type = "button";
+  b.className = `${cls} message-action`;
+  b.textContent = text;
+  b.setAttribute("aria-label", label);
+  b.disabled = state.busy;
+  b.addEventListener("click", onClick);
+  return b;
+}
+
+// branchSwitch is "‹ 2 / 3 ›": a group whose buttons name what they do,
+// and whose position is read out as "version 2 of 3".
+function branchSwitch(m, siblings) {
+  const at = siblings.indexOf(m.id);
+  const noun = m.role === "user" ? "question" : "answer";
+  const group = document.createElement("div");
+  group.className = "branch-switch";
+  group.setAttribute("role", "group");
+  group.setAttribute("aria-label", `Version ${at + 1} of ${siblings.length} of this ${noun}`);
+  const prev = actionButton("‹", `Previous version of this ${noun}`, () => switchBranch(m, siblings[at - 1], "prev"), "branch-step");
+  const next = actionButton("›", `Next version of this ${noun}`, () => switchBranch(m, siblings[at + 1], "next"), "branch-step");
+  prev.dataset.branch = "prev";
+  next.dataset.branch = "next";
+  prev.dataset.edge = String(at <= 0);
+  next.dataset.edge = String(at >= siblings.length - 1);
+  prev.disabled = state.busy || at <= 0;
+  next.disabled = state.busy || at >= siblings.length - 1;
+  const pos = document.createElement("span");
+  pos.className = "branch-position";
+  pos.textContent = `${at + 1} / ${siblings.length}`;
+  pos.setAttribute("aria-hidden", "true"); // the group's label says it
+  group.append(prev, pos, next);
+  return group;
+}
+
+// setActionsDisabled follows busy: while a reply is written the server
+// refuses every branch operation (409), so the page does not offer them.
+function setActionsDisabled(busy) {
+  for (const b of el.thread.querySelectorAll(".message-action")) {
+    b.disabled = busy || b.dataset.edge === "true";
+  }
+}
+
+// redrawFrom replaces the thread's items from message index i on with the
+// open conversation's, leaving those before it (and what a screen reader
+// has read of them) alone. The log is quiet meanwhile: the change is
+// announced once, in words, by the caller.
+function redrawFrom(i) {
+  const c = state.current;
+  const items = [...el.thread.children];
+  for (const item of items.slice(i)) item.remove();
+  el.thread.setAttribute("aria-live", "off");
+  el.thread.append(...c.messages.slice(i).map((m) => messageItem(m)));
+  requestAnimationFrame(() => el.thread.setAttribute("aria-live", "polite"));
+  offerRetryIfUnanswered();
+}
+
+// switchBranch shows another version of m (target, one of its siblings) and
+// the newest path below it. The server keeps the choice (PATCH), so it
+// survives a reload. The view stays in place: the switched message keeps its
+// position on screen, and focus stays on the button that was pressed.
+async function switchBranch(m, target, which) {
+  const c = state.current;
+  if (!c || c.draft || state.busy || !target) return;
+  const i = c.messages.findIndex((x) => x.id === m.id);
+  const item = el.thread.children[i];
+  const top = item ? item.getBoundingClientRect().top : 0;
+  hideProblem();
+  let fresh;
+  try {
+    fresh = await json(apiPath(c.id), { method: "PATCH", body: { active_message_id: target } });
+  } catch (err) {
+    showProblem(`Could not show that version: ${err.message}`);
+    if (err.status === 409 || err.status === 404) await resync(c.id);
+    return;
+  }
+  if (state.current?.id !== c.id) return;
+  fresh.messages = fresh.messages || [];
+  state.current = fresh;
+  renderHeader();
+  upsertSummary(fresh);
+  redrawFrom(i);
+  const shown = el.thread.children[i];
+  if (shown) {
+    el.thread.scrollTop += shown.getBoundingClientRect().top - top;
+    const again = shown.querySelector(`.branch-switch [data-branch="${which}"]`);
+    const focus = again && !again.disabled ? again : shown.querySelector(".branch-switch button:not(:disabled)");
+    focus?.focus();
+    const group = shown.querySelector(".branch-switch");
+    announce(`Showing ${group ? group.getAttribute("aria-label").toLowerCase() : "another version"}.`);
+  }
+  if (lastMessage()?.status === "streaming") resumeReply(fresh);
+}
+
+// syncBranches puts the switchers the server now reports (after an edit or
+// a regenerate, the message it branched from has one more sibling) on the
+// items already shown, replacing only the rows that changed.
+function syncBranches() {
+  const c = state.current;
+  if (!c) return;
+  const items = [...el.thread.children];
+  const differs = items.findIndex((item, k) => item.dataset.id !== c.messages[k]?.id);
+  if (differs >= 0 || items.length !== c.messages.length) {
+    // The server's path is not the one shown (another browser switched
+    // meanwhile): show the server's from where they part.
+    redrawFrom(differs >= 0 ? differs : items.length);
+    return syncBranches();
+  }
+  for (const item of items) {
+    const m = c.messages.find((x) => x.id === item.dataset.id);
+    if (!m || item.dataset.siblings === siblingKey(m)) continue;
+    const row = messageActions(m);
+    const old = item.querySelector(".message-actions");
+    if (old && row) old.replaceWith(row);
+    else if (row) item.append(row);
+    else old?.remove();
+    item.dataset.siblings = siblingKey(m);
+  }
+}
+
+function siblingKey(m) {
+  return (m.siblings || [m.id]).join(",");
+}
+
+// showEditor turns a question into an inline editor: Save sends the edited
+// question as a new version (the old one and its answers stay, one switch
+// away); Cancel or Escape puts the question back.
+function showEditor(m) {
+  if (state.busy) return;
+  const item = el.thread.querySelector(`li[data-id="${CSS.escape(m.id)}"]`);
+  if (!item || item.querySelector(".message-editor")) return;
+  const content = item.querySelector(".message-content");
+  const actions = item.querySelector(".message-actions");
+  const form = document.createElement("form");
+  form.className = "message-editor";
+  const label = document.createElement("label");
+  const labelText = document.createElement("span");
+  labelText.className = "visually-hidden";
+  labelText.textContent = "Edit question";
+  const input = document.createElement("textarea");
+  input.rows = Math.min(10, Math.max(2, (m.content || "").split("\n").length));
+  input.value = m.content || "";
+  input.required = true;
+  input.setAttribute("aria-describedby", "composer-hint"); // the same keys as the composer
+  label.append(labelText, input);
+  const save = document.createElement("button");
+  save.type = "submit";
+  save.className = "primary";
+  save.textContent = "Save and send";
+  const cancel = document.createElement("button");
+  cancel.type = "button";
+  cancel.className = "secondary";
+  cancel.textContent = "Cancel";
+  const buttons = document.createElement("div");
+  buttons.className = "editor-actions";
+  buttons.append(save, cancel);
+  form.append(label, buttons);
+
+  const close = () => {
+    form.remove();
+    content.hidden = false;
+    if (actions) actions.hidden = false;
+    item.querySelector('button[aria-label^="Edit"]')?.focus();
+  };
+  cancel.addEventListener("click", close);
+  input.addEventListener("keydown", (e) => {
+    if (e.key === "Escape") {
+      e.preventDefault();
+      close();
+    } else if (e.key === "Enter" && !e.shiftKey && !e.isComposing) {
+      e.preventDefault();
+      form.requestSubmit();
+    }
+  });
+  form.addEventListener("submit", (e) => {
+    e.preventDefault();
+    const text = input.value;
+    if (!text.trim() || state.busy) return;
+    editMessage(m, text);
+  });
+  content.hidden = true;
+  if (actions) actions.hidden = true;
+  content.after(form);
+  input.focus();
+  input.setSelectionRange(input.value.length, input.value.length);
+}
+
+// editMessage sends an edited question as a new version of m, answered
+// like a chat message; regenerate asks for a new version of the answer m.
+function editMessage(m, content) {
+  return branchFrom(m, "edit", { content }, "Could not edit", content);
+}
+
+function regenerate(m) {
+  return branchFrom(m, "regenerate", {}, "Could not regenerate");
+}
+
+// branchFrom cuts the thread back to before m (it and what follows stay on
+// the server, one switch away) and streams in the new version that POST
+// messages/{m}/{action} starts: a question (question set) and its answer,
+// or an answer.
+async function branchFrom(m, action, body, failure, question) {
+  const c = state.current;
+  if (!c || c.draft || state.busy) return;
+  const i = c.messages.findIndex((x) => x.id === m.id);
+  if (i < 0) return;
+  hideProblem();
+  c.messages = c.messages.slice(0, i);
+  redrawFrom(i);
+  el.input.focus(); // the editor or button is gone with m; typing goes on in the composer
+  let pending = null;
+  if (question !== undefined) {
+    pending = messageItem({ role: "user", content: question, created_at: new Date().toISOString() }, "pending");
+    el.thread.append(pending);
+  }
+  const stored = await streamReply(c, `messages/${encodeURIComponent(m.id)}/${action}`, body, pending);
+  if (stored.refused && state.current?.id === c.id && !state.busy) {
+    // Nothing was stored: resync has put the thread back as it was.
+    showProblem(`${failure}: ${stored.refused.message}`);
+  }
 }
 
 const STATUS_HELP = {
@@ -536,6 +794,7 @@ function setBusy(busy) {
   // the generation (see follow); before that /stop would find nothing.
   el.stop.hidden = !busy;
   el.stop.disabled = true;
+  setActionsDisabled(busy);
 }
 
 // beginFollow makes the page busy with one reply; outcome.signal ends when
@@ -589,6 +848,13 @@ async function retry() {
   const c = state.current;
   if (!c || c.draft || state.busy) return;
   hideProblem();
+  const last = lastMessage();
+  if (last?.role === "assistant" && UNFINISHED.has(last.status)) {
+    // The retry is a new version of that reply (its sibling), which takes
+    // its place on the path; the unfinished one is one switch away.
+    c.messages = c.messages.slice(0, -1);
+    redrawFrom(c.messages.length);
+  }
   await streamReply(c, "reply", {}, null);
 }
 
@@ -864,6 +1130,7 @@ async function refreshSummary(id) {
     Object.assign(state.current, fresh);
     renderHeader();
     upsertSummary(state.current);
+    syncBranches();
   } catch {
     // The reply is on the page already; a stale count is harmless.
   }
