@@ -31,24 +31,19 @@ path AS MATERIALIZED (
 	SELECT hwlab_active_path($1, leaf) AS runs FROM chain WHERE NOT yes
 )`
 
-// chainMessages are a chain's message rows, and pathMessages a branched
-// conversation's, for a thread read after activePath; the one-time filter
-// on chain.yes runs exactly one of them. pathMessages are the
-// conversation's messages from the root's seq to the leaf's whose seq is in
+// pathMessages are the active path's message rows, for a thread read after
+// activePath: the conversation's messages up to the leaf, all of them for a
+// chain (chain.yes: the path is not computed), else those whose seq is in
 // one of the path's runs (a multirange, so the test is one binary search
-// per row): it reads the messages of other branches in between too, and
-// drops them. Joining each run to its range of the index instead would read
-// only the path, but the planner then multiplies its guesses of both,
-// estimates millions of rows, and spends half a second compiling the query
-// (JIT) for a read of milliseconds.
-const (
-	chainMessages = `messages m
-	WHERE m.conversation_id = $1 AND m.seq <= (SELECT leaf FROM chain) AND (SELECT yes FROM chain)`
-	pathMessages = `messages m
-	WHERE m.conversation_id = $1 AND NOT (SELECT yes FROM chain)
-		AND m.seq BETWEEN (SELECT lower(runs) FROM path) AND (SELECT upper(runs) FROM path)
-		AND m.seq <@ (SELECT runs FROM path)`
-)
+// per row). For a branched conversation that reads the messages of other
+// branches below the leaf too, and drops them. Joining each run to its
+// range of the index instead would read only the path, but the planner
+// then multiplies its guesses of both, estimates millions of rows, and
+// spends half a second compiling the query (JIT) for a read of
+// milliseconds.
+const pathMessages = `messages m
+	WHERE m.conversation_id = $1 AND m.seq <= (SELECT leaf FROM chain)
+		AND ((SELECT yes FROM chain) OR m.seq <@ (SELECT runs FROM path))`
 
 // pathForks is the head row's last column in a read of the active path:
 // the forks (hwlab_forks), for a conversation that has any.
@@ -63,9 +58,6 @@ SELECT ` + threadColumns + ` FROM (
 	SELECT ` + threadHead + `, ` + pathForks + `, -1::bigint
 	FROM conversations c ` + threadHeadJoins + `
 	WHERE c.id = $1
-	UNION ALL
-	SELECT ` + threadMessage + `, NULL::uuid, NULL::text[], m.seq
-	FROM ` + chainMessages + `
 	UNION ALL
 	SELECT ` + threadMessage + `, NULL::uuid, NULL::text[], m.seq
 	FROM ` + pathMessages + `
@@ -123,11 +115,7 @@ SELECT ` + threadColumns + ` FROM (
 	UNION ALL
 	SELECT ` + threadMessage + `, NULL::uuid, NULL::text[], m.seq FROM (
 		SELECT m.*, sum(octet_length(m.content)) OVER (ORDER BY m.seq DESC) - octet_length(m.content) AS newer_bytes
-		FROM (
-			SELECT m.* FROM ` + chainMessages + `
-			UNION ALL
-			SELECT m.* FROM ` + pathMessages + `
-		) m
+		FROM ` + pathMessages + `
 	) m WHERE m.newer_bytes < $2
 ) t(` + threadColumns + `, seq)
 ORDER BY seq`
