@@ -412,9 +412,6 @@ func (f *flusher) finish(final store.Final) store.Message {
 	for wait := 100 * time.Millisecond; ; wait = min(2*wait, 2*time.Second) {
 		m, err := f.gs.h.cfg.Store.FinishReply(context.Background(), f.g.reply.ID, pending, final)
 		if err == nil {
-			// A reply's parent never changes; the store's answer to a
-			// finish does not read it again.
-			m.ParentID = f.g.reply.ParentID
 			return m
 		}
 		if !errors.Is(err, store.ErrUnavailable) || time.Now().Add(wait).After(deadline) {

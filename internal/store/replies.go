@@ -282,7 +282,11 @@ func (s *Store) startReply(ctx context.Context, op string, kind startKind, conve
 			if err != nil {
 				return err
 			}
-			if want := map[startKind]string{startEdit: RoleUser, startRegenerate: RoleAssistant}[kind]; t.role != want {
+			want := RoleUser // an edit replaces a question, a regeneration an answer
+			if kind == startRegenerate {
+				want = RoleAssistant
+			}
+			if t.role != want {
 				return ErrWrongRole
 			}
 			userParent, replyParent = t.parent, t.parent
@@ -404,7 +408,8 @@ UPDATE messages m SET
 	status = $4, model = coalesce($5, m.model), finish_reason = $6,
 	prompt_tokens = $7, completion_tokens = $8, first_token_ms = $9, duration_ms = $10
 WHERE m.id = $1 AND m.status = 'streaming'
-RETURNING m.id, m.conversation_id, m.content, m.created_at, m.model, m.finish_reason, m.prompt_tokens, m.completion_tokens, m.first_token_ms, m.duration_ms`
+RETURNING m.id, m.conversation_id, m.content, m.created_at, m.model, m.finish_reason, m.prompt_tokens, m.completion_tokens, m.first_token_ms, m.duration_ms,
+	(SELECT p.id FROM messages p WHERE p.conversation_id = m.conversation_id AND p.seq = m.parent_seq)`
 
 // FinishReply ends a streaming reply with f: pending are the chunks not
 // yet acknowledged by FlushReply (a chunk that was stored after all is not
@@ -436,12 +441,12 @@ func (s *Store) FinishReply(ctx context.Context, messageID string, pending []Chu
 	ctx, cancel := s.opCtx(ctx, "finish reply")
 	defer cancel()
 	var (
-		id, conv pgtype.UUID
-		content  string
-		created  time.Time
-		r        replyRow
+		id, conv, parent pgtype.UUID
+		content          string
+		created          time.Time
+		r                replyRow
 	)
-	dest := append([]any{&id, &conv, &content, &created}, r.dest()...)
+	dest := append(append([]any{&id, &conv, &content, &created}, r.dest()...), &parent)
 	err = s.queryRow(ctx, finishReplySQL, []any{uuidArg(uid), ns, texts, f.Status, textArg(f.Model), textArg(f.FinishReason),
 		intArg(f.PromptTokens), intArg(f.CompletionTokens), intArg(f.FirstTokenMS), intArg(f.DurationMS)}, dest...)
 	if errors.Is(err, pgx.ErrNoRows) {
@@ -451,7 +456,7 @@ func (s *Store) FinishReply(ctx context.Context, messageID string, pending []Chu
 		return Message{}, dbError(ctx, "finish reply", err)
 	}
 	return Message{ID: uuid.UUID(id.Bytes).String(), ConversationID: uuid.UUID(conv.Bytes).String(), Role: RoleAssistant,
-		Content: content, CreatedAt: created.UTC(), Status: f.Status, Reply: r.reply()}, nil
+		Content: content, CreatedAt: created.UTC(), Status: f.Status, Reply: r.reply(), ParentID: idOrEmpty(parent)}, nil
 }
 
 // requestStopSQL marks the conversation's generation to stop; its
