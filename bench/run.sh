@@ -23,13 +23,14 @@ mkdir -p "$out"
 } > "$out/machine.md"
 start=$(date +%s)
 # TestSameAnswers proves both sides hold the same data; TestExplain writes
-# the plans, TestPairedRatios the interleaved ratios of the close calls.
+# the plans, TestPairedRatios the interleaved ratios of the close calls,
+# TestAppendCost what each object AddMessage maintains costs it.
 # -count repeats each benchmark; the data sets load once.
-$GO test -tags bench -run '^(TestSameAnswers|TestExplain|TestPairedRatios)$' -bench "$filter" \
+$GO test -tags bench -run '^(TestSameAnswers|TestExplain|TestPairedRatios|TestAppendCost)$' -bench "$filter" \
 	-count "$count" -benchtime "$benchtime" -timeout 90m \
-	./bench -args -explain "$out/explain.md" -paired "$out/paired.md" 2>&1 | tee "$out/bench.txt"
+	./bench -args -explain "$out/explain.md" -paired "$out/paired.md" -append-cost "$out/append-cost.md" 2>&1 | tee "$out/bench.txt"
 took=$(( $(date +%s) - start ))
 echo "- wall time of make bench: ${took}s, data loading included" >> "$out/machine.md"
-echo "benchmarks took ${took}s; raw output in $out/bench.txt, plans in $out/explain.md"
+echo "benchmarks took ${took}s; raw output in $out/bench.txt, plans in $out/explain.md, ratios in $out/paired.md and $out/append-cost.md"
 echo
 bench/report.sh "$out/bench.txt" | tee "$out/report.md"
