@@ -46,7 +46,7 @@ var (
 
 // dataVersion names the generator's output; a database loaded by another
 // version is reloaded rather than reused.
-const dataVersion = "hwlab-bench-data-v4" // v4: parents (message tree) and the search migration
+const dataVersion = "hwlab-bench-data-v5" // v5: conversations.forked (v4: parents, the search migration)
 
 var (
 	dbMu    sync.Mutex

@@ -29,6 +29,8 @@ type Conversation struct {
 	MessageCount int64 `json:"message_count,omitempty"`
 	// ActiveSeq holds the value of the "active_seq" field.
 	ActiveSeq *int64 `json:"active_seq,omitempty"`
+	// Forked holds the value of the "forked" field.
+	Forked bool `json:"forked,omitempty"`
 	// Edges holds the relations/edges for other nodes in the graph.
 	// The values are being populated by the ConversationQuery when eager-loading is set.
 	Edges        ConversationEdges `json:"edges"`
@@ -71,6 +73,8 @@ func (*Conversation) scanValues(columns []string) ([]any, error) {
 	values := make([]any, len(columns))
 	for i := range columns {
 		switch columns[i] {
+		case conversation.FieldForked:
+			values[i] = new(sql.NullBool)
 		case conversation.FieldMessageCount, conversation.FieldActiveSeq:
 			values[i] = new(sql.NullInt64)
 		case conversation.FieldModel, conversation.FieldTitle:
@@ -130,6 +134,12 @@ func (_m *Conversation) assignValues(columns []string, values []any) error {
 			} else if value.Valid {
 				_m.ActiveSeq = new(int64)
 				*_m.ActiveSeq = value.Int64
+			}
+		case conversation.FieldForked:
+			if value, ok := values[i].(*sql.NullBool); !ok {
+				return fmt.Errorf("unexpected type %T for field forked", values[i])
+			} else if value.Valid {
+				_m.Forked = value.Bool
 			}
 		default:
 			_m.selectValues.Set(columns[i], values[i])
@@ -193,6 +203,9 @@ func (_m *Conversation) String() string {
 		builder.WriteString("active_seq=")
 		builder.WriteString(fmt.Sprintf("%v", *v))
 	}
+	builder.WriteString(", ")
+	builder.WriteString("forked=")
+	builder.WriteString(fmt.Sprintf("%v", _m.Forked))
 	builder.WriteByte(')')
 	return builder.String()
 }

@@ -85,6 +85,20 @@ func (_c *ConversationCreate) SetNillableActiveSeq(v *int64) *ConversationCreate
 	return _c
 }
 
+// SetForked sets the "forked" field.
+func (_c *ConversationCreate) SetForked(v bool) *ConversationCreate {
+	_c.mutation.SetForked(v)
+	return _c
+}
+
+// SetNillableForked sets the "forked" field if the given value is not nil.
+func (_c *ConversationCreate) SetNillableForked(v *bool) *ConversationCreate {
+	if v != nil {
+		_c.SetForked(*v)
+	}
+	return _c
+}
+
 // SetID sets the "id" field.
 func (_c *ConversationCreate) SetID(v uuid.UUID) *ConversationCreate {
 	_c.mutation.SetID(v)
@@ -172,6 +186,10 @@ func (_c *ConversationCreate) defaults() {
 		v := conversation.DefaultMessageCount
 		_c.mutation.SetMessageCount(v)
 	}
+	if _, ok := _c.mutation.Forked(); !ok {
+		v := conversation.DefaultForked
+		_c.mutation.SetForked(v)
+	}
 }
 
 // check runs all checks and user-defined validators on the builder.
@@ -194,6 +212,9 @@ func (_c *ConversationCreate) check() error {
 		if err := conversation.ActiveSeqValidator(v); err != nil {
 			return &ValidationError{Name: "active_seq", err: fmt.Errorf(`ent: validator failed for field "Conversation.active_seq": %w`, err)}
 		}
+	}
+	if _, ok := _c.mutation.Forked(); !ok {
+		return &ValidationError{Name: "forked", err: errors.New(`ent: missing required field "Conversation.forked"`)}
 	}
 	return nil
 }
@@ -249,6 +270,10 @@ func (_c *ConversationCreate) createSpec() (*Conversation, *sqlgraph.CreateSpec)
 	if value, ok := _c.mutation.ActiveSeq(); ok {
 		_spec.SetField(conversation.FieldActiveSeq, field.TypeInt64, value)
 		_node.ActiveSeq = &value
+	}
+	if value, ok := _c.mutation.Forked(); ok {
+		_spec.SetField(conversation.FieldForked, field.TypeBool, value)
+		_node.Forked = value
 	}
 	if nodes := _c.mutation.MessagesIDs(); len(nodes) > 0 {
 		edge := &sqlgraph.EdgeSpec{

@@ -106,6 +106,20 @@ func (_u *ConversationUpdate) ClearActiveSeq() *ConversationUpdate {
 	return _u
 }
 
+// SetForked sets the "forked" field.
+func (_u *ConversationUpdate) SetForked(v bool) *ConversationUpdate {
+	_u.mutation.SetForked(v)
+	return _u
+}
+
+// SetNillableForked sets the "forked" field if the given value is not nil.
+func (_u *ConversationUpdate) SetNillableForked(v *bool) *ConversationUpdate {
+	if v != nil {
+		_u.SetForked(*v)
+	}
+	return _u
+}
+
 // AddMessageIDs adds the "messages" edge to the Message entity by IDs.
 func (_u *ConversationUpdate) AddMessageIDs(ids ...uuid.UUID) *ConversationUpdate {
 	_u.mutation.AddMessageIDs(ids...)
@@ -246,6 +260,9 @@ func (_u *ConversationUpdate) sqlSave(ctx context.Context) (_node int, err error
 	}
 	if _u.mutation.ActiveSeqCleared() {
 		_spec.ClearField(conversation.FieldActiveSeq, field.TypeInt64)
+	}
+	if value, ok := _u.mutation.Forked(); ok {
+		_spec.SetField(conversation.FieldForked, field.TypeBool, value)
 	}
 	if _u.mutation.MessagesCleared() {
 		edge := &sqlgraph.EdgeSpec{
@@ -414,6 +431,20 @@ func (_u *ConversationUpdateOne) AddActiveSeq(v int64) *ConversationUpdateOne {
 // ClearActiveSeq clears the value of the "active_seq" field.
 func (_u *ConversationUpdateOne) ClearActiveSeq() *ConversationUpdateOne {
 	_u.mutation.ClearActiveSeq()
+	return _u
+}
+
+// SetForked sets the "forked" field.
+func (_u *ConversationUpdateOne) SetForked(v bool) *ConversationUpdateOne {
+	_u.mutation.SetForked(v)
+	return _u
+}
+
+// SetNillableForked sets the "forked" field if the given value is not nil.
+func (_u *ConversationUpdateOne) SetNillableForked(v *bool) *ConversationUpdateOne {
+	if v != nil {
+		_u.SetForked(*v)
+	}
 	return _u
 }
 
@@ -587,6 +618,9 @@ func (_u *ConversationUpdateOne) sqlSave(ctx context.Context) (_node *Conversati
 	}
 	if _u.mutation.ActiveSeqCleared() {
 		_spec.ClearField(conversation.FieldActiveSeq, field.TypeInt64)
+	}
+	if value, ok := _u.mutation.Forked(); ok {
+		_spec.SetField(conversation.FieldForked, field.TypeBool, value)
 	}
 	if _u.mutation.MessagesCleared() {
 		edge := &sqlgraph.EdgeSpec{

@@ -47,6 +47,7 @@ type ConversationMutation struct {
 	addmessage_count  *int64
 	active_seq        *int64
 	addactive_seq     *int64
+	forked            *bool
 	clearedFields     map[string]struct{}
 	messages          map[uuid.UUID]struct{}
 	removedmessages   map[uuid.UUID]struct{}
@@ -396,6 +397,42 @@ func (m *ConversationMutation) ResetActiveSeq() {
 	delete(m.clearedFields, conversation.FieldActiveSeq)
 }
 
+// SetForked sets the "forked" field.
+func (m *ConversationMutation) SetForked(b bool) {
+	m.forked = &b
+}
+
+// Forked returns the value of the "forked" field in the mutation.
+func (m *ConversationMutation) Forked() (r bool, exists bool) {
+	v := m.forked
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldForked returns the old "forked" field's value of the Conversation entity.
+// If the Conversation object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ConversationMutation) OldForked(ctx context.Context) (v bool, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldForked is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldForked requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldForked: %w", err)
+	}
+	return oldValue.Forked, nil
+}
+
+// ResetForked resets all changes to the "forked" field.
+func (m *ConversationMutation) ResetForked() {
+	m.forked = nil
+}
+
 // AddMessageIDs adds the "messages" edge to the Message entity by ids.
 func (m *ConversationMutation) AddMessageIDs(ids ...uuid.UUID) {
 	if m.messages == nil {
@@ -523,7 +560,7 @@ func (m *ConversationMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *ConversationMutation) Fields() []string {
-	fields := make([]string, 0, 5)
+	fields := make([]string, 0, 6)
 	if m.started_at != nil {
 		fields = append(fields, conversation.FieldStartedAt)
 	}
@@ -538,6 +575,9 @@ func (m *ConversationMutation) Fields() []string {
 	}
 	if m.active_seq != nil {
 		fields = append(fields, conversation.FieldActiveSeq)
+	}
+	if m.forked != nil {
+		fields = append(fields, conversation.FieldForked)
 	}
 	return fields
 }
@@ -557,6 +597,8 @@ func (m *ConversationMutation) Field(name string) (ent.Value, bool) {
 		return m.MessageCount()
 	case conversation.FieldActiveSeq:
 		return m.ActiveSeq()
+	case conversation.FieldForked:
+		return m.Forked()
 	}
 	return nil, false
 }
@@ -576,6 +618,8 @@ func (m *ConversationMutation) OldField(ctx context.Context, name string) (ent.V
 		return m.OldMessageCount(ctx)
 	case conversation.FieldActiveSeq:
 		return m.OldActiveSeq(ctx)
+	case conversation.FieldForked:
+		return m.OldForked(ctx)
 	}
 	return nil, fmt.Errorf("unknown Conversation field %s", name)
 }
@@ -619,6 +663,13 @@ func (m *ConversationMutation) SetField(name string, value ent.Value) error {
 			return fmt.Errorf("unexpected type %T for field %s", value, name)
 		}
 		m.SetActiveSeq(v)
+		return nil
+	case conversation.FieldForked:
+		v, ok := value.(bool)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetForked(v)
 		return nil
 	}
 	return fmt.Errorf("unknown Conversation field %s", name)
@@ -719,6 +770,9 @@ func (m *ConversationMutation) ResetField(name string) error {
 		return nil
 	case conversation.FieldActiveSeq:
 		m.ResetActiveSeq()
+		return nil
+	case conversation.FieldForked:
+		m.ResetForked()
 		return nil
 	}
 	return fmt.Errorf("unknown Conversation field %s", name)

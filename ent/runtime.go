@@ -33,6 +33,10 @@ func init() {
 	conversationDescActiveSeq := conversationFields[5].Descriptor()
 	// conversation.ActiveSeqValidator is a validator for the "active_seq" field. It is called by the builders before save.
 	conversation.ActiveSeqValidator = conversationDescActiveSeq.Validators[0].(func(int64) error)
+	// conversationDescForked is the schema descriptor for forked field.
+	conversationDescForked := conversationFields[6].Descriptor()
+	// conversation.DefaultForked holds the default value on creation for the forked field.
+	conversation.DefaultForked = conversationDescForked.Default.(bool)
 	generationFields := schema.Generation{}.Fields()
 	_ = generationFields
 	// generationDescStopRequested is the schema descriptor for stop_requested field.

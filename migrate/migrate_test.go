@@ -332,3 +332,69 @@ func mustQueryRow(t *testing.T, db *sql.DB, q string, dest any, args ...any) {
 		t.Fatalf("%s: %v", q, err)
 	}
 }
+
+// TestForkedBackfill: the conversation_forked migration marks forked
+// exactly the conversations with a branch start other than their first
+// message, on a database that holds the tree before it.
+func TestForkedBackfill(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	path := scratchDir(t)
+	const forkedFile = "20261203164335_conversation_forked.sql"
+	body, err := os.ReadFile(filepath.Join(path, forkedFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Remove(filepath.Join(path, forkedFile)); err != nil {
+		t.Fatal(err)
+	}
+	rehash(t, path)
+	db := openEmpty(t)
+	if _, err := migrate.Apply(ctx, db, migrate.Options{Dir: mustOpen(t, path)}); err != nil {
+		t.Fatal(err)
+	}
+	// Each conversation's messages as seq:parent ("-" for none).
+	convs := map[string]struct {
+		tree   string
+		forked bool
+	}{
+		"chain":       {"1:- 2:1 3:2", false},
+		"empty":       {"", false},
+		"regenerated": {"1:- 2:1 3:1", true},
+		"second root": {"1:- 2:1 3:-", true},
+		"deep fork":   {"1:- 2:1 3:2 4:3 5:2 6:5", true},
+	}
+	ids := map[string]string{}
+	for name, c := range convs {
+		var id string
+		mustQueryRow(t, db, `INSERT INTO conversations (model) VALUES ($1) RETURNING id`, &id, name)
+		ids[name] = id
+		n := 0
+		for _, m := range strings.Fields(c.tree) {
+			seq, parent, _ := strings.Cut(m, ":")
+			var p any
+			if parent != "-" {
+				p = parent
+			}
+			mustExec(t, db, `INSERT INTO messages (conversation_id, seq, parent_seq, role, content) VALUES ($1, $2, $3, 'user', 'x')`, id, seq, p)
+			n++
+		}
+		if n > 0 {
+			mustExec(t, db, `UPDATE conversations SET message_count = $2, active_seq = $2 WHERE id = $1`, id, n)
+		}
+	}
+	if err := os.WriteFile(filepath.Join(path, forkedFile), body, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	rehash(t, path)
+	if applied, err := migrate.Apply(ctx, db, migrate.Options{Dir: mustOpen(t, path)}); err != nil || len(applied) != 1 || applied[0] != forkedFile {
+		t.Fatalf("Apply = %v, %v; want just %s", applied, err, forkedFile)
+	}
+	for name, c := range convs {
+		var forked bool
+		mustQueryRow(t, db, `SELECT forked FROM conversations WHERE id = $1`, &forked, ids[name])
+		if forked != c.forked {
+			t.Errorf("%s (%s): forked = %v, want %v", name, c.tree, forked, c.forked)
+		}
+	}
+}

@@ -227,5 +227,9 @@ WHERE conversation_id = md5('hwlab-bench-branched-' || $1::int)::uuid AND (seq -
 	if err != nil {
 		return fmt.Errorf("benchdata: branches: %w", err)
 	}
+	if _, err := l.conn.Exec(ctx, `UPDATE conversations SET forked = true
+WHERE id = md5('hwlab-bench-branched-' || $1::int)::uuid`, n); err != nil {
+		return fmt.Errorf("benchdata: branches: %w", err)
+	}
 	return nil
 }

@@ -22,6 +22,8 @@ const (
 	FieldMessageCount = "message_count"
 	// FieldActiveSeq holds the string denoting the active_seq field in the database.
 	FieldActiveSeq = "active_seq"
+	// FieldForked holds the string denoting the forked field in the database.
+	FieldForked = "forked"
 	// EdgeMessages holds the string denoting the messages edge name in mutations.
 	EdgeMessages = "messages"
 	// EdgeGeneration holds the string denoting the generation edge name in mutations.
@@ -52,6 +54,7 @@ var Columns = []string{
 	FieldTitle,
 	FieldMessageCount,
 	FieldActiveSeq,
+	FieldForked,
 }
 
 // ValidColumn reports if the column name is valid (part of the table columns).
@@ -75,6 +78,8 @@ var (
 	MessageCountValidator func(int64) error
 	// ActiveSeqValidator is a validator for the "active_seq" field. It is called by the builders before save.
 	ActiveSeqValidator func(int64) error
+	// DefaultForked holds the default value on creation for the "forked" field.
+	DefaultForked bool
 )
 
 // OrderOption defines the ordering options for the Conversation queries.
@@ -108,6 +113,11 @@ func ByMessageCount(opts ...sql.OrderTermOption) OrderOption {
 // ByActiveSeq orders the results by the active_seq field.
 func ByActiveSeq(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldActiveSeq, opts...).ToFunc()
+}
+
+// ByForked orders the results by the forked field.
+func ByForked(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldForked, opts...).ToFunc()
 }
 
 // ByMessagesCount orders the results by messages count.

@@ -81,6 +81,11 @@ func ActiveSeq(v int64) predicate.Conversation {
 	return predicate.Conversation(sql.FieldEQ(FieldActiveSeq, v))
 }
 
+// Forked applies equality check predicate on the "forked" field. It's identical to ForkedEQ.
+func Forked(v bool) predicate.Conversation {
+	return predicate.Conversation(sql.FieldEQ(FieldForked, v))
+}
+
 // StartedAtEQ applies the EQ predicate on the "started_at" field.
 func StartedAtEQ(v time.Time) predicate.Conversation {
 	return predicate.Conversation(sql.FieldEQ(FieldStartedAt, v))
@@ -339,6 +344,16 @@ func ActiveSeqIsNil() predicate.Conversation {
 // ActiveSeqNotNil applies the NotNil predicate on the "active_seq" field.
 func ActiveSeqNotNil() predicate.Conversation {
 	return predicate.Conversation(sql.FieldNotNull(FieldActiveSeq))
+}
+
+// ForkedEQ applies the EQ predicate on the "forked" field.
+func ForkedEQ(v bool) predicate.Conversation {
+	return predicate.Conversation(sql.FieldEQ(FieldForked, v))
+}
+
+// ForkedNEQ applies the NEQ predicate on the "forked" field.
+func ForkedNEQ(v bool) predicate.Conversation {
+	return predicate.Conversation(sql.FieldNEQ(FieldForked, v))
 }
 
 // HasMessages applies the HasEdge predicate on the "messages" edge.

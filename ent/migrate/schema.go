@@ -17,6 +17,7 @@ var (
 		{Name: "title", Type: field.TypeString, Size: 2147483647, Default: ""},
 		{Name: "message_count", Type: field.TypeInt64, Default: 0},
 		{Name: "active_seq", Type: field.TypeInt64, Nullable: true},
+		{Name: "forked", Type: field.TypeBool, Default: false},
 	}
 	// ConversationsTable holds the schema information for the "conversations" table.
 	ConversationsTable = &schema.Table{

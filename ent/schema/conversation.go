@@ -47,6 +47,15 @@ func (Conversation) Fields() []ent.Field {
 			Optional().
 			Nillable().
 			Positive(),
+		// forked says that the conversation has a branch: a message other
+		// than the first whose parent is not the message before it. The
+		// append statements set it (it never goes back: messages are only
+		// deleted with their conversation), import computes it, and a
+		// thread read of a conversation without it is a plain range of
+		// the (conversation_id, seq) index, with no probe of the branch
+		// starts to find that out (docs/performance.md).
+		field.Bool("forked").
+			Default(false),
 	}
 }
 

@@ -15,8 +15,8 @@ import (
 // insertImportedConversationSQL keeps an existing conversation as it is, so
 // importing the same file twice changes nothing.
 const insertImportedConversationSQL = `
-INSERT INTO conversations (id, started_at, model, title, message_count, active_seq)
-VALUES ($1, $2, $3, $4, $5, $6)
+INSERT INTO conversations (id, started_at, model, title, message_count, active_seq, forked)
+VALUES ($1, $2, $3, $4, $5, $6, $7)
 ON CONFLICT (id) DO NOTHING`
 
 // insertImportedMessagesSQL inserts a whole tree in one statement, seq and
@@ -278,11 +278,15 @@ func (s *Store) ImportConversation(ctx context.Context, c Conversation) (bool, e
 			counts[k][i] = intArg(v)
 		}
 	}
+	forked := false // as the append statements keep it (conversations.forked)
+	for i := 1; i < n; i++ {
+		forked = forked || !parents[i].Valid || parents[i].Int64 != seqs[i]-1
+	}
 	ctx, cancel := s.opCtx(ctx, "import conversation")
 	defer cancel()
 	var added bool
 	err = s.inTx(ctx, func(tx pgx.Tx) error {
-		tag, err := tx.Exec(ctx, insertImportedConversationSQL, uuidArg(id), c.StartedAt, c.Model, c.Title, int64(n), active)
+		tag, err := tx.Exec(ctx, insertImportedConversationSQL, uuidArg(id), c.StartedAt, c.Model, c.Title, int64(n), active, forked)
 		if err != nil || tag.RowsAffected() == 0 {
 			return err
 		}

@@ -33,6 +33,10 @@ import (
 // read without the lock could see an active leaf that a concurrent append
 // has just replaced, forking the thread where nobody asked.
 //
+// The UPDATE also marks the conversation forked when the new message's
+// parent is not the message before it (conversations.forked, which lets
+// the thread reads skip the tree for a chain).
+//
 // The same UPDATE gives an untitled conversation its default title from a
 // user message (see SetTitle), so naming costs no extra round trip and
 // cannot race another append; the conversation_title migration backfills
@@ -42,6 +46,8 @@ WITH o AS (
 	SELECT active_seq FROM conversations WHERE id = $1 FOR NO KEY UPDATE
 ), c AS (
 	UPDATE conversations SET message_count = message_count + 1, active_seq = message_count + 1,
+		forked = forked OR (message_count > 0
+			AND CASE WHEN $4::boolean THEN o.active_seq ELSE $5::bigint END IS DISTINCT FROM message_count),
 		title = CASE WHEN title = '' AND $2 = 'user'
 			THEN rtrim(left(btrim(regexp_replace(left($3, 240), '\s+', ' ', 'g')), 60))
 			ELSE title END

@@ -76,10 +76,12 @@ const targetSQL = `SELECT conversation_id, seq, parent_seq, role FROM messages W
 
 // startReplySQL appends the streaming reply under the parent $4, makes it
 // the active leaf and takes the lease, like appendMessageSQL (one seq,
-// created_at kept monotonic); the conversation is locked already.
+// created_at kept monotonic, forked set when $4 is not the newest
+// message); the conversation is locked already.
 const startReplySQL = `
 WITH c AS (
-	UPDATE conversations SET message_count = message_count + 1, active_seq = message_count + 1
+	UPDATE conversations SET message_count = message_count + 1, active_seq = message_count + 1,
+		forked = forked OR (message_count > 0 AND $4::bigint IS DISTINCT FROM message_count)
 	WHERE id = $1 RETURNING message_count, model
 ), m AS (
 	INSERT INTO messages (conversation_id, seq, parent_seq, role, content, created_at, status, model)

@@ -10,10 +10,11 @@ import (
 )
 
 // activePath is the WITH list of a read of conversation $1's active path.
-// chain says whether the conversation is a chain (one branch start, its
-// root, or none): then the path is simply its messages up to the leaf, a
-// plain range of the (conversation_id, seq) index, as before messages had
-// parents. Otherwise path is the seqs of the path, from the function
+// chain says whether the conversation is a chain (not forked: one branch
+// start, its root, or none; the append statements keep the flag, so a
+// chain's read does not probe the branch starts to find that out): then
+// the path is simply its messages up to the leaf, a plain range of the
+// (conversation_id, seq) index, as before messages had parents. Otherwise path is the seqs of the path, from the function
 // hwlab_active_path, which climbs from the leaf one run of consecutive seq
 // at a time between the branch starts (the messages whose parent is not
 // the message before them, which a partial index holds): a path through
@@ -24,8 +25,7 @@ import (
 // read more than the read itself, though they never run for it.
 const activePath = `WITH
 chain AS (
-	SELECT count(*) < 2 AS yes, (SELECT c.active_seq FROM conversations c WHERE c.id = $1) AS leaf
-	FROM (SELECT FROM messages s WHERE s.conversation_id = $1 AND s.parent_seq IS DISTINCT FROM s.seq - 1 LIMIT 2) s
+	SELECT NOT c.forked AS yes, c.active_seq AS leaf FROM conversations c WHERE c.id = $1
 ),
 path AS MATERIALIZED (
 	SELECT hwlab_active_path($1, leaf) AS runs FROM chain WHERE NOT yes

@@ -219,6 +219,66 @@ func TestRetryIsASibling(t *testing.T) {
 	}
 }
 
+// TestFirstFork: each operation that can fork a chain marks the
+// conversation forked (conversations.forked) in the same statement, so the
+// next read walks the tree instead of reading the chain's range, which
+// would show both siblings.
+func TestFirstFork(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		name string
+		fork func(t *testing.T, s *store.Store, conv string, u1, a1, u2, a2 store.Message)
+		want string
+	}{
+		{"edit a later question", func(t *testing.T, s *store.Store, conv string, _, _, u2, _ store.Message) {
+			_, r, err := s.EditMessage(ctx0, conv, u2.ID, "q2'", store.ReplyStart{Instance: "t"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			finish(t, s, r, "a2'")
+		}, "q1 a1 q2'/2of2 a2'"},
+		{"edit the first question: a second root", func(t *testing.T, s *store.Store, conv string, u1, _, _, _ store.Message) {
+			_, r, err := s.EditMessage(ctx0, conv, u1.ID, "q1'", store.ReplyStart{Instance: "t"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			finish(t, s, r, "a1'")
+		}, "q1'/2of2 a1'"},
+		{"regenerate the last answer", func(t *testing.T, s *store.Store, conv string, _, _, _, a2 store.Message) {
+			r, err := s.RegenerateMessage(ctx0, conv, a2.ID, store.ReplyStart{Instance: "t"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			finish(t, s, r, "a2'")
+		}, "q1 a1 q2 a2'/2of2"},
+		{"regenerate an earlier answer", func(t *testing.T, s *store.Store, conv string, _, a1, _, _ store.Message) {
+			r, err := s.RegenerateMessage(ctx0, conv, a1.ID, store.ReplyStart{Instance: "t"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			finish(t, s, r, "a1'")
+		}, "q1 a1'/2of2"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			s := newStore(t)
+			conv := mustCreate(t, s, "m")
+			u1, a1 := chatTurn(t, s, conv, "q1", "a1")
+			u2, a2 := chatTurn(t, s, conv, "q2", "a2")
+			tc.fork(t, s, conv, u1, a1, u2, a2)
+			if got := pathOf(t, s, conv); got != tc.want {
+				t.Fatalf("path %q, want %q", got, tc.want)
+			}
+			// A chat after the fork goes on from the new leaf.
+			_, _ = chatTurn(t, s, conv, "q3", "a3")
+			if got := pathOf(t, s, conv); got != tc.want+" q3 a3" {
+				t.Fatalf("after a chat: path %q, want %q", got, tc.want+" q3 a3")
+			}
+		})
+	}
+}
+
 // TestConcurrentEdits: of 12 concurrent edits of one message exactly one
 // wins; the others are refused while its reply is in flight, and nothing
 // is orphaned.
