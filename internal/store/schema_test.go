@@ -21,6 +21,7 @@ func TestSchemaAsCatalogued(t *testing.T) {
 	type column struct{ table, name, typ, nullable, def string }
 	want := []column{
 		{"conversations", "active_seq", "bigint", "YES", ""},
+		{"conversations", "forked", "boolean", "NO", "false"},
 		{"conversations", "id", "uuid", "NO", "gen_random_uuid()"},
 		{"conversations", "message_count", "bigint", "NO", "0"},
 		{"conversations", "model", "text", "NO", "''::text"},
