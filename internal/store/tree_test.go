@@ -225,39 +225,25 @@ func TestRetryIsASibling(t *testing.T) {
 // would show both siblings.
 func TestFirstFork(t *testing.T) {
 	t.Parallel()
+	edit := func(s *store.Store, conv string, m store.Message, text string) (store.Message, error) {
+		_, r, err := s.EditMessage(ctx0, conv, m.ID, text, store.ReplyStart{Instance: "t"})
+		return r, err
+	}
+	regenerate := func(s *store.Store, conv string, m store.Message, _ string) (store.Message, error) {
+		return s.RegenerateMessage(ctx0, conv, m.ID, store.ReplyStart{Instance: "t"})
+	}
 	cases := []struct {
-		name string
-		fork func(t *testing.T, s *store.Store, conv string, u1, a1, u2, a2 store.Message)
-		want string
+		name   string
+		fork   func(s *store.Store, conv string, m store.Message, text string) (store.Message, error)
+		target int // of the chain q1 a1 q2 a2
+		text   string
+		answer string
+		want   string
 	}{
-		{"edit a later question", func(t *testing.T, s *store.Store, conv string, _, _, u2, _ store.Message) {
-			_, r, err := s.EditMessage(ctx0, conv, u2.ID, "q2'", store.ReplyStart{Instance: "t"})
-			if err != nil {
-				t.Fatal(err)
-			}
-			finish(t, s, r, "a2'")
-		}, "q1 a1 q2'/2of2 a2'"},
-		{"edit the first question: a second root", func(t *testing.T, s *store.Store, conv string, u1, _, _, _ store.Message) {
-			_, r, err := s.EditMessage(ctx0, conv, u1.ID, "q1'", store.ReplyStart{Instance: "t"})
-			if err != nil {
-				t.Fatal(err)
-			}
-			finish(t, s, r, "a1'")
-		}, "q1'/2of2 a1'"},
-		{"regenerate the last answer", func(t *testing.T, s *store.Store, conv string, _, _, _, a2 store.Message) {
-			r, err := s.RegenerateMessage(ctx0, conv, a2.ID, store.ReplyStart{Instance: "t"})
-			if err != nil {
-				t.Fatal(err)
-			}
-			finish(t, s, r, "a2'")
-		}, "q1 a1 q2 a2'/2of2"},
-		{"regenerate an earlier answer", func(t *testing.T, s *store.Store, conv string, _, a1, _, _ store.Message) {
-			r, err := s.RegenerateMessage(ctx0, conv, a1.ID, store.ReplyStart{Instance: "t"})
-			if err != nil {
-				t.Fatal(err)
-			}
-			finish(t, s, r, "a1'")
-		}, "q1 a1'/2of2"},
+		{"edit a later question", edit, 2, "q2'", "a2'", "q1 a1 q2'/2of2 a2'"},
+		{"edit the first question: a second root", edit, 0, "q1'", "a1'", "q1'/2of2 a1'"},
+		{"regenerate the last answer", regenerate, 3, "", "a2'", "q1 a1 q2 a2'/2of2"},
+		{"regenerate an earlier answer", regenerate, 1, "", "a1'", "q1 a1'/2of2"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -266,12 +252,16 @@ func TestFirstFork(t *testing.T) {
 			conv := mustCreate(t, s, "m")
 			u1, a1 := chatTurn(t, s, conv, "q1", "a1")
 			u2, a2 := chatTurn(t, s, conv, "q2", "a2")
-			tc.fork(t, s, conv, u1, a1, u2, a2)
+			r, err := tc.fork(s, conv, []store.Message{u1, a1, u2, a2}[tc.target], tc.text)
+			if err != nil {
+				t.Fatal(err)
+			}
+			finish(t, s, r, tc.answer)
 			if got := pathOf(t, s, conv); got != tc.want {
 				t.Fatalf("path %q, want %q", got, tc.want)
 			}
 			// A chat after the fork goes on from the new leaf.
-			_, _ = chatTurn(t, s, conv, "q3", "a3")
+			chatTurn(t, s, conv, "q3", "a3")
 			if got := pathOf(t, s, conv); got != tc.want+" q3 a3" {
 				t.Fatalf("after a chat: path %q, want %q", got, tc.want+" q3 a3")
 			}
