@@ -14,12 +14,12 @@ import (
 // start, its root, or none; the append statements keep the flag, so a
 // chain's read does not probe the branch starts to find that out): then
 // the path is simply its messages up to the leaf, a plain range of the
-// (conversation_id, seq) index, as before messages had parents. Otherwise path is the seqs of the path, from the function
-// hwlab_active_path, which climbs from the leaf one run of consecutive seq
-// at a time between the branch starts (the messages whose parent is not
-// the message before them, which a partial index holds): a path through
-// 100 branch points is 101 runs, found by 202 index look-ups, not a walk of
-// every message. The walks live in functions (the message_tree migration)
+// (conversation_id, seq) index, as before messages had parents. Otherwise
+// path is the seqs of the path, from the function hwlab_active_path,
+// which climbs from the leaf one run of consecutive seq at a time between
+// the branch starts (the messages whose parent is not the message before
+// them, which a partial index holds): a path through 100 branch points is
+// 101 runs, found by 202 index look-ups, not a walk of every message. The walks live in functions (the message_tree migration)
 // rather than in this statement because the executor sets up every node of
 // a statement's plan on each run: inline, the walks' nodes cost a chain's
 // read more than the read itself, though they never run for it.
