@@ -4,6 +4,7 @@ package bench
 
 import (
 	"context"
+	"fmt"
 	"reflect"
 	"testing"
 
@@ -60,10 +61,38 @@ func TestSameAnswers(t *testing.T) {
 		for i := range bc.Messages {
 			bc.Messages[i].Status = store.StatusComplete
 		}
+		// Nor has it a tree: every thread is a chain, each message's
+		// parent the one before it and the last the active leaf, which the
+		// store must say and the baseline is then given.
+		if err := checkChain(sc); err != nil {
+			t.Errorf("thread of %d: %v", n, err)
+		}
+		bc.ActiveID = sc.ActiveID
+		for i := range bc.Messages {
+			if i < len(sc.Messages) {
+				bc.Messages[i].ParentID = sc.Messages[i].ParentID
+			}
+		}
 		if len(sc.Messages) != n || !reflect.DeepEqual(sc, bc) {
 			t.Errorf("thread of %d: store has %d messages, baseline %d, or they differ", n, len(sc.Messages), len(bc.Messages))
 		}
 	}
+}
+
+// checkChain reports whether c's thread is a chain: each message's parent
+// the message before it, no siblings, the last message the active leaf.
+func checkChain(c *store.Conversation) error {
+	prev := ""
+	for i, m := range c.Messages {
+		if m.ParentID != prev || m.Siblings != nil {
+			return fmt.Errorf("message %d: parent %q, siblings %v; want parent %q and no siblings", i, m.ParentID, m.Siblings, prev)
+		}
+		prev = m.ID
+	}
+	if c.ActiveID != prev {
+		return fmt.Errorf("active leaf %q, want the last message %q", c.ActiveID, prev)
+	}
+	return nil
 }
 
 func head(cs []store.ConversationSummary) []store.ConversationSummary { return cs[:min(2, len(cs))] }
