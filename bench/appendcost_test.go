@@ -14,7 +14,6 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"git.georgsen.dk/hwlab/bench/benchdata"
 	"git.georgsen.dk/hwlab/internal/store"
 )
 
@@ -66,17 +65,7 @@ func TestAppendCost(t *testing.T) {
 				drops = append(drops, s.drop...)
 			}
 			dsn := cachedDB(t, fmt.Sprintf("hwlab_bench_append_%d", i), func(context.Context, *pgx.Conn) (bool, error) { return false, nil },
-				func(ctx context.Context, conn *pgx.Conn) error {
-					if err := applySchema(ctx, conn, schemaMigrated); err != nil {
-						return err
-					}
-					for _, q := range drops {
-						if _, err := conn.Exec(ctx, q); err != nil {
-							return fmt.Errorf("%s: %w", q, err)
-						}
-					}
-					return benchdata.Load(ctx, conn, writeSpec)
-				})
+				fillWrite(schemaMigrated, drops...))
 			o := open(t, implStore, dsn, store.WithConnConfig(func(c *pgx.ConnConfig) {
 				c.RuntimeParams["synchronous_commit"] = commit
 			}))

@@ -106,13 +106,23 @@ var writeSpec = benchdata.Spec{Conversations: 1_000, MessagesPer: 10}
 func writeDB(tb testing.TB, schema string) string {
 	tb.Helper()
 	name := "hwlab_bench_write_" + dbIdent(schema)
-	return cachedDB(tb, name, func(context.Context, *pgx.Conn) (bool, error) { return false, nil },
-		func(ctx context.Context, conn *pgx.Conn) error {
-			if err := applySchema(ctx, conn, schema); err != nil {
-				return err
+	return cachedDB(tb, name, func(context.Context, *pgx.Conn) (bool, error) { return false, nil }, fillWrite(schema))
+}
+
+// fillWrite fills a write database: schema, then drops (statements that
+// take objects away from it), then writeSpec's data.
+func fillWrite(schema string, drops ...string) func(context.Context, *pgx.Conn) error {
+	return func(ctx context.Context, conn *pgx.Conn) error {
+		if err := applySchema(ctx, conn, schema); err != nil {
+			return err
+		}
+		for _, q := range drops {
+			if _, err := conn.Exec(ctx, q); err != nil {
+				return fmt.Errorf("%s: %w", q, err)
 			}
-			return benchdata.Load(ctx, conn, writeSpec)
-		})
+		}
+		return benchdata.Load(ctx, conn, writeSpec)
+	}
 }
 
 func dbIdent(schema string) string {

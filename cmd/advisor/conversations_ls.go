@@ -12,14 +12,16 @@ import (
 	"git.georgsen.dk/hwlab/internal/wire"
 )
 
-type lsOptions struct {
+// pageOptions are the flags of a command that prints one page of a
+// listing (ls, search): --limit, --cursor and --json.
+type pageOptions struct {
 	limit  int
 	cursor string
 	json   bool
 }
 
 func newConversationsLsCmd(e env, db *dbFlags) *cobra.Command {
-	var o lsOptions
+	var o pageOptions
 	c := &cobra.Command{
 		Use:     "ls",
 		Aliases: []string{"list"},
@@ -46,7 +48,7 @@ line per conversation: newlines and tabs in a title or model are shown as
 	return c
 }
 
-func conversationsLs(ctx context.Context, e env, s *store.Store, o lsOptions) error {
+func conversationsLs(ctx context.Context, e env, s *store.Store, o pageOptions) error {
 	page, err := s.ListConversationsPage(ctx, o.cursor, o.limit)
 	if err != nil {
 		return err

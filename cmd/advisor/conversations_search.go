@@ -13,14 +13,8 @@ import (
 	"git.georgsen.dk/hwlab/internal/wire"
 )
 
-type searchOptions struct {
-	limit  int
-	cursor string
-	json   bool
-}
-
 func newConversationsSearchCmd(e env, db *dbFlags) *cobra.Command {
-	var o searchOptions
+	var o pageOptions
 	c := &cobra.Command{
 		Use:   "search QUERY",
 		Short: "Search every message and title, best match first",
@@ -53,7 +47,7 @@ has no message.
 	return c
 }
 
-func conversationsSearch(ctx context.Context, e env, s *store.Store, query string, o searchOptions) error {
+func conversationsSearch(ctx context.Context, e env, s *store.Store, query string, o pageOptions) error {
 	page, err := s.Search(ctx, query, o.cursor, o.limit)
 	if err != nil {
 		return err
