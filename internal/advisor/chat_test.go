@@ -192,10 +192,13 @@ func TestClientGoesAwayMidStream(t *testing.T) {
 		}
 	}
 	cancel()
-	f.stub.Release()
 	// A second reader follows the generation to its end: the
-	// synchronisation, and the proof that it went on.
-	evs := f.openSSE(context.Background(), "GET", "/api/conversations/"+id+"/stream", "").all()
+	// synchronisation, and the proof that it went on. It connects while
+	// the model still holds the reply, so the reply is in flight; opened
+	// after the release, it could find the reply finished and get 204.
+	follow := f.openSSE(context.Background(), "GET", "/api/conversations/"+id+"/stream", "")
+	f.stub.Release()
+	evs := follow.all()
 	if len(evs) == 0 || evs[len(evs)-1].name != "done" {
 		t.Fatalf("resumed stream: %+v", evs)
 	}
